@@ -1,0 +1,36 @@
+# 怀化便民服务登记系统 — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TESTSTAMP := $(VENV)/.installed-test
+
+.PHONY: run test bench soak audit lint clean install
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TESTSTAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(STAMP)
+
+## make run: set up, migrate, seed the demo if the database is empty, print demo accounts, serve.
+run: $(STAMP)
+	$(BIN)/registry migrate
+	$(BIN)/registry seed --demo --if-empty
+	$(BIN)/registry serve
+
+## make test: the whole suite (PostgreSQL tests run when a server answers on 127.0.0.1:5432).
+test: $(TESTSTAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(TESTSTAMP)
+	$(BIN)/python -m ruff check registry geo seed tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info

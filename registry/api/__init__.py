@@ -1,0 +1,1 @@
+"""One Litestar Controller per resource: parse, call a service, shape the answer."""

@@ -1,0 +1,155 @@
+"""Database engines: choice by URL, binding, pools, write transactions and migrations.
+
+SQLite: WAL journal, a 30 s busy timeout and IMMEDIATE write transactions, or concurrent
+writers fail with "database is locked". PostgreSQL: one connection pool per process.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from registry.tables import TABLES
+
+# Piccolo's tooling finds the engine through this module path.
+os.environ.setdefault("PICCOLO_CONF", "registry.piccolo_conf")
+
+SQLITE_PREFIX = "sqlite:///"
+PG_PREFIXES = ("postgresql://", "postgres://")
+SQLITE_BUSY_TIMEOUT_S = 30
+PG_POOL_MAX = 20
+
+
+class DatabaseUrlError(ValueError):
+    """REGISTRY_DATABASE_URL is neither sqlite:/// nor postgresql://."""
+
+
+def sqlite_path(url: str) -> Path:
+    """The file path of a ``sqlite:///path`` URL (relative paths resolve against the CWD)."""
+    return Path(url[len(SQLITE_PREFIX) :])
+
+
+def make_engine(url: str) -> Engine:
+    """Create the Piccolo engine for a database URL."""
+    if url.startswith(SQLITE_PREFIX):
+        path = sqlite_path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_S)
+    if url.startswith(PG_PREFIXES):
+        return PostgresEngine(config={"dsn": url})
+    raise DatabaseUrlError(
+        f"数据库地址无效 / unsupported REGISTRY_DATABASE_URL {url!r}: "
+        "use sqlite:///path or postgresql://user@host:port/db"
+    )
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.engine_type == "sqlite"
+
+
+_current: Engine | None = None
+
+
+def bind(engine: Engine) -> None:
+    """Make every table (and Piccolo's migration table) use ``engine``."""
+    global _current
+    from piccolo.apps.migrations.tables import Migration
+
+    import registry.piccolo_conf as conf
+
+    conf.DB = engine
+    for table in (*TABLES, Migration):
+        table._meta.db = engine
+    _current = engine
+
+
+def current() -> Engine:
+    """The engine tables are bound to."""
+    if _current is None:
+        import registry.piccolo_conf as conf
+
+        bind(conf.DB)
+    assert _current is not None
+    return _current
+
+
+async def open_engine(engine: Engine, pool_size: int = PG_POOL_MAX) -> None:
+    """Prepare an engine for serving: WAL on SQLite, a connection pool on PostgreSQL."""
+    if is_sqlite(engine):
+        await engine._run_in_new_connection("PRAGMA journal_mode=wal")
+    else:
+        await engine.start_connection_pool(min_size=1, max_size=pool_size)
+
+
+async def close_engine(engine: Engine) -> None:
+    if not is_sqlite(engine):
+        await engine.close_connection_pool()
+
+
+def write_transaction(engine: Engine | None = None) -> AbstractAsyncContextManager[Any]:
+    """A transaction for writes: IMMEDIATE on SQLite so writers queue instead of failing."""
+    engine = engine or current()
+    if is_sqlite(engine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+def in_transaction(engine: Engine | None = None) -> bool:
+    engine = engine or current()
+    return engine.current_transaction.get() is not None
+
+
+async def migrate(engine: Engine) -> list[str]:
+    """Apply pending migrations to ``engine``; returns the names applied. Idempotent."""
+    from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+    from piccolo.apps.migrations.tables import Migration
+
+    bind(engine)
+    await open_engine(engine, pool_size=2)
+    try:
+        if not await Migration.table_exists():
+            await Migration.create_table()
+        before = set(await Migration.get_migrations_which_ran(app_name="registry"))
+        manager = ForwardsMigrationManager(app_name="registry", migration_id="all")
+        result = await manager.run()
+        if not result.success:
+            raise RuntimeError(f"migrations failed: {result.message}")
+        after = await Migration.get_migrations_which_ran(app_name="registry")
+        return [name for name in after if name not in before]
+    finally:
+        await close_engine(engine)
+
+
+def integrity_kind(exc: BaseException) -> str | None:
+    """Classify a database integrity error of either engine: ``unique``, ``foreign_key``."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        message = str(exc).upper()
+        if "UNIQUE" in message:
+            return "unique"
+        if "FOREIGN KEY" in message:
+            return "foreign_key"
+        return "integrity"
+    try:
+        from asyncpg import exceptions as pg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return None
+    if isinstance(exc, pg.UniqueViolationError):
+        return "unique"
+    if isinstance(exc, pg.ForeignKeyViolationError):
+        return "foreign_key"
+    if isinstance(exc, pg.IntegrityConstraintViolationError):
+        return "integrity"
+    return None
+
+
+async def insert_many(table: Any, rows: list[Any], chunk_size: int = 500) -> None:
+    """Insert table instances in chunks (PostgreSQL caps a statement at 32,767 parameters)."""
+    for start in range(0, len(rows), chunk_size):
+        await table.insert(*rows[start : start + chunk_size])

@@ -1,0 +1,1 @@
+"""Pure domain rules: no Litestar, no SQL. Plain functions and msgspec Structs."""

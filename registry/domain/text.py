@@ -1,0 +1,76 @@
+"""Text normalisation shared by every string a user submits."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from registry.domain.errors import RuleViolation
+
+# C0/C1 controls (tab and line breaks are checked separately), bidi overrides, lone surrogates.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+_WHITESPACE = re.compile(r"\s+")
+_LINE_BREAKS = re.compile(r"[\t\n\r]")
+
+
+def nfkc(value: str) -> str:
+    """NFKC-normalise (full-width ASCII becomes half-width) and strip zero-width characters."""
+    return _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", value))
+
+
+def clean_text(
+    value: str | None,
+    field: str,
+    *,
+    max_length: int = 200,
+    multiline: bool = False,
+    required: bool = False,
+) -> str | None:
+    """Normalise a user string: NFKC, trimmed, control characters refused.
+
+    Args:
+        value: the submitted string (None allowed unless ``required``).
+        field: the field name for error messages.
+        max_length: longest accepted length after normalisation.
+        multiline: allow line breaks (notes); otherwise new lines are refused.
+        required: an empty value is refused.
+
+    Returns:
+        The cleaned string, or None for a missing/blank optional value.
+
+    Raises:
+        RuleViolation: ``control_character``, ``too_long`` or ``required``.
+    """
+    if value is None:
+        if required:
+            raise RuleViolation("required", f"{field} 不能为空", f"{field} is required", field)
+        return None
+    text = nfkc(value).replace("\r\n", "\n")
+    if _CONTROL.search(text) or (not multiline and _LINE_BREAKS.search(text)):
+        raise RuleViolation(
+            "control_character",
+            f"{field} 含有控制字符",
+            f"{field} contains control characters",
+            field,
+        )
+    text = text.strip()
+    if not text:
+        if required:
+            raise RuleViolation("required", f"{field} 不能为空", f"{field} is required", field)
+        return None
+    if len(text) > max_length:
+        raise RuleViolation(
+            "too_long",
+            f"{field} 超过 {max_length} 个字符",
+            f"{field} is longer than {max_length} characters",
+            field,
+        )
+    return text
+
+
+def compact(value: str) -> str:
+    """NFKC and every white space removed: the form in which sign names are compared."""
+    return _WHITESPACE.sub("", nfkc(value))

@@ -1,0 +1,1 @@
+"""Request and response bodies (msgspec Structs), shared by api/ and services/."""

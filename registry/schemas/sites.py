@@ -1,0 +1,156 @@
+"""Site, status-event and signage bodies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+Lon = Annotated[float, Meta(description="longitude in degrees, in the datum given by `crs`")]
+Lat = Annotated[float, Meta(description="latitude in degrees, in the datum given by `crs`")]
+Crs = Annotated[
+    str, Meta(description="datum of the submitted coordinates: wgs84, cgcs2000, gcj02, bd09")
+]
+Status = Annotated[
+    str,
+    Meta(
+        description="planned, under_construction, built, in_service, standardized, suspended, "
+        "closed"
+    ),
+]
+CoordMethod = Annotated[str, Meta(description="gps, map_pick, survey, geocoded")]
+
+
+class SignageProblem(msgspec.Struct):
+    code: str
+    message: str
+    found: str = ""
+    expected: str = ""
+
+
+class SignageCheck(msgspec.Struct):
+    """Standard name of a division's site and how a reported name differs from it."""
+
+    standard_name: str
+    conforms: bool | None
+    problems: list[SignageProblem]
+    division_code: str | None = None
+
+
+class SiteCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Register a centre or agency point on a division."""
+
+    division_code: str
+    lon: Lon
+    lat: Lat
+    crs: Crs = "wgs84"
+    signage_name: str | None = None
+    address: str | None = None
+    status: Status = "planned"
+    effective_date: date | None = None
+    note: str | None = None
+    coord_method: CoordMethod | None = None
+    collected_on: date | None = None
+    hall_area_m2: float | None = None
+    staff_count: int | None = None
+    contact_phone: str | None = None
+
+
+class SiteUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Change a site's location, signage or facts. Absent fields are left as they are.
+
+    Coordinates are changed together (``lon`` and ``lat``, with ``crs``). ``version``, when
+    given, must equal the site's current version (optimistic locking).
+    """
+
+    lon: float | UnsetType = UNSET
+    lat: float | UnsetType = UNSET
+    crs: str | UnsetType = UNSET
+    signage_name: str | UnsetType | None = UNSET
+    address: str | UnsetType | None = UNSET
+    coord_method: str | UnsetType | None = UNSET
+    collected_on: date | UnsetType | None = UNSET
+    hall_area_m2: float | UnsetType | None = UNSET
+    staff_count: int | UnsetType | None = UNSET
+    contact_phone: str | UnsetType | None = UNSET
+    note: str | UnsetType | None = UNSET
+    version: int | UnsetType = UNSET
+
+
+class Site(msgspec.Struct):
+    """A registered site; coordinates are WGS-84. ``contact_phone`` is shown to signed-in users."""
+
+    id: int
+    division_code: str
+    division_name: str
+    kind: str
+    standard_name: str
+    signage_name: str | None
+    signage_conforms: bool | None
+    signage_problems: list[SignageProblem]
+    lon: float
+    lat: float
+    crs: str
+    coord_method: str | None
+    collected_on: date | None
+    location_warning: str | None
+    address: str | None
+    hall_area_m2: float | None
+    staff_count: int | None
+    contact_phone: str | None
+    status: str
+    status_since: date
+    county_code: str
+    township_code: str
+    version: int
+    is_demo: bool
+    created_at: datetime
+    updated_at: datetime
+    warnings: list[str] = msgspec.field(default_factory=list)
+
+
+class SiteList(msgspec.Struct):
+    items: list[Site]
+    total: int
+    limit: int
+    offset: int
+
+
+class StatusChange(msgspec.Struct, forbid_unknown_fields=True):
+    """Record a dated status change."""
+
+    status: Status
+    effective_date: date
+    note: str | None = None
+
+
+class StatusEvent(msgspec.Struct):
+    id: int
+    site_id: int
+    status: str
+    previous_status: str | None
+    effective_date: date
+    note: str | None
+    skipped: list[str]
+    actor: str
+    recorded_at: datetime
+
+
+class Edit(msgspec.Struct):
+    """One audited field change of a site."""
+
+    field: str
+    before: object
+    after: object
+    actor: str
+    at: datetime
+    action: str = "update"
+    method: str | None = None
+
+
+class SiteHistory(msgspec.Struct):
+    site_id: int
+    events: list[StatusEvent]
+    edits: list[Edit]

@@ -1,0 +1,196 @@
+"""Sign-in: Argon2id password hashes, signed expiring bearer tokens, login throttling.
+
+Tokens are HS256 JWTs (Litestar's ``Token``) carrying the account id, role, scope and the
+account's ``token_version``; every request re-reads the account, so disabling it or resetting
+its password stops its tokens at once.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import defaultdict, deque
+from datetime import datetime, timedelta
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from litestar.exceptions import ImproperlyConfiguredException, NotAuthorizedException
+from litestar.security.jwt import Token
+
+from registry import clock
+from registry.domain.access import ANONYMOUS, Actor
+from registry.domain.text import nfkc
+from registry.errors import TooManyRequests, Unauthorized
+from registry.schemas.accounts import TokenRequest, TokenResponse
+from registry.settings import get_settings
+from registry.tables import Account
+
+ALGORITHM = "HS256"
+_hasher = PasswordHasher()  # Argon2id, the library's (RFC 9106 low-memory) defaults
+# A hash to verify against when the username is unknown, so timing does not reveal it.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-Zq9!")
+
+
+def username_key(username: str) -> str:
+    """Case-insensitive identity of a username."""
+    return nfkc(username).strip().lower()
+
+
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    def _verify() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(_verify)
+
+
+class LoginThrottle:
+    """Counts failed logins per username and per client address within a sliding window."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
+
+    def _prune(self, key: str, now: datetime, window: timedelta) -> deque[datetime]:
+        entries = self._failures[key]
+        while entries and now - entries[0] >= window:
+            entries.popleft()
+        return entries
+
+    def retry_after(self, keys: list[str]) -> int:
+        """Seconds to wait if any key is locked, else 0."""
+        settings = get_settings()
+        now = clock.now()
+        window = timedelta(seconds=settings.login_window_seconds)
+        wait = 0.0
+        for key in keys:
+            entries = self._prune(key, now, window)
+            if len(entries) >= settings.login_max_failures:
+                oldest = entries[len(entries) - settings.login_max_failures]
+                wait = max(wait, (oldest + window - now).total_seconds())
+        return math.ceil(wait) if wait > 0 else 0
+
+    def fail(self, keys: list[str]) -> None:
+        now = clock.now()
+        for key in keys:
+            self._failures[key].append(now)
+
+    def succeed(self, username_key: str) -> None:
+        self._failures.pop(f"user:{username_key}", None)
+
+    def reset(self) -> None:
+        self._failures.clear()
+
+
+throttle = LoginThrottle()
+
+
+def _bad_credentials() -> Unauthorized:
+    return Unauthorized("invalid_credentials", "用户名或密码错误", "wrong username or password")
+
+
+async def issue_token(data: TokenRequest, address: str) -> TokenResponse:
+    """Check a username and password and return a signed bearer token."""
+    key = username_key(data.username)
+    keys = [f"user:{key}", f"addr:{address}"]
+    wait = throttle.retry_after(keys)
+    if wait:
+        raise TooManyRequests(
+            "login_throttled",
+            f"登录失败次数过多，请 {wait} 秒后再试",
+            f"too many failed sign-ins; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
+            retry_after=wait,
+        )
+    row = await Account.select().where(Account.username_key == key).first()
+    valid = await verify_password(row["password_hash"] if row else _DUMMY_HASH, data.password)
+    if not row or not valid:
+        throttle.fail(keys)
+        raise _bad_credentials()
+    if not row["active"]:
+        throttle.fail(keys)
+        raise Unauthorized("account_disabled", "账号已停用", "the account is disabled")
+    throttle.succeed(key)
+    settings = get_settings()
+    now = clock.now()
+    ttl = settings.token_ttl_seconds
+    token = Token(
+        exp=now + timedelta(seconds=ttl),
+        sub=str(row["id"]),
+        iat=now,
+        jti=uuid.uuid4().hex,
+        extras={
+            "role": row["role"],
+            "scope": row["scope"],
+            "ver": row["token_version"],
+            "usr": row["username"],
+        },
+    )
+    return TokenResponse(
+        access_token=token.encode(settings.secret_key, ALGORITHM),
+        token_type="bearer",
+        expires_in=ttl,
+        role=row["role"],
+        scope=row["scope"],
+        username=row["username"],
+        display_name=row["display_name"],
+    )
+
+
+def _invalid_token(en: str = "invalid or expired token") -> Unauthorized:
+    return Unauthorized("invalid_token", "登录凭证无效或已过期，请重新登录", en)
+
+
+def _decode(encoded: str) -> Token:
+    settings = get_settings()
+    keys = [settings.secret_key, *settings.previous_secret_keys]
+    for key in keys:
+        try:
+            # Expiry is checked against the registry's clock below (injectable in tests).
+            return Token.decode(
+                encoded, key, ALGORITHM, verify_exp=False, require_claims=["exp", "sub"]
+            )
+        except (NotAuthorizedException, ImproperlyConfiguredException):
+            continue
+    raise _invalid_token()
+
+
+async def actor_from_authorization(header: str | None) -> Actor:
+    """The actor behind an ``Authorization`` header (anonymous when there is none)."""
+    if not header:
+        return ANONYMOUS
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "bearer" or not encoded.strip():
+        raise _invalid_token("the Authorization header must be 'Bearer <token>'")
+    token = _decode(encoded.strip())
+    if token.exp <= clock.now():
+        raise Unauthorized("token_expired", "登录已过期，请重新登录", "the token has expired")
+    try:
+        account_id = int(token.sub)
+    except ValueError:
+        raise _invalid_token() from None
+    row = (
+        await Account.select(
+            Account.id,
+            Account.username,
+            Account.role,
+            Account.scope,
+            Account.active,
+            Account.token_version,
+        )
+        .where(Account.id == account_id)
+        .first()
+    )
+    if row is None or row["token_version"] != token.extras.get("ver"):
+        raise _invalid_token("the token was revoked")
+    if not row["active"]:
+        raise Unauthorized("account_disabled", "账号已停用", "the account is disabled")
+    return Actor(
+        username=row["username"], role=row["role"], scope=row["scope"], account_id=row["id"]
+    )

@@ -1,0 +1,274 @@
+"""Fixtures: every API test runs on SQLite and PostgreSQL through one parametrised fixture.
+
+Per engine, one template database is built per session (migrations, the real 怀化 seed, demo
+villages, test accounts and two agency points); each test gets a fresh copy (a file copy on
+SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL) that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import socket
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+os.environ.setdefault("REGISTRY_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+os.environ.setdefault("REGISTRY_VAR_DIR", str(Path(__file__).parent / ".var"))
+
+from registry import clock
+from registry.settings import Settings, set_settings, settings_from_env
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+PG_ADMIN_URL = os.environ.get(
+    "REGISTRY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Accounts created in every template database: name → (role, scope or site placeholder).
+PASSWORD = "Test-Passw0rd!"
+HECHENG = "431202000000"
+ZHONGFANG = "431221000000"
+CITY = "431200000000"
+SITE_START = date(2013, 6, 1)
+
+
+def pg_available() -> bool:
+    host, port = "127.0.0.1", 5432
+    if "REGISTRY_TEST_PG_URL" in os.environ:
+        return True
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _pg_url(dbname: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{dbname}"
+
+
+def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@dataclass
+class Template:
+    """A built template database and what the tests need to know about it."""
+
+    engine: str
+    url: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    sites: dict[str, int] = field(default_factory=dict)
+    villages: dict[str, str] = field(default_factory=dict)
+
+
+async def _build_template(url: str) -> Template:
+    from registry.db import bind, close_engine, insert_many, make_engine, migrate, open_engine
+    from registry.domain.access import SYSTEM
+    from registry.schemas.accounts import AccountCreate, TokenRequest
+    from registry.services import accounts, auth
+    from registry.tables import Division, Site, StatusEvent
+    from seed import loader
+    from seed.demo import village_rows
+
+    engine = make_engine(url)
+    await migrate(engine)
+    bind(engine)
+    await open_engine(engine, pool_size=2)
+    template = Template(engine="sqlite" if url.startswith("sqlite") else "postgres", url=url)
+    try:
+        await loader.load_base()
+        townships = await Division.select().where(Division.level == "township")
+        await insert_many(Division, [Division(**v) for v in village_rows(townships)])
+        # One in-service agency point in each of two counties, for the agents.
+        for county, name in ((HECHENG, "hecheng"), (ZHONGFANG, "zhongfang")):
+            village = (
+                await Division.select()
+                .where(
+                    (Division.county_code == county)
+                    & (Division.kind == "村")
+                    & Division.abolished_on.is_null()
+                    & Division.established_on.is_null()
+                )
+                .order_by(Division.code)
+                .first()
+            )
+            template.villages[name] = village["code"]
+            site = Site(
+                division=village["code"],
+                open_division=village["code"],
+                kind="village_point",
+                county_code=county,
+                township_code=village["township_code"],
+                standard_name=village["name"] + "便民服务代办点",
+                lon=110.0,
+                lat=27.5,
+                status="in_service",
+                status_since=SITE_START,
+                created_by="test",
+            )
+            await site.save()
+            await StatusEvent.insert(
+                StatusEvent(
+                    site=site.id, status="in_service", effective_date=SITE_START, actor="test"
+                )
+            )
+            template.sites[name] = site.id
+        specs = {
+            "municipal": ("municipal", CITY),
+            "planner_hecheng": ("county_planner", HECHENG),
+            "planner_zhongfang": ("county_planner", ZHONGFANG),
+            "agent_hecheng": ("village_agent", str(template.sites["hecheng"])),
+            "agent_zhongfang": ("village_agent", str(template.sites["zhongfang"])),
+        }
+        for username, (role, scope) in specs.items():
+            await accounts.create_account(
+                SYSTEM, AccountCreate(username=username, password=PASSWORD, role=role, scope=scope)
+            )
+            token = await auth.issue_token(
+                TokenRequest(username=username, password=PASSWORD), "template"
+            )
+            template.tokens[username] = token.access_token
+    finally:
+        await close_engine(engine)
+    return template
+
+
+@pytest.fixture(scope="session")
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    var = tmp_path_factory.mktemp("var")
+    settings = replace(settings_from_env(), var_dir=var, migrate_on_startup=False)
+    set_settings(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Template:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    template = asyncio.run(_build_template(f"sqlite:///{path}"))
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return template
+
+
+@pytest.fixture(scope="session")
+def pg_template(base_settings: Settings) -> Iterator[Template]:
+    if not pg_available():
+        if IN_CI:
+            pytest.fail("PostgreSQL is required under CI=true but does not answer on 5432")
+        pytest.skip("PostgreSQL not available")
+    name = f"registry_tpl_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield asyncio.run(_build_template(_pg_url(name)))
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def template(engine_name: str, request: pytest.FixtureRequest) -> Template:
+    return request.getfixturevalue(f"{'sqlite' if engine_name == 'sqlite' else 'pg'}_template")
+
+
+@pytest.fixture
+def database_url(template: Template, tmp_path: Path) -> Iterator[str]:
+    """A fresh copy of the template database for one test."""
+    if template.engine == "sqlite":
+        source = Path(template.url.removeprefix("sqlite:///"))
+        target = tmp_path / "registry.sqlite3"
+        shutil.copyfile(source, target)
+        yield f"sqlite:///{target}"
+        return
+    template_name = template.url.rpartition("/")[2]
+    name = f"registry_t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class ApiClient(TestClient):
+    """A Litestar test client that knows the template's tokens, sites and villages."""
+
+    template: Template
+
+    def auth(self, who: str | None) -> dict[str, str]:
+        """Authorization header for a template account (``None``: anonymous)."""
+        if who is None:
+            return {}
+        return {"Authorization": f"Bearer {self.template.tokens[who]}"}
+
+    def run(self, fn: Callable[[], Any]) -> Any:
+        """Run an async function in the app's event loop (for direct database checks)."""
+        return self.blocking_portal.call(fn)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Row counts and a content checksum of every table: 'nothing changed' checks."""
+        return self.run(table_checksums)
+
+
+async def table_checksums() -> dict[str, Any]:
+    import hashlib
+
+    from registry.tables import TABLES
+
+    result = {}
+    for table in TABLES:
+        rows = await table.select().order_by(table._meta.primary_key)
+        digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+        result[table._meta.tablename] = (len(rows), digest)
+    return result
+
+
+@pytest.fixture
+def client(database_url: str, template: Template, base_settings: Settings) -> Iterator[ApiClient]:
+    from registry.app import create_app
+    from registry.services.auth import throttle
+
+    settings = replace(base_settings, database_url=database_url)
+    app = create_app(settings)
+    throttle.reset()
+    with ApiClient(app, raise_server_exceptions=False) as test_client:
+        test_client.template = template
+        yield test_client
+    clock.set_clock(None)
+    throttle.reset()
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[Callable[[Any], None]]:
+    """Set the registry's clock: ``frozen_clock(datetime)``; restored after the test."""
+
+    def set_to(instant: Any) -> None:
+        clock.set_clock(lambda: instant)
+
+    yield set_to
+    clock.set_clock(None)
