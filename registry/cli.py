@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from registry.db import DatabaseUrlError
     from registry.domain.access import Denied
     from registry.domain.errors import RuleViolation
     from registry.errors import RegistryError
@@ -178,6 +180,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"registry: {exc.code}: {exc.detail}")
     except Denied as exc:
         sys.exit(f"registry: {exc.code}: {exc.zh} / {exc.en}")
+    except DatabaseUrlError as exc:
+        sys.exit(f"registry: {exc}")
+    except (OSError, sqlite3.Error) as exc:
+        sys.exit(f"registry: {type(exc).__name__}: {exc}")
+    except Exception as exc:
+        if type(exc).__module__.startswith("asyncpg"):
+            sys.exit(f"registry: database error: {type(exc).__name__}: {exc}")
+        raise
     except KeyboardInterrupt:
         sys.exit("registry: interrupted")
 

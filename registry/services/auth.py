@@ -1,8 +1,10 @@
 """Sign-in: Argon2id password hashes, signed expiring bearer tokens, login throttling.
 
-Tokens are HS256 JWTs (Litestar's ``Token``) carrying the account id, role, scope and the
-account's ``token_version``; every request re-reads the account, so disabling it or resetting
-its password stops its tokens at once.
+Tokens are HS256 JWTs (PyJWT, the library behind ``litestar[jwt]``) carrying the account id,
+role, scope and the account's ``token_version``; every request re-reads the account, so
+disabling it or resetting its password stops its tokens at once. Issue and expiry times come
+from the registry's clock (Litestar's ``Token`` checks them against the wall clock, which would
+make the clock impossible to inject in tests).
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 import math
 import uuid
 from collections import defaultdict, deque
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import anyio.to_thread
+import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from litestar.exceptions import ImproperlyConfiguredException, NotAuthorizedException
-from litestar.security.jwt import Token
 
 from registry import clock
 from registry.domain.access import ANONYMOUS, Actor
@@ -120,20 +122,17 @@ async def issue_token(data: TokenRequest, address: str) -> TokenResponse:
     settings = get_settings()
     now = clock.now()
     ttl = settings.token_ttl_seconds
-    token = Token(
-        exp=now + timedelta(seconds=ttl),
-        sub=str(row["id"]),
-        iat=now,
-        jti=uuid.uuid4().hex,
-        extras={
-            "role": row["role"],
-            "scope": row["scope"],
-            "ver": row["token_version"],
-            "usr": row["username"],
-        },
-    )
+    claims = {
+        "sub": str(row["id"]),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl)).timestamp()),
+        "jti": uuid.uuid4().hex,
+        "role": row["role"],
+        "scope": row["scope"],
+        "ver": row["token_version"],
+    }
     return TokenResponse(
-        access_token=token.encode(settings.secret_key, ALGORITHM),
+        access_token=jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM),
         token_type="bearer",
         expires_in=ttl,
         role=row["role"],
@@ -147,17 +146,22 @@ def _invalid_token(en: str = "invalid or expired token") -> Unauthorized:
     return Unauthorized("invalid_token", "登录凭证无效或已过期，请重新登录", en)
 
 
-def _decode(encoded: str) -> Token:
+def _decode(encoded: str) -> dict[str, Any]:
     settings = get_settings()
-    keys = [settings.secret_key, *settings.previous_secret_keys]
-    for key in keys:
+    for key in (settings.secret_key, *settings.previous_secret_keys):
         try:
-            # Expiry is checked against the registry's clock below (injectable in tests).
-            return Token.decode(
-                encoded, key, ALGORITHM, verify_exp=False, require_claims=["exp", "sub"]
+            # Only HS256 is accepted (no "none", no key confusion); expiry is checked against
+            # the registry's clock below.
+            return jwt.decode(
+                encoded,
+                key,
+                algorithms=[ALGORITHM],
+                options={"verify_exp": False, "verify_iat": False, "require": ["exp", "sub"]},
             )
-        except (NotAuthorizedException, ImproperlyConfiguredException):
+        except jwt.InvalidSignatureError:
             continue
+        except jwt.PyJWTError:
+            break
     raise _invalid_token()
 
 
@@ -168,13 +172,14 @@ async def actor_from_authorization(header: str | None) -> Actor:
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "bearer" or not encoded.strip():
         raise _invalid_token("the Authorization header must be 'Bearer <token>'")
-    token = _decode(encoded.strip())
-    if token.exp <= clock.now():
-        raise Unauthorized("token_expired", "登录已过期，请重新登录", "the token has expired")
+    claims = _decode(encoded.strip())
     try:
-        account_id = int(token.sub)
-    except ValueError:
+        expires = datetime.fromtimestamp(float(claims["exp"]), tz=UTC)
+        account_id = int(claims["sub"])
+    except (TypeError, ValueError, OverflowError):
         raise _invalid_token() from None
+    if expires <= clock.now():
+        raise Unauthorized("token_expired", "登录已过期，请重新登录", "the token has expired")
     row = (
         await Account.select(
             Account.id,
@@ -187,7 +192,7 @@ async def actor_from_authorization(header: str | None) -> Actor:
         .where(Account.id == account_id)
         .first()
     )
-    if row is None or row["token_version"] != token.extras.get("ver"):
+    if row is None or row["token_version"] != claims.get("ver"):
         raise _invalid_token("the token was revoked")
     if not row["active"]:
         raise Unauthorized("account_disabled", "账号已停用", "the account is disabled")
