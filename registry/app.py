@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +11,22 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import __version__
 from registry.api.accounts import AccountController, AuditController, AuthController
 from registry.api.deps import provide_actor
 from registry.api.divisions import DivisionController, GeoController
+from registry.api.docs import OfflineSwagger
 from registry.api.health import HealthController
+from registry.api.middleware import request_context_middleware
 from registry.api.pages import PageController
 from registry.api.sites import (
     SignageController,
     SiteController,
     SiteGeoJSONController,
 )
-from registry.context import request_id
 from registry.db import bind, close_engine, make_engine, migrate, open_engine
 from registry.errors import exception_handler
 from registry.services import boundaries
@@ -37,38 +35,6 @@ from registry.settings import Settings, get_settings, set_settings
 log = logging.getLogger("registry")
 WEB = Path(__file__).resolve().parent / "web"
 DOCS_ASSETS = Path(litestar_offline_docs.__file__).resolve().parent / "static"
-
-
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Give every request an id (the client's X-Request-ID if sane) for audit and logs."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        incoming = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        rid = (
-            incoming
-            if incoming.isascii()
-            and 8 <= len(incoming) <= 64
-            and incoming.replace("-", "").isalnum()
-            else uuid.uuid4().hex
-        )
-        token = request_id.set(rid)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", rid.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await app(scope, receive, send_with_id)
-        finally:
-            request_id.reset(token)
-
-    return middleware
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -101,15 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         security=[{"BearerToken": []}, {}],
-        render_plugins=[
-            SwaggerRenderPlugin(
-                path="/",
-                js_url="/static/docs/swagger-ui-bundle.js",
-                css_url="/static/docs/swagger-ui.css",
-                standalone_preset_js_url="/static/docs/swagger-ui-standalone-preset.js",
-                favicon="<link rel='icon' href='data:,'>",
-            )
-        ],
+        render_plugins=[OfflineSwagger()],
     )
     route_handlers: list[Any] = [
         HealthController,
@@ -139,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         openapi_config=openapi,
-        middleware=[request_id_middleware],
+        middleware=[request_context_middleware],
         compression_config=CompressionConfig(backend="gzip", minimum_size=1000),
         request_max_body_size=settings.max_body_bytes,
         debug=False,

@@ -124,6 +124,30 @@ def cmd_user(args: argparse.Namespace) -> None:
     asyncio.run(_with_engine(run))
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from registry.services.backup import BackupError, backup
+
+    try:
+        size = backup(get_settings().database_url, Path(args.file))
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"backup written: {args.file} ({size:,} bytes)")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from registry.services.backup import BackupError, restore
+
+    try:
+        restore(get_settings().database_url, Path(args.file), force=args.force)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"restored from {args.file}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="registry",
@@ -160,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("disable", "enable", "reset-password"):
         user_sub.add_parser(name).add_argument("--username", required=True)
     user.set_defaults(fn=cmd_user)
+
+    backup = sub.add_parser("backup", help="write a backup file (SQLite backup API / pg_dump)")
+    backup.add_argument("file")
+    backup.set_defaults(fn=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup into an empty database")
+    restore.add_argument("file")
+    restore.add_argument("--force", action="store_true", help="overwrite a non-empty database")
+    restore.set_defaults(fn=cmd_restore)
     return parser
 
 

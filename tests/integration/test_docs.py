@@ -27,13 +27,28 @@ def test_api_docs_load_only_from_us(client):
 def test_openapi_document_lists_every_contract_path(client):
     spec = client.get("/schema/openapi.json").json()
     paths = set(spec["paths"])
-    for path in ["/api/sites", "/api/sites/{site_id}", "/api/sites/{site_id}/status",
-                 "/api/sites/{site_id}/history", "/api/sites.geojson", "/api/divisions",
-                 "/api/divisions/{code}", "/api/divisions/{code}/boundary", "/api/geo/locate",
-                 "/api/signage/check", "/api/auth/token", "/api/users", "/api/audit"]:
+    for path in [
+        "/api/sites",
+        "/api/sites/{site_id}",
+        "/api/sites/{site_id}/status",
+        "/api/sites/{site_id}/history",
+        "/api/sites.geojson",
+        "/api/divisions",
+        "/api/divisions/{code}",
+        "/api/divisions/{code}/boundary",
+        "/api/geo/locate",
+        "/api/signage/check",
+        "/api/auth/token",
+        "/api/users",
+        "/api/audit",
+    ]:
         assert path in paths, path
-    operation_ids = [op["operationId"] for item in spec["paths"].values()
-                     for op in item.values() if isinstance(op, dict) and "operationId" in op]
+    operation_ids = [
+        op["operationId"]
+        for item in spec["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
     assert len(operation_ids) == len(set(operation_ids))
 
 
@@ -47,3 +62,30 @@ def test_wrong_method_is_405(client):
     response = client.delete("/api/divisions")
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    for path in ("/", "/schema", "/api/sites"):
+        response = client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "script-src 'self';" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_docs_page_has_no_inline_script(client):
+    page = client.get("/schema").text
+    assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) is None
+    assert re.search(r"<script[^>]*>[^<]+</script>", page) is None
+    assert page.count("<script") == 3
+
+
+def test_cors_is_off_by_default(client):
+    response = client.options(
+        "/api/sites",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in response.headers
+    response = client.get("/api/sites", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in response.headers
