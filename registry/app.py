@@ -21,6 +21,7 @@ from registry.api.divisions import DivisionController, GeoController
 from registry.api.docs import OfflineSwagger
 from registry.api.health import HealthController
 from registry.api.middleware import request_context_middleware
+from registry.api.openapi import document_errors
 from registry.api.pages import PageController
 from registry.api.sites import (
     SignageController,
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/static", directories=[WEB / "static"], include_in_schema=False, name="web-assets"
         ),
     ]
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         dependencies={"actor": Provide(provide_actor)},
         exception_handlers={Exception: exception_handler},
@@ -102,3 +103,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+    document_errors(app)
+    return app
