@@ -23,6 +23,7 @@ from registry.api.deps import provide_actor
 from registry.api.divisions import DivisionController, GeoController
 from registry.api.health import HealthController
 from registry.api.pages import PageController
+from registry.api.plans import PlanController
 from registry.api.sites import (
     SignageController,
     SiteController,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SiteController,
         SiteGeoJSONController,
         SignageController,
+        PlanController,
         AuthController,
         AccountController,
         AuditController,
