@@ -8,9 +8,7 @@ DESCRIPTION = "plan.missing_explained: divisions left out of a plan, with reason
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="registry", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="registry", description=DESCRIPTION)
 
     manager.add_column(
         table_class_name="Plan",
