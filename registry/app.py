@@ -23,6 +23,7 @@ from registry.api.health import HealthController
 from registry.api.middleware import request_context_middleware
 from registry.api.openapi import document_errors
 from registry.api.pages import PageController
+from registry.api.plans import PlanController
 from registry.api.sites import (
     SignageController,
     SiteController,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SiteController,
         SiteGeoJSONController,
         SignageController,
+        PlanController,
         AuthController,
         AccountController,
         AuditController,

@@ -148,6 +148,91 @@ def cmd_restore(args: argparse.Namespace) -> None:
     print(f"restored from {args.file}")
 
 
+async def _plan_actor(username: str | None, data: bytes) -> Any:
+    """Who a plan import acts as: ``--user`` (an active county planner) or, without it, a
+    command-line planner of the file's county named after the operating-system user."""
+    from registry.domain.access import Actor
+    from registry.services import plans
+    from registry.services.auth import username_key
+    from registry.tables import Account
+
+    if username:
+        row = await Account.select().where(Account.username_key == username_key(username)).first()
+        if row is None or not row["active"]:
+            raise CliError(f"no active account {username!r} / 账号不存在或已停用")
+        return Actor(
+            username=row["username"], role=row["role"], scope=row["scope"], account_id=row["id"]
+        )
+    county = plans.parse_upload(data).county_code or ""
+    return Actor(username=f"cli:{getpass.getuser()}", role="county_planner", scope=county)
+
+
+def _one_line(exc: Any) -> str:
+    """A refused import as one line: the reason and the first row-level errors."""
+    errors = getattr(exc, "errors", None) or []
+    parts = [f"{e.get('field')}: {e.get('message')}" for e in errors[:5]]
+    more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+    detail = f"{exc.code}: {exc.detail}"
+    return detail + (" — " + "; ".join(parts) + more if parts else "")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from registry.errors import RegistryError
+    from registry.services import plans
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path} / 文件不存在")
+    data = path.read_bytes()
+
+    async def run() -> None:
+        actor = await _plan_actor(args.user, data)
+        result = await plans.import_xlsx(actor, data, dry_run=args.dry_run)
+        what = "would " + result.action if result.dry_run else result.action
+        plan = f" plan {result.plan.id} version {result.plan.version}" if result.plan else ""
+        print(
+            f"{what}:{plan} {result.county_code} {result.campaign}: {result.items} items, "
+            f"{result.explained} explained; "
+            + (
+                "ready to submit / 可报送"
+                if result.check.ok
+                else f"{len(result.check.errors)} errors, "
+                f"{len(result.check.warnings)} divisions missing / 未列入"
+            )
+        )
+
+    try:
+        asyncio.run(_with_engine(run))
+    except RegistryError as exc:
+        raise CliError(_one_line(exc)) from None
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from registry.domain.access import Actor
+    from registry.services import plans
+    from registry.tables import Plan
+
+    path = Path(args.file)
+    if path.suffix.lower() != ".xlsx":
+        raise CliError("a plan is exported as .xlsx / 规划只能导出为 .xlsx")
+
+    async def run() -> None:
+        row = await Plan.select(Plan.county_code).where(Plan.id == args.plan).first()
+        if row is None:
+            raise CliError(f"plan {args.plan} not found / 规划不存在")
+        city = row["county_code"][:4] + "00000000"
+        actor = Actor(username="cli", role="municipal", scope=city)
+        content, _ = await plans.export_xlsx(actor, args.plan)
+        path.write_bytes(content)
+        print(f"wrote {path} ({len(content)} bytes)")
+
+    asyncio.run(_with_engine(run))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="registry",
@@ -192,6 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("file")
     restore.add_argument("--force", action="store_true", help="overwrite a non-empty database")
     restore.set_defaults(fn=cmd_restore)
+
+    imp = sub.add_parser("import", help="import a file (plan: a filled plan workbook, .xlsx)")
+    imp.add_argument("kind", choices=["plan"])
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+    imp.add_argument("--user", help="act as this county planner (default: cli:<os user>)")
+    imp.set_defaults(fn=cmd_import)
+
+    exp = sub.add_parser("export", help="export data (plan: one version as .xlsx)")
+    exp.add_argument("kind", choices=["plan"])
+    exp.add_argument("file")
+    exp.add_argument("--plan", type=int, required=True, help="plan (version) id")
+    exp.set_defaults(fn=cmd_export)
     return parser
 
 

@@ -164,6 +164,9 @@ class Plan(Table, tablename="plan"):
     created_by = Varchar(length=64, default="", null=False)
     created_at = Timestamptz(default=TimestamptzNow(), null=False)
     updated_at = Timestamptz(default=TimestamptzNow(), null=False)
+    # Divisions deliberately left out of the plan, with the reason: {division_code: reason}.
+    # Completeness warnings for these divisions do not block submission.
+    missing_explained = JSON(default={}, null=False)
 
 
 class PlanItem(Table, tablename="plan_item"):
