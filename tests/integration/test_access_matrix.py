@@ -39,14 +39,63 @@ MUNICIPAL_ONLY = {
 }
 
 
+PLANNER_ONLY = {
+    None: 401,
+    "municipal": 403,
+    "planner_hecheng": "ok",
+    "planner_zhongfang": 403,
+    "agent_hecheng": 403,
+    "agent_zhongfang": 403,
+}
+
+
 @dataclass(frozen=True)
 class Write:
+    """A write endpoint: ``path`` and ``body`` get the client and what ``setup`` returned."""
+
     name: str
     method: str
-    path: Callable[[Any], str]
-    body: Callable[[Any], dict[str, Any]]
+    path: Callable[[Any, Any], str]
+    body: Callable[[Any, Any], Any]
     ok: int
     expected: dict[str | None, int | str]
+    setup: Callable[[Any], Any] = lambda client: None
+    raw: bool = False  # body is bytes (sent as the raw request body)
+
+
+PLAN_ITEMS = [
+    {"division_code": "431202102000", "target": "standardized", "target_date": "2015-06-30"}
+]
+
+
+def _plan(client, submitted: bool = False) -> int:
+    """A draft (or submitted) centres plan of 鹤城区, made by its planner."""
+    response = client.post(
+        "/api/plans",
+        json={
+            "county_code": "431202",
+            "campaign": "centres-2015",
+            "title": "鹤城区规划",
+            "items": PLAN_ITEMS,
+            "missing_explained": {
+                code: "另行安排" for code in _hecheng_townships(client) if code != "431202102000"
+            },
+        },
+        headers=client.auth("planner_hecheng"),
+    )
+    assert response.status_code == 201, response.text
+    plan_id = response.json()["id"]
+    if submitted:
+        done = client.post(
+            f"/api/plans/{plan_id}/submit", json={}, headers=client.auth("planner_hecheng")
+        )
+        assert done.status_code == 200, done.text
+    return plan_id
+
+
+def _hecheng_townships(client) -> list[str]:
+    body = client.get("/api/divisions", params={"parent": "431202", "level": "township"}).json()
+    return [d["code"] for d in body["items"] if d["abolished_on"] is None]
 
 
 def _account_id(client, username: str) -> int:
@@ -54,36 +103,43 @@ def _account_id(client, username: str) -> int:
     return next(u["id"] for u in users.json()["items"] if u["username"] == username)
 
 
+def _filled_template(client) -> bytes:
+    from tests.integration.test_plans_xlsx import fill, save, template
+
+    workbook, _ = fill(template(client))
+    return save(workbook)
+
+
 WRITES = [
     Write(
         "register site",
         "post",
-        lambda c: "/api/sites",
-        lambda c: {"division_code": "431202102000", "lon": 109.99, "lat": 27.55},
+        lambda c, s: "/api/sites",
+        lambda c, s: {"division_code": "431202102000", "lon": 109.99, "lat": 27.55},
         201,
         COUNTY_WRITE,
     ),
     Write(
         "edit site",
         "patch",
-        lambda c: f"/api/sites/{c.template.sites['hecheng']}",
-        lambda c: {"address": "村部一楼"},
+        lambda c, s: f"/api/sites/{c.template.sites['hecheng']}",
+        lambda c, s: {"address": "村部一楼"},
         200,
         COUNTY_WRITE,
     ),
     Write(
         "site status",
         "post",
-        lambda c: f"/api/sites/{c.template.sites['hecheng']}/status",
-        lambda c: {"status": "suspended", "effective_date": "2014-01-01", "note": "整修"},
+        lambda c, s: f"/api/sites/{c.template.sites['hecheng']}/status",
+        lambda c, s: {"status": "suspended", "effective_date": "2014-01-01", "note": "整修"},
         201,
         COUNTY_WRITE,
     ),
     Write(
         "create account",
         "post",
-        lambda c: "/api/users",
-        lambda c: {
+        lambda c, s: "/api/users",
+        lambda c, s: {
             "username": "new_planner",
             "password": "Hh-Strong-Pass-42",
             "role": "county_planner",
@@ -95,10 +151,68 @@ WRITES = [
     Write(
         "edit account",
         "patch",
-        lambda c: f"/api/users/{_account_id(c, 'planner_zhongfang')}",
-        lambda c: {"display_name": "中方县规划员"},
+        lambda c, s: f"/api/users/{_account_id(c, 'planner_zhongfang')}",
+        lambda c, s: {"display_name": "中方县规划员"},
         200,
         MUNICIPAL_ONLY,
+    ),
+    Write(
+        "create plan",
+        "post",
+        lambda c, s: "/api/plans",
+        lambda c, s: {
+            "county_code": "431202",
+            "campaign": "centres-2015",
+            "title": "规划",
+            "items": PLAN_ITEMS,
+        },
+        201,
+        PLANNER_ONLY,
+    ),
+    Write(
+        "edit plan",
+        "put",
+        lambda c, s: f"/api/plans/{s}",
+        lambda c, s: {"title": "鹤城区规划（修订）", "items": PLAN_ITEMS},
+        200,
+        PLANNER_ONLY,
+        setup=_plan,
+    ),
+    Write(
+        "submit plan",
+        "post",
+        lambda c, s: f"/api/plans/{s}/submit",
+        lambda c, s: {},
+        200,
+        PLANNER_ONLY,
+        setup=_plan,
+    ),
+    Write(
+        "approve plan",
+        "post",
+        lambda c, s: f"/api/plans/{s}/approve",
+        lambda c, s: {"comment": "同意"},
+        200,
+        {**MUNICIPAL_ONLY, "planner_hecheng": 403},
+        setup=lambda c: _plan(c, submitted=True),
+    ),
+    Write(
+        "return plan",
+        "post",
+        lambda c, s: f"/api/plans/{s}/return",
+        lambda c, s: {"comment": "请补充预算"},
+        200,
+        MUNICIPAL_ONLY,
+        setup=lambda c: _plan(c, submitted=True),
+    ),
+    Write(
+        "import plan workbook",
+        "post",
+        lambda c, s: "/api/plans/import",
+        lambda c, s: _filled_template(c),
+        201,
+        PLANNER_ONLY,
+        raw=True,
     ),
 ]
 
@@ -109,10 +223,15 @@ CASES = [(w, actor) for w in WRITES for actor in ACTORS]
     ("write", "actor"), CASES, ids=[f"{w.name}-{a or 'anonymous'}" for w, a in CASES]
 )
 def test_write_endpoint_enforces_role_and_scope(client, write, actor):
-    path, body = write.path(client), write.body(client)
+    state = write.setup(client)
+    path, body = write.path(client, state), write.body(client, state)
     before = client.snapshot()
     audit_before = before["audit_entry"][0]
-    response = getattr(client, write.method)(path, json=body, headers=client.auth(actor))
+    send = getattr(client, write.method)
+    if write.raw:
+        response = send(path, content=body, headers=client.auth(actor))
+    else:
+        response = send(path, json=body, headers=client.auth(actor))
     expected = write.expected[actor]
     if expected == "ok":
         assert response.status_code == write.ok, response.text
