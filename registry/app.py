@@ -19,6 +19,12 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import __version__
 from registry.api.accounts import AccountController, AuditController, AuthController
+from registry.api.coverage import (
+    CoverageController,
+    CoverageGeoJSONController,
+    MapController,
+    ReportController,
+)
 from registry.api.deps import provide_actor
 from registry.api.divisions import DivisionController, GeoController
 from registry.api.health import HealthController
@@ -121,6 +127,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AuthController,
         AccountController,
         AuditController,
+        CoverageController,
+        CoverageGeoJSONController,
+        MapController,
+        ReportController,
         PageController,
         create_static_files_router(
             path="/static/docs",
