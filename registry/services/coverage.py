@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
@@ -161,34 +161,49 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 async def counts_by(
-    days: Sequence[date], unit: str, county: str | None = None
+    days: Sequence[date],
+    unit: str,
+    county: str | None = None,
+    active: bool | Collection[date] = True,
 ) -> list[dict[str, maths.Counts]]:
     """Counts per unit (``county`` or ``township``) for each of ``days``, one SQL statement.
 
+    ``active`` says on which days ``points_active`` is counted (all, none, or those dates;
+    0 on the others): the monthly series does not show it, so its cache survives new cases.
     Returns one dict per day (same order), unit code → counts; units with no existing
     division that day are absent.
     """
     if not days:
         return []
+    mask = tuple(active is True or (active is not False and d in active) for d in days)
     engine = current()
-    key = (id(engine), await data_version(), tuple(days), unit, county)
+    status_version, cases_version = await _count_versions()
+    key = (
+        id(engine),
+        status_version,
+        cases_version if any(mask) else None,
+        tuple(days),
+        mask,
+        unit,
+        county,
+    )
     cached = _cache.get(key)
     if cached is None:
-        cached = await _counts_by(engine, days, unit, county)
+        cached = await _counts_by(engine, days, unit, county, mask)
         if len(_cache) >= CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
         _cache[key] = cached
     return [dict(d) for d in cached]
 
 
-# Counts are cached per data version (see :func:`data_version`): a repeated request costs one
-# small query. Oldest entries go first.
+# Counts are cached per data version (see :func:`_count_versions`): a repeated request costs
+# a few small queries. Oldest entries go first.
 CACHE_SIZE = 64
 _cache: dict[tuple[Any, ...], list[dict[str, maths.Counts]]] = {}
 
 
 async def _counts_by(
-    engine: Any, days: Sequence[date], unit: str, county: str | None
+    engine: Any, days: Sequence[date], unit: str, county: str | None, active: Sequence[bool]
 ) -> list[dict[str, maths.Counts]]:
     pg = not is_sqlite(engine)
     cast = (
@@ -196,7 +211,8 @@ async def _counts_by(
     )  # SQLite keeps dates and instants as ISO text, compared as text
     rows_sql, args = [], []
     for i, day in enumerate(days):
-        lo, hi = _day_bounds(day)
+        # No case window (NULL bounds match nothing) where points_active is not wanted.
+        lo, hi = _day_bounds(day) if active[i] else (None, None)
         rows_sql.append(f"({i}, {cast[0]}, {cast[1]}, {cast[1]})")
         args += [day, lo, hi]
     site_filter = division_filter = ""
@@ -400,7 +416,7 @@ async def coverage(as_of: str | None, campaign: str | None, county: str | None =
     day = maths.parse_as_of(as_of, camp, clock.today())
     drill = await get_county(county) if county else None
     days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
-    per_day = await counts_by(days, "county")
+    per_day = await counts_by(days, "county", active={day})
     counties = await _divisions("county", day)
     codes = [c["code"] for c in counties]
     targets = await county_targets(codes, camp, days)
@@ -438,7 +454,7 @@ async def _township_figures(
     county_target: tuple[list[Fraction], str] | None = None,
 ) -> list[UnitFigures]:
     county_code = county[0] if county else None
-    per_day = await counts_by(days, "township", county=county_code)
+    per_day = await counts_by(days, "township", county=county_code, active={day})
     townships = await _divisions("township", day, county_code)
     names = {c["code"]: c["name"] for c in await _divisions("county", day)}
     if county_target is not None and county_code is not None:
@@ -494,7 +510,7 @@ async def timeseries(
     months = maths.months_between(camp.start_on, max(camp.deadline, day))
     days = maths.series_days(camp.start_on, day)
     target_days = [*days, *months[len(days) :]]
-    per_day = await counts_by(days, "county", county=drill[0] if drill else None)
+    per_day = await counts_by(days, "county", county=drill[0] if drill else None, active=False)
     if drill:
         code, name = drill
         targets = await county_targets([code], camp, target_days)
@@ -609,32 +625,61 @@ async def county_outlines() -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------- data version
 
 
-VERSION_SQL = """
+# What the counts depend on: status events and sites are append-only (a site never changes
+# division or kind), so counts and last ids tell a change; divisions by their count and their
+# dated rows (hashed in full below).
+COUNTS_VERSION_SQL = """
 SELECT
     (SELECT COUNT(*) FROM status_event) AS events,
     (SELECT MAX(id) FROM status_event) AS last_event,
     (SELECT COUNT(*) FROM site) AS sites,
-    (SELECT MAX(updated_at) FROM site) AS sites_updated,
+    (SELECT MAX(id) FROM site) AS last_site,
     (SELECT COUNT(*) FROM division) AS divisions,
-    (SELECT COUNT(*) FROM division WHERE established_on IS NOT NULL) AS established,
-    (SELECT COUNT(*) FROM division WHERE abolished_on IS NOT NULL) AS abolished,
-    (SELECT MAX(established_on) FROM division) AS last_established,
-    (SELECT MAX(abolished_on) FROM division) AS last_abolished,
-    (SELECT COUNT(*) FROM division_boundary) AS boundaries,
-    (SELECT MAX(id) FROM audit_entry) AS last_audit,
     (SELECT COUNT(*) FROM service_case) AS cases,
     (SELECT MAX(updated_at) FROM service_case) AS cases_updated,
+    (SELECT MAX(received_at) FROM service_case) AS last_received
+"""
+DATED_DIVISIONS_SQL = """
+SELECT code, level, established_on, abolished_on FROM division
+WHERE established_on IS NOT NULL OR abolished_on IS NOT NULL
+ORDER BY code
+"""
+# Everything else a map or a figure shows: plans (targets), campaigns, boundaries, site edits
+# (names, signs, coordinates) and any audited write.
+OTHER_VERSION_SQL = """
+SELECT
+    (SELECT MAX(updated_at) FROM site) AS sites_updated,
+    (SELECT COUNT(*) FROM division_boundary) AS boundaries,
+    (SELECT MAX(id) FROM audit_entry) AS last_audit,
     (SELECT COUNT(*) FROM "plan") AS plans,
     (SELECT MAX(updated_at) FROM "plan") AS plans_updated,
-    (SELECT COUNT(*) FROM campaign) AS campaigns
+    (SELECT COUNT(*) FROM plan_review) AS reviews
 """
+_CASE_KEYS = ("cases", "cases_updated", "last_received")
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
+
+
+async def _count_versions() -> tuple[str, str]:
+    """(status version, cases version): change whenever the counts could change."""
+    row = (await StatusEvent.raw(COUNTS_VERSION_SQL))[0]
+    dated = await StatusEvent.raw(DATED_DIVISIONS_SQL)
+    status = {k: v for k, v in row.items() if k not in _CASE_KEYS}
+    cases = {k: row[k] for k in _CASE_KEYS}
+    dated_rows = [tuple(str(v) for v in r.values()) for r in dated]
+    return _digest((sorted(status.items()), dated_rows)), _digest(sorted(cases.items()))
 
 
 async def data_version() -> str:
-    """A short hash that changes whenever anything behind the figures changes (events,
-    sites, divisions, boundaries, cases, plans, campaigns, any audited write)."""
-    rows = await StatusEvent.raw(VERSION_SQL)
-    return hashlib.sha256(repr(sorted(rows[0].items())).encode()).hexdigest()[:16]
+    """A short hash that changes whenever anything behind the figures, the map or the
+    GeoJSON changes (events, sites, divisions, cases, plans, campaigns, boundaries, any
+    audited write): the ETag of the SVG map and the GeoJSON."""
+    status, cases = await _count_versions()
+    other = (await StatusEvent.raw(OTHER_VERSION_SQL))[0]
+    campaigns = await Campaign.select().order_by(Campaign.code)
+    return _digest((status, cases, sorted(other.items()), [sorted(c.items()) for c in campaigns]))
 
 
 # --------------------------------------------------------------------------- GeoJSON and SVG
