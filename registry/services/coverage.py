@@ -1,10 +1,14 @@
 """Coverage figures per county, township and city, for any date, from the dated status events.
 
-Every count is one set-based SQL statement on both engines (:data:`COUNTS_SQL`): each status
-event becomes a validity span ``[effective_date, next event's date)`` with ``LEAD()``, the
-spans are joined to the requested days, and the existing divisions are grouped per unit and
-day in the database. The maths on the counts (ratios, targets, projection) is
-:mod:`registry.domain.coverage`.
+Every count is one set-based SQL statement on both engines. Figures on a date
+(:data:`COUNTS_SQL`): each status event becomes a validity span ``[effective_date, next
+event's date)`` with ``LEAD()``, the spans are joined to the requested days, and the existing
+divisions are grouped per unit and day in the database. The monthly series
+(:data:`SERIES_SQL`): the same spans, merged per division and clipped to its life, become +1/−1
+edges bucketed by month in the database; a running sum gives each month (cost grows with the
+events, not events × months). The tests hold the two equal, and equal to the plain definition
+in :func:`registry.domain.coverage.count_on`. The maths on the counts (ratios, targets,
+projection) is :mod:`registry.domain.coverage`.
 """
 
 from __future__ import annotations
@@ -238,6 +242,169 @@ async def _counts_by(
             centres_in_service=int(row["centres_in_service"]),
             centres_standardized=int(row["centres_standardized"]),
         )
+    return out
+
+
+# --------------------------------------------------------------------------- monthly series
+
+# The monthly series, event-driven: its cost grows with the number of events and divisions,
+# not with events × months. Each flag (a Counts field) is true for a division over a union of
+# date spans — a site's span in a counting status, clipped to the division's life, merged
+# across the division's sites ("gaps and islands") so a village counts once — and each
+# division's life is a span for the totals. A span adds +1 at its start and −1 at its end;
+# edges are bucketed by month index in the database (GROUP BY) and the running sum over the
+# months is the count on each month's value date. Same definitions as COUNTS_SQL, which the
+# tests compare it with, except points_active (not part of the series).
+_FLAG_DEFS = ", ".join(
+    f"('{flag}', '{kind}', '{status}')"
+    for flag, kinds, statuses in (
+        ("points_built", POINT_KINDS, maths.POINT_BUILT),
+        ("points_in_service", POINT_KINDS, maths.POINT_IN_SERVICE),
+        ("centres_in_service", CENTRE_KINDS, maths.CENTRE_IN_SERVICE),
+        ("centres_standardized", CENTRE_KINDS, maths.CENTRE_STANDARDIZED),
+    )
+    for kind in kinds
+    for status in statuses
+)
+SERIES_SQL = f"""
+WITH flag_defs (flag, kind, status) AS (VALUES {_FLAG_DEFS}),
+spans AS (
+    SELECT e.site, e.status, e.effective_date AS since,
+           LEAD(e.effective_date) OVER (
+               PARTITION BY e.site ORDER BY e.effective_date, e.id
+           ) AS until
+    FROM status_event e/*site_filter*/
+),
+sat AS (
+    SELECT f.flag, v.code AS division, v./*unit*/ AS unit,
+        CASE WHEN v.established_on IS NOT NULL AND v.established_on > sp.since
+             THEN v.established_on ELSE sp.since END AS since,
+        CASE WHEN sp.until IS NULL THEN COALESCE(v.abolished_on, /*forever*/)
+             WHEN v.abolished_on IS NOT NULL AND v.abolished_on < sp.until THEN v.abolished_on
+             ELSE sp.until END AS until
+    FROM spans sp
+    JOIN site s ON s.id = sp.site
+    JOIN flag_defs f ON f.kind = s.kind AND f.status = sp.status
+    JOIN division v ON v.code = s.division/*division_filter*/
+),
+marked AS (
+    SELECT flag, division, unit, since, until,
+        CASE WHEN MAX(until) OVER (
+                 PARTITION BY flag, division ORDER BY since, until
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+             ) >= since THEN 0 ELSE 1 END AS fresh
+    FROM sat
+    WHERE since < until
+),
+numbered AS (
+    SELECT flag, division, unit, since, until,
+        SUM(fresh) OVER (
+            PARTITION BY flag, division ORDER BY since, until ROWS UNBOUNDED PRECEDING
+        ) AS island
+    FROM marked
+),
+islands AS (
+    SELECT flag, unit, MIN(since) AS since, MAX(until) AS until
+    FROM numbered
+    GROUP BY flag, division, unit, island
+),
+lives AS (
+    SELECT CASE WHEN v.level = 'village' THEN 'villages_total' ELSE 'townships_total' END
+               AS flag,
+           v./*unit*/ AS unit,
+           COALESCE(v.established_on, /*always*/) AS since,
+           COALESCE(v.abolished_on, /*forever*/) AS until
+    FROM division v
+    WHERE v.level IN ('village', 'township')/*division_filter*/
+),
+edges AS (
+    SELECT flag, unit, since AS at, 1 AS delta FROM islands
+    UNION ALL SELECT flag, unit, until AS at, -1 AS delta FROM islands
+    UNION ALL SELECT flag, unit, since AS at, 1 AS delta FROM lives WHERE since < until
+    UNION ALL SELECT flag, unit, until AS at, -1 AS delta FROM lives WHERE since < until
+)
+SELECT flag, unit, idx, SUM(delta) AS delta
+FROM (
+    SELECT flag, unit, delta,
+        CASE WHEN /*month_of_at*/ < /*first_month*/ THEN 0
+             ELSE /*month_of_at*/ - /*first_month*/ END AS idx
+    FROM edges
+    WHERE at <= /*as_of*/
+) bucketed
+GROUP BY flag, unit, idx
+"""
+_MONTH_OF_AT = {
+    "postgres": "(CAST(EXTRACT(YEAR FROM at) AS INTEGER) * 12"
+    " + CAST(EXTRACT(MONTH FROM at) AS INTEGER))",
+    "sqlite": "(CAST(strftime('%Y', at) AS INTEGER) * 12 + CAST(strftime('%m', at) AS INTEGER))",
+}
+
+
+async def series_counts(
+    start: date, as_of: date, unit: str, county: str | None = None
+) -> list[dict[str, maths.Counts]]:
+    """Counts per unit on each of ``series_days(start, as_of)`` (``points_active`` left 0),
+    from the edges of the status and existence spans. Cached like :func:`counts_by`."""
+    days = maths.series_days(start, as_of)
+    if not days:
+        return []
+    engine = current()
+    status_version, _ = await _count_versions()
+    key = ("series", id(engine), status_version, start, as_of, unit, county)
+    cached = _cache.get(key)
+    if cached is None:
+        cached = await _series_counts(engine, days, unit, county)
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = cached
+    return [dict(d) for d in cached]
+
+
+async def _series_counts(
+    engine: Any, days: Sequence[date], unit: str, county: str | None
+) -> list[dict[str, maths.Counts]]:
+    pg = not is_sqlite(engine)
+    if pg:
+        date_of, forever, always = (
+            "CAST({} AS DATE)",
+            "CAST('9999-12-31' AS DATE)",
+            "CAST('0001-01-01' AS DATE)",
+        )
+    else:  # ISO text, compared as text
+        date_of, forever, always = "{}", "'9999-12-31'", "'0001-01-01'"
+    first = days[0]
+    site_filter = division_filter = ""
+    args: list[Any] = []
+    if county:
+        site_filter = " JOIN site fs ON fs.id = e.site WHERE fs.county_code = {}"
+        division_filter = " AND v.county_code = {}"
+        args = [county, county, county]
+    sql = (
+        SERIES_SQL.replace("/*site_filter*/", site_filter)
+        .replace("/*division_filter*/", division_filter)
+        .replace("/*unit*/", _UNITS[unit])
+        .replace("/*forever*/", forever)
+        .replace("/*always*/", always)
+        .replace("/*month_of_at*/", _MONTH_OF_AT["postgres" if pg else "sqlite"])
+        .replace("/*first_month*/", str(first.year * 12 + first.month))
+        .replace("/*as_of*/", date_of)
+    )
+    n = len(days)
+    deltas: dict[str, dict[str, list[int]]] = {}
+    for row in await StatusEvent.raw(sql, *args, days[-1]):
+        idx = int(row["idx"])
+        if idx < n:
+            per_flag = deltas.setdefault(row["unit"], {})
+            per_flag.setdefault(row["flag"], [0] * n)[idx] += int(row["delta"])
+    out: list[dict[str, maths.Counts]] = [{} for _ in days]
+    for unit_code, per_flag in deltas.items():
+        running = dict.fromkeys(per_flag, 0)
+        for i in range(n):
+            for flag, values in per_flag.items():
+                running[flag] += values[i]
+            counts = maths.Counts(**running)
+            if counts.villages_total or counts.townships_total:
+                out[i][unit_code] = counts
     return out
 
 
@@ -510,7 +677,7 @@ async def timeseries(
     months = maths.months_between(camp.start_on, max(camp.deadline, day))
     days = maths.series_days(camp.start_on, day)
     target_days = [*days, *months[len(days) :]]
-    per_day = await counts_by(days, "county", county=drill[0] if drill else None, active=False)
+    per_day = await series_counts(camp.start_on, day, "county", drill[0] if drill else None)
     if drill:
         code, name = drill
         targets = await county_targets([code], camp, target_days)

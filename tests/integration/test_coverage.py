@@ -74,6 +74,9 @@ HISTORY = [
         "v3",
         [("in_service", date(2013, 7, 1)), ("closed", date(2014, 6, 1))],
     ),
+    # A second point on v3, registered after the first was closed but backdated: both are in
+    # service from 2014-05-15 to 2014-05-31 — the village still counts once.
+    Planned("v3", [("in_service", date(2014, 5, 15))]),
     # A village added mid-campaign (established 2014-03-01) and its point.
     Planned("new_village", [("planned", date(2014, 3, 1)), ("in_service", date(2014, 3, 10))]),
     # A village abolished on 2014-05-01 whose point was never closed: not counted after.
@@ -101,6 +104,7 @@ CHECK_DAYS = [
     date(2014, 4, 20),  # last day the 2014-01-21 case keeps v0 active (day 90)
     date(2014, 4, 21),
     date(2014, 5, 1),
+    date(2014, 5, 20),  # v3's two points overlap
     date(2014, 6, 1),
     DEADLINE,
 ]
@@ -268,24 +272,29 @@ def exists(row, day):
 
 
 def expected_counts(rows, planned, day, township=None):
-    by_division = {p.division: p for p in planned}
+    by_division: dict[str, list[Planned]] = {}
+    for p in planned:
+        by_division.setdefault(p.division, []).append(p)
+    window = {day - timedelta(days=k) for k in range(90)}
     out = dict.fromkeys(FIGURES, 0)
     for row in rows:
         if not exists(row, day) or (township and row["township_code"] != township):
             continue
-        site = by_division.get(row["code"])
-        status = status_on(site.steps, day) if site else None
+        sites = [(p, status_on(p.steps, day)) for p in by_division.get(row["code"], [])]
+        statuses = {status for _, status in sites}
         if row["level"] == "village":
             out["villages_total"] += 1
-            out["points_built"] += status in ("built", "in_service")
-            out["points_in_service"] += status == "in_service"
-            window = {day - timedelta(days=k) for k in range(90)}
-            recent = any(c.astimezone(CHINA).date() in window for c in (site.cases if site else []))
-            out["points_active"] += status == "in_service" and recent
+            out["points_built"] += bool(statuses & {"built", "in_service"})
+            out["points_in_service"] += "in_service" in statuses
+            out["points_active"] += any(
+                status == "in_service"
+                and any(c.astimezone(CHINA).date() in window for c in p.cases)
+                for p, status in sites
+            )
         elif row["level"] == "township":
             out["townships_total"] += 1
-            out["centres_in_service"] += status in ("in_service", "standardized")
-            out["centres_standardized"] += status == "standardized"
+            out["centres_in_service"] += bool(statuses & {"in_service", "standardized"})
+            out["centres_standardized"] += "standardized" in statuses
     return out
 
 
@@ -487,7 +496,7 @@ def test_series_runs_monthly_from_the_start_to_today(client, frozen_clock):
     assert months[0] == "2013-04" and months[-1] == "2015-06" and len(months) == 27
     assert body["points"][0]["day"] == "2013-04-30"
     assert body["points"][-1]["day"] == "2015-06-10"  # the month of as_of: as of as_of
-    for point in body["points"][::5] + body["points"][-1:]:
+    for point in body["points"]:
         same_day = client.get("/api/coverage", params={"as_of": point["day"]}).json()
         unit = county_of(same_day, HUITONG)
         assert point["agency_coverage"] == unit["agency_coverage"], point["month"]
@@ -530,9 +539,10 @@ def test_projected_completion_follows_the_last_six_months(client):
     # line through those six values reaches 1 at a date in the future.
     assert unit["projected_completion"] is not None
     assert unit["projected_completion"] > "2014-04-30"
-    # January to June: 4, 4, 4, 5, 4, 3 of a changing total — falling: no projection.
-    later = county_of(client.get("/api/coverage", params={"as_of": "2014-06-30"}).json(), HUITONG)
+    # Nothing changes from July to December 2014: flat, no projection.
+    later = county_of(client.get("/api/coverage", params={"as_of": "2014-12-31"}).json(), HUITONG)
     assert later["projected_completion"] is None
+    assert later["figure"] > 0
     # A county with no site at all is flat at 0: no projection.
     flat = county_of(body, "431230000000")
     assert flat["figure"] == 0 and flat["projected_completion"] is None
