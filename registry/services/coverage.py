@@ -183,7 +183,7 @@ async def counts_by(
     engine = current()
     status_version, cases_version = await _count_versions()
     key = (
-        id(engine),
+        _database(engine),
         status_version,
         cases_version if any(mask) else None,
         tuple(days),
@@ -198,6 +198,13 @@ async def counts_by(
             _cache.pop(next(iter(_cache)))
         _cache[key] = cached
     return [dict(d) for d in cached]
+
+
+def _database(engine: Any) -> str:
+    """Which database an engine reads (the cache must never mix two databases)."""
+    if is_sqlite(engine):
+        return f"sqlite:{engine.path}"
+    return "postgres:" + repr(sorted(engine.config.items()))
 
 
 # Counts are cached per data version (see :func:`_count_versions`): a repeated request costs
@@ -350,7 +357,7 @@ async def series_counts(
         return []
     engine = current()
     status_version, _ = await _count_versions()
-    key = ("series", id(engine), status_version, start, as_of, unit, county)
+    key = ("series", _database(engine), status_version, start, as_of, unit, county)
     cached = _cache.get(key)
     if cached is None:
         cached = await _series_counts(engine, days, unit, county)

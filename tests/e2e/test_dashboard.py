@@ -237,6 +237,39 @@ def test_dashboard_is_xss_safe_with_hostile_sign_names(server, browser):
     context.close()
 
 
+def test_signed_in_municipal_downloads_the_report(server, browser, tmp_path):
+    """Public readers see no report button; the municipal centre signs in and downloads it."""
+    from openpyxl import load_workbook
+    from playwright.sync_api import expect
+
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server + "/#as_of=2015-04-18")
+    expect(page.locator("#status")).to_contain_text("数据截至 2015-04-18", timeout=30_000)
+    expect(page.locator("#report-xlsx")).to_be_hidden()
+    page.click("#sign-in-toggle")
+    page.fill("#username", E2E_USER)
+    page.fill("#password", E2E_PASSWORD)
+    page.click("#sign-in button[type=submit]")
+    expect(page.locator("#account-name")).to_contain_text(E2E_USER)
+    expect(page.locator("#report-xlsx")).to_be_visible()
+    with page.expect_download() as info:
+        page.click("#report-xlsx")
+    download = info.value
+    assert download.suggested_filename == "coverage-agency-points-2013-2015-04-18.xlsx"
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    sheet = load_workbook(target)["各县市区"]
+    assert "2015年4月18日" in sheet["A1"].value
+    assert sheet.cell(sheet.max_row, 2).value == "全市合计"
+    page.click("#sign-out")
+    expect(page.locator("#report-xlsx")).to_be_hidden()
+    context.close()
+    assert errors == [], errors
+
+
 def _token(server: str) -> str:
     response = httpx.post(
         server + "/api/auth/token", json={"username": E2E_USER, "password": E2E_PASSWORD}
