@@ -16,6 +16,12 @@ from litestar.static_files import create_static_files_router
 
 from registry import __version__
 from registry.api.accounts import AccountController, AuditController, AuthController
+from registry.api.coverage import (
+    CoverageController,
+    CoverageGeoJSONController,
+    MapController,
+    ReportController,
+)
 from registry.api.deps import provide_actor
 from registry.api.divisions import DivisionController, GeoController
 from registry.api.docs import OfflineSwagger
@@ -82,6 +88,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AuthController,
         AccountController,
         AuditController,
+        CoverageController,
+        CoverageGeoJSONController,
+        MapController,
+        ReportController,
         PageController,
         create_static_files_router(
             path="/static/docs",

@@ -233,6 +233,29 @@ def cmd_export(args: argparse.Namespace) -> None:
     asyncio.run(_with_engine(run))
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from registry.domain.access import SYSTEM
+    from registry.services import reports
+
+    out = Path(args.output)
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in reports.FORMATS:
+        raise CliError(f"output must end in .xlsx or .csv / 输出文件须为 .xlsx 或 .csv: {out}")
+    if not out.parent.is_dir():
+        raise CliError(f"no such directory / 目录不存在: {out.parent}")
+
+    async def run() -> None:
+        content, _, _ = await reports.coverage_report(
+            SYSTEM, args.as_of, args.campaign, fmt, args.level
+        )
+        out.write_bytes(content)
+        print(f"wrote {out} ({len(content)} bytes)")
+
+    asyncio.run(_with_engine(run))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="registry",
@@ -290,6 +313,21 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("file")
     exp.add_argument("--plan", type=int, required=True, help="plan (version) id")
     exp.set_defaults(fn=cmd_export)
+
+    report = sub.add_parser("report", help="reports (coverage)")
+    report_sub = report.add_subparsers(dest="report_command", required=True)
+    coverage = report_sub.add_parser(
+        "coverage", help="coverage report: counties + total (sheet 2: townships); .xlsx or .csv"
+    )
+    coverage.add_argument("--as-of", help="YYYY-MM-DD (default today, Asia/Shanghai)")
+    coverage.add_argument("--campaign", help="campaign code (default agency-points-2013)")
+    coverage.add_argument(
+        "--level",
+        choices=["county", "township"],
+        help="CSV only: county rows (default) or townships",
+    )
+    coverage.add_argument("-o", "--output", required=True, help="FILE.xlsx or FILE.csv")
+    coverage.set_defaults(fn=cmd_report)
     return parser
 
 

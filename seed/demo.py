@@ -2,8 +2,21 @@
 
 Villages are synthetic (no public village list exists): 6–25 per township, 社区 under 街道 and
 town seats (serials 001–199), 村 elsewhere (serials 200–399). Build histories spread over
-2013–2015 with a different profile per county, so the dashboard shows early finishers,
-counties on track, laggards and one that stalls.
+2013–2016 with a different profile per county, so the dashboard shows a real spread:
+
+- early (鹤城区, 会同县, 靖州县): every village's point in service well before the deadline
+  (2015-04-18); every centre standardized by the end of 2015;
+- on track (中方县, 辰溪县, 麻阳县, 芷江县, 洪江市): about half the points by mid-campaign;
+  中方县 and 洪江市 open their last point by the deadline (a temporarily suspended point keeps
+  them just under 100 % that day), the other three a few weeks after it;
+- lagging (沅陵县, 溆浦县, 通道县): behind the target line all along, finishing in 2016, and
+  2–4 % of villages still without a point today (so these counties never reach 100 %); some
+  centres never pass the standardization check;
+- stalled (新晃县): keeps pace until construction stops on 2014-06-30; its curve is flat ever
+  since (projected completion null).
+
+A few points are suspended for a while and resumed; villages merged on 2014-07-01 (合村并组)
+close their points and the new village gets its own. About one sign in five is non-conforming.
 """
 
 from __future__ import annotations
@@ -62,28 +75,37 @@ _COMMUNITY = (
 
 @dataclass(frozen=True)
 class Profile:
-    """How a county's points and centres progress: speed (fraction of the two-year span by
-    which half its points are in service), spread, and an optional stall date."""
+    """How a county's points and centres progress.
+
+    ``half_at``: fraction of the two-year span by which half its points are in service;
+    ``spread``: standard deviation of that fraction; ``latest``: no point later than this
+    fraction (an early county finishes before the deadline); ``stall``: nothing progresses
+    after this date; ``missing``: share of villages with no point at all;
+    ``unstandardized``: share of centres that never pass the standardization check.
+    """
 
     label: str
     half_at: float
     spread: float
     stall: date | None = None
+    latest: float = 3.0
+    missing: float = 0.0
+    unstandardized: float = 0.0
 
 
 PROFILES: dict[str, Profile] = {
-    "431202000000": Profile("early", 0.35, 0.15),  # 鹤城区
-    "431221000000": Profile("on_track", 0.5, 0.2),  # 中方县
-    "431222000000": Profile("lagging", 0.85, 0.3),  # 沅陵县
-    "431223000000": Profile("on_track", 0.5, 0.25),  # 辰溪县
-    "431224000000": Profile("lagging", 0.8, 0.3),  # 溆浦县
-    "431225000000": Profile("early", 0.4, 0.15),  # 会同县
-    "431226000000": Profile("on_track", 0.55, 0.2),  # 麻阳苗族自治县
+    "431202000000": Profile("early", 0.35, 0.15, latest=0.85),  # 鹤城区
+    "431221000000": Profile("on_track", 0.5, 0.2, latest=1.0),  # 中方县
+    "431222000000": Profile("lagging", 0.85, 0.3, missing=0.03, unstandardized=0.1),  # 沅陵县
+    "431223000000": Profile("on_track", 0.5, 0.22, latest=1.1),  # 辰溪县
+    "431224000000": Profile("lagging", 0.8, 0.3, missing=0.02, unstandardized=0.1),  # 溆浦县
+    "431225000000": Profile("early", 0.4, 0.15, latest=0.85),  # 会同县
+    "431226000000": Profile("on_track", 0.55, 0.2, latest=1.1),  # 麻阳苗族自治县
     "431227000000": Profile("stalled", 0.5, 0.2, date(2014, 6, 30)),  # 新晃侗族自治县
-    "431228000000": Profile("on_track", 0.6, 0.2),  # 芷江侗族自治县
-    "431229000000": Profile("early", 0.3, 0.1),  # 靖州苗族侗族自治县
-    "431230000000": Profile("lagging", 1.0, 0.35),  # 通道侗族自治县
-    "431281000000": Profile("on_track", 0.5, 0.2),  # 洪江市
+    "431228000000": Profile("on_track", 0.6, 0.2, latest=1.15),  # 芷江侗族自治县
+    "431229000000": Profile("early", 0.3, 0.1, latest=0.8),  # 靖州苗族侗族自治县
+    "431230000000": Profile("lagging", 1.0, 0.35, missing=0.04, unstandardized=0.15),  # 通道
+    "431281000000": Profile("on_track", 0.5, 0.2, latest=1.0),  # 洪江市
 }
 SPAN_DAYS = 730
 
@@ -181,9 +203,10 @@ def _history(
 ) -> list[tuple[str, date]]:
     """Dated statuses of one site, chronological, none after ``today``."""
     start = max(CAMPAIGN_START, established or CAMPAIGN_START)
-    fraction = max(0.02, rng.gauss(profile.half_at, profile.spread))
+    fraction = min(max(0.02, rng.gauss(profile.half_at, profile.spread)), profile.latest)
     if centre:
         fraction *= 0.8
+    standardize = centre and rng.random() >= profile.unstandardized
     in_service = CAMPAIGN_START + timedelta(days=int(fraction * SPAN_DAYS))
     in_service = max(in_service, start + timedelta(days=45))
     events = [("planned", start + timedelta(days=rng.randint(0, 30)))]
@@ -192,8 +215,12 @@ def _history(
         ("built", in_service - timedelta(days=rng.randint(5, 40))),
         ("in_service", in_service),
     ]
-    if centre:
-        steps.append(("standardized", in_service + timedelta(days=rng.randint(60, 300))))
+    if standardize:
+        # Standardized centres pass the check by the end of 2015 unless the county lags.
+        passed = in_service + timedelta(days=rng.randint(60, 300))
+        if profile.label != "lagging":
+            passed = min(passed, date(2015, 12, 15))
+        steps.append(("standardized", max(passed, in_service + timedelta(days=30))))
     for status, day in steps:
         day = max(day, events[-1][1])
         if day > today or (profile.stall and day > profile.stall):
@@ -257,8 +284,8 @@ async def load_demo() -> dict[str, int]:
             rng = _rng("sites", county_code)
             points = _points_in(regions[county_code], len(members), rng)
             for division, (lon, lat) in zip(members, points, strict=True):
-                if rng.random() < 0.05:
-                    continue  # no site registered yet
+                if division["level"] == "village" and rng.random() < profile.missing:
+                    continue  # no point in this village, even today
                 kind = SITE_KIND_BY_DIVISION_KIND[division["kind"]]
                 centre = division["level"] == "township"
                 history = _history(rng, profile, centre, today, division["established_on"])

@@ -32,7 +32,8 @@ def document_errors(app: Litestar) -> None:
             for status, description in _DESCRIPTIONS.items():
                 responses.setdefault(
                     status,
-                    ResponseSpec(data_container=ErrorBody, description=description,
-                                 generate_examples=False),
+                    ResponseSpec(
+                        data_container=ErrorBody, description=description, generate_examples=False
+                    ),
                 )
             handler.responses = responses

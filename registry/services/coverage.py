@@ -1,0 +1,964 @@
+"""Coverage figures per county, township and city, for any date, from the dated status events.
+
+Every count is one set-based SQL statement on both engines. Figures on a date
+(:data:`COUNTS_SQL`): each status event becomes a validity span ``[effective_date, next
+event's date)`` with ``LEAD()``, the spans are joined to the requested days, and the existing
+divisions are grouped per unit and day in the database. The monthly series
+(:data:`SERIES_SQL`): the same spans, merged per division and clipped to its life, become +1/−1
+edges bucketed by month in the database; a running sum gives each month (cost grows with the
+events, not events × months). The tests hold the two equal, and equal to the plain definition
+in :func:`registry.domain.coverage.count_on`. The maths on the counts (ratios, targets,
+projection) is :mod:`registry.domain.coverage`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from typing import Any
+
+import msgspec
+from shapely.geometry import shape
+
+from geo.geojson_io import feature, feature_collection, point_feature
+from geo.render import COVERAGE_CLASSES, Area, MapPoint, render_choropleth
+from registry import clock
+from registry.db import current, is_sqlite
+from registry.domain import coverage as maths
+from registry.domain.codes import level_of_code, normalise_code
+from registry.domain.divisions import CENTRE_KINDS, POINT_KINDS, SITE_KINDS, exists_on
+from registry.domain.errors import RuleViolation
+from registry.domain.status import STATUSES
+from registry.schemas.coverage import (
+    CampaignInfo,
+    CampaignList,
+    Coverage,
+    SeriesPoint,
+    Timeseries,
+    TownshipCoverage,
+    UnitFigures,
+)
+from registry.services.common import one_of
+from registry.services.sites import STATUS_ON_SQL
+from registry.tables import Campaign, Division, DivisionBoundary, StatusEvent
+
+try:  # written in parallel (plans); until it lands every county uses the linear target
+    from registry.services.plans import target_share_series
+except ImportError:  # pragma: no cover - depends on the merge order
+    target_share_series = None
+
+CITY_LEVEL = "city"
+# How the stored map outlines were made (seed/loader.py): shapely coverage_simplify at
+# 0.001° (≈ 100 m), topology shared between neighbours, rounded to 4 decimals (≈ 10 m).
+SIMPLIFICATION = "coverage_simplify 0.001° (≈100 m), topology preserved, 4 decimals"
+SIMPLIFICATION_ZH = "高德 GCJ-02 转 WGS-84，拓扑保持简化 0.001°（约 100 米），保留 4 位小数"
+
+_POINTS = ", ".join(f"'{k}'" for k in POINT_KINDS)
+_CENTRES = ", ".join(f"'{k}'" for k in CENTRE_KINDS)
+
+
+def _in(values: Sequence[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+# A division exists on d.day: established on or before it, abolished after it (nulls: always).
+EXISTS_ON_DAY = (
+    "(v.established_on IS NULL OR v.established_on <= d.day)"
+    " AND (v.abolished_on IS NULL OR v.abolished_on > d.day)"
+)
+# Statuses that set at least one flag; other spans cannot count and are dropped early.
+COUNTED = tuple(
+    dict.fromkeys(
+        (
+            *maths.POINT_BUILT,
+            *maths.POINT_IN_SERVICE,
+            *maths.CENTRE_IN_SERVICE,
+            *maths.CENTRE_STANDARDIZED,
+        )
+    )
+)
+
+# /*days*/: VALUES rows (i, day, lo, hi) of {} placeholders; /*site_filter*/ and
+# /*division_filter*/: optional county filters; /*unit*/: county_code or township_code.
+# Only whitelisted text is spliced in; every value is a {} placeholder bound by Piccolo.
+COUNTS_SQL = f"""
+WITH days (i, day, lo, hi) AS (VALUES /*days*/),
+spans AS (
+    SELECT e.site, e.status, e.effective_date AS since,
+           LEAD(e.effective_date) OVER (
+               PARTITION BY e.site ORDER BY e.effective_date, e.id
+           ) AS until
+    FROM status_event e/*site_filter*/
+),
+on_day AS (
+    SELECT d.i, s.id AS site, s.division, s.kind, sp.status
+    FROM days d
+    JOIN spans sp ON sp.since <= d.day AND (sp.until IS NULL OR sp.until > d.day)
+    JOIN site s ON s.id = sp.site
+    WHERE sp.status IN ({_in(COUNTED)})
+),
+active AS (
+    SELECT DISTINCT d.i, c.site
+    FROM days d
+    JOIN service_case c ON c.received_at >= d.lo AND c.received_at < d.hi
+),
+flags AS (
+    SELECT o.i, o.division,
+        MAX(CASE WHEN o.kind IN ({_POINTS}) AND o.status IN ({_in(maths.POINT_BUILT)})
+            THEN 1 ELSE 0 END) AS p_built,
+        MAX(CASE WHEN o.kind IN ({_POINTS}) AND o.status IN ({_in(maths.POINT_IN_SERVICE)})
+            THEN 1 ELSE 0 END) AS p_in_service,
+        MAX(CASE WHEN o.kind IN ({_POINTS}) AND o.status IN ({_in(maths.POINT_IN_SERVICE)})
+            AND a.site IS NOT NULL THEN 1 ELSE 0 END) AS p_active,
+        MAX(CASE WHEN o.kind IN ({_CENTRES}) AND o.status IN ({_in(maths.CENTRE_IN_SERVICE)})
+            THEN 1 ELSE 0 END) AS c_in_service,
+        MAX(CASE WHEN o.kind IN ({_CENTRES}) AND o.status IN ({_in(maths.CENTRE_STANDARDIZED)})
+            THEN 1 ELSE 0 END) AS c_standardized
+    FROM on_day o
+    LEFT JOIN active a ON a.i = o.i AND a.site = o.site
+    GROUP BY o.i, o.division
+),
+totals AS (
+    SELECT d.i, v./*unit*/ AS unit,
+        SUM(CASE WHEN v.level = 'village' THEN 1 ELSE 0 END) AS villages_total,
+        SUM(CASE WHEN v.level = 'township' THEN 1 ELSE 0 END) AS townships_total
+    FROM days d
+    JOIN division v ON v.level IN ('village', 'township') AND /*exists*//*division_filter*/
+    GROUP BY d.i, v./*unit*/
+),
+flagged AS (
+    SELECT f.i, v./*unit*/ AS unit,
+        SUM(CASE WHEN v.level = 'village' THEN f.p_built ELSE 0 END) AS points_built,
+        SUM(CASE WHEN v.level = 'village' THEN f.p_in_service ELSE 0 END) AS points_in_service,
+        SUM(CASE WHEN v.level = 'village' THEN f.p_active ELSE 0 END) AS points_active,
+        SUM(CASE WHEN v.level = 'township' THEN f.c_in_service ELSE 0 END)
+            AS centres_in_service,
+        SUM(CASE WHEN v.level = 'township' THEN f.c_standardized ELSE 0 END)
+            AS centres_standardized
+    FROM flags f
+    JOIN days d ON d.i = f.i
+    JOIN division v ON v.code = f.division AND /*exists*//*division_filter*/
+    GROUP BY f.i, v./*unit*/
+)
+SELECT t.i, t.unit, t.villages_total, t.townships_total,
+    COALESCE(g.points_built, 0) AS points_built,
+    COALESCE(g.points_in_service, 0) AS points_in_service,
+    COALESCE(g.points_active, 0) AS points_active,
+    COALESCE(g.centres_in_service, 0) AS centres_in_service,
+    COALESCE(g.centres_standardized, 0) AS centres_standardized
+FROM totals t
+LEFT JOIN flagged g ON g.i = t.i AND g.unit = t.unit
+"""
+_UNITS = {"county": "county_code", "township": "township_code"}
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    """UTC instants bounding the 90 Asia/Shanghai days up to ``day`` (half-open)."""
+    first, last = maths.active_window(day)
+    lo = datetime.combine(first, time(0), tzinfo=clock.CHINA)
+    hi = datetime.combine(last + timedelta(days=1), time(0), tzinfo=clock.CHINA)
+    return lo.astimezone(UTC), hi.astimezone(UTC)
+
+
+async def counts_by(
+    days: Sequence[date],
+    unit: str,
+    county: str | None = None,
+    active: bool | Collection[date] = True,
+) -> list[dict[str, maths.Counts]]:
+    """Counts per unit (``county`` or ``township``) for each of ``days``, one SQL statement.
+
+    ``active`` says on which days ``points_active`` is counted (all, none, or those dates;
+    0 on the others): the monthly series does not show it, so its cache survives new cases.
+    Returns one dict per day (same order), unit code → counts; units with no existing
+    division that day are absent.
+    """
+    if not days:
+        return []
+    mask = tuple(active is True or (active is not False and d in active) for d in days)
+    engine = current()
+    status_version, cases_version = await _count_versions()
+    key = (
+        _database(engine),
+        status_version,
+        cases_version if any(mask) else None,
+        tuple(days),
+        mask,
+        unit,
+        county,
+    )
+    cached = _cache.get(key)
+    if cached is None:
+        cached = await _counts_by(engine, days, unit, county, mask)
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = cached
+    return [dict(d) for d in cached]
+
+
+def _database(engine: Any) -> str:
+    """Which database an engine reads (the cache must never mix two databases)."""
+    if is_sqlite(engine):
+        return f"sqlite:{engine.path}"
+    return "postgres:" + repr(sorted(engine.config.items()))
+
+
+# Counts are cached per data version (see :func:`_count_versions`): a repeated request costs
+# a few small queries. Oldest entries go first.
+CACHE_SIZE = 64
+_cache: dict[tuple[Any, ...], list[dict[str, maths.Counts]]] = {}
+
+
+async def _counts_by(
+    engine: Any, days: Sequence[date], unit: str, county: str | None, active: Sequence[bool]
+) -> list[dict[str, maths.Counts]]:
+    pg = not is_sqlite(engine)
+    cast = (
+        ("CAST({} AS DATE)", "CAST({} AS TIMESTAMPTZ)") if pg else ("{}", "{}")
+    )  # SQLite keeps dates and instants as ISO text, compared as text
+    rows_sql, args = [], []
+    for i, day in enumerate(days):
+        # No case window (NULL bounds match nothing) where points_active is not wanted.
+        lo, hi = _day_bounds(day) if active[i] else (None, None)
+        rows_sql.append(f"({i}, {cast[0]}, {cast[1]}, {cast[1]})")
+        args += [day, lo, hi]
+    site_filter = division_filter = ""
+    if county:
+        site_filter = " JOIN site fs ON fs.id = e.site WHERE fs.county_code = {}"
+        division_filter = " AND v.county_code = {}"
+        args = [*args, county, county, county]
+    sql = (
+        COUNTS_SQL.replace("/*days*/", ", ".join(rows_sql))
+        .replace("/*site_filter*/", site_filter)
+        .replace("/*exists*/", EXISTS_ON_DAY)
+        .replace("/*division_filter*/", division_filter)
+        .replace("/*unit*/", _UNITS[unit])
+    )
+    out: list[dict[str, maths.Counts]] = [{} for _ in days]
+    for row in await StatusEvent.raw(sql, *args):
+        out[int(row["i"])][row["unit"]] = maths.Counts(
+            villages_total=int(row["villages_total"]),
+            points_built=int(row["points_built"]),
+            points_in_service=int(row["points_in_service"]),
+            points_active=int(row["points_active"]),
+            townships_total=int(row["townships_total"]),
+            centres_in_service=int(row["centres_in_service"]),
+            centres_standardized=int(row["centres_standardized"]),
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- monthly series
+
+# The monthly series, event-driven: its cost grows with the number of events and divisions,
+# not with events × months. Each flag (a Counts field) is true for a division over a union of
+# date spans — a site's span in a counting status, clipped to the division's life, merged
+# across the division's sites ("gaps and islands") so a village counts once — and each
+# division's life is a span for the totals. A span adds +1 at its start and −1 at its end;
+# edges are bucketed by month index in the database (GROUP BY) and the running sum over the
+# months is the count on each month's value date. Same definitions as COUNTS_SQL, which the
+# tests compare it with, except points_active (not part of the series).
+_FLAG_DEFS = ", ".join(
+    f"('{flag}', '{kind}', '{status}')"
+    for flag, kinds, statuses in (
+        ("points_built", POINT_KINDS, maths.POINT_BUILT),
+        ("points_in_service", POINT_KINDS, maths.POINT_IN_SERVICE),
+        ("centres_in_service", CENTRE_KINDS, maths.CENTRE_IN_SERVICE),
+        ("centres_standardized", CENTRE_KINDS, maths.CENTRE_STANDARDIZED),
+    )
+    for kind in kinds
+    for status in statuses
+)
+SERIES_SQL = f"""
+WITH flag_defs (flag, kind, status) AS (VALUES {_FLAG_DEFS}),
+spans AS (
+    SELECT e.site, e.status, e.effective_date AS since,
+           LEAD(e.effective_date) OVER (
+               PARTITION BY e.site ORDER BY e.effective_date, e.id
+           ) AS until
+    FROM status_event e/*site_filter*/
+),
+sat AS (
+    SELECT f.flag, v.code AS division, v./*unit*/ AS unit,
+        CASE WHEN v.established_on IS NOT NULL AND v.established_on > sp.since
+             THEN v.established_on ELSE sp.since END AS since,
+        CASE WHEN sp.until IS NULL THEN COALESCE(v.abolished_on, /*forever*/)
+             WHEN v.abolished_on IS NOT NULL AND v.abolished_on < sp.until THEN v.abolished_on
+             ELSE sp.until END AS until
+    FROM spans sp
+    JOIN site s ON s.id = sp.site
+    JOIN flag_defs f ON f.kind = s.kind AND f.status = sp.status
+    JOIN division v ON v.code = s.division/*division_filter*/
+),
+marked AS (
+    SELECT flag, division, unit, since, until,
+        CASE WHEN MAX(until) OVER (
+                 PARTITION BY flag, division ORDER BY since, until
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+             ) >= since THEN 0 ELSE 1 END AS fresh
+    FROM sat
+    WHERE since < until
+),
+numbered AS (
+    SELECT flag, division, unit, since, until,
+        SUM(fresh) OVER (
+            PARTITION BY flag, division ORDER BY since, until ROWS UNBOUNDED PRECEDING
+        ) AS island
+    FROM marked
+),
+islands AS (
+    SELECT flag, unit, MIN(since) AS since, MAX(until) AS until
+    FROM numbered
+    GROUP BY flag, division, unit, island
+),
+lives AS (
+    SELECT CASE WHEN v.level = 'village' THEN 'villages_total' ELSE 'townships_total' END
+               AS flag,
+           v./*unit*/ AS unit,
+           COALESCE(v.established_on, /*always*/) AS since,
+           COALESCE(v.abolished_on, /*forever*/) AS until
+    FROM division v
+    WHERE v.level IN ('village', 'township')/*division_filter*/
+),
+edges AS (
+    SELECT flag, unit, since AS at, 1 AS delta FROM islands
+    UNION ALL SELECT flag, unit, until AS at, -1 AS delta FROM islands
+    UNION ALL SELECT flag, unit, since AS at, 1 AS delta FROM lives WHERE since < until
+    UNION ALL SELECT flag, unit, until AS at, -1 AS delta FROM lives WHERE since < until
+)
+SELECT flag, unit, idx, SUM(delta) AS delta
+FROM (
+    SELECT flag, unit, delta,
+        CASE WHEN /*month_of_at*/ < /*first_month*/ THEN 0
+             ELSE /*month_of_at*/ - /*first_month*/ END AS idx
+    FROM edges
+    WHERE at <= /*as_of*/
+) bucketed
+GROUP BY flag, unit, idx
+"""
+_MONTH_OF_AT = {
+    "postgres": "(CAST(EXTRACT(YEAR FROM at) AS INTEGER) * 12"
+    " + CAST(EXTRACT(MONTH FROM at) AS INTEGER))",
+    "sqlite": "(CAST(strftime('%Y', at) AS INTEGER) * 12 + CAST(strftime('%m', at) AS INTEGER))",
+}
+
+
+async def series_counts(
+    start: date, as_of: date, unit: str, county: str | None = None
+) -> list[dict[str, maths.Counts]]:
+    """Counts per unit on each of ``series_days(start, as_of)`` (``points_active`` left 0),
+    from the edges of the status and existence spans. Cached like :func:`counts_by`."""
+    days = maths.series_days(start, as_of)
+    if not days:
+        return []
+    engine = current()
+    status_version, _ = await _count_versions()
+    key = ("series", _database(engine), status_version, start, as_of, unit, county)
+    cached = _cache.get(key)
+    if cached is None:
+        cached = await _series_counts(engine, days, unit, county)
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = cached
+    return [dict(d) for d in cached]
+
+
+async def _series_counts(
+    engine: Any, days: Sequence[date], unit: str, county: str | None
+) -> list[dict[str, maths.Counts]]:
+    pg = not is_sqlite(engine)
+    if pg:
+        date_of, forever, always = (
+            "CAST({} AS DATE)",
+            "CAST('9999-12-31' AS DATE)",
+            "CAST('0001-01-01' AS DATE)",
+        )
+    else:  # ISO text, compared as text
+        date_of, forever, always = "{}", "'9999-12-31'", "'0001-01-01'"
+    first = days[0]
+    site_filter = division_filter = ""
+    args: list[Any] = []
+    if county:
+        site_filter = " JOIN site fs ON fs.id = e.site WHERE fs.county_code = {}"
+        division_filter = " AND v.county_code = {}"
+        args = [county, county, county]
+    sql = (
+        SERIES_SQL.replace("/*site_filter*/", site_filter)
+        .replace("/*division_filter*/", division_filter)
+        .replace("/*unit*/", _UNITS[unit])
+        .replace("/*forever*/", forever)
+        .replace("/*always*/", always)
+        .replace("/*month_of_at*/", _MONTH_OF_AT["postgres" if pg else "sqlite"])
+        .replace("/*first_month*/", str(first.year * 12 + first.month))
+        .replace("/*as_of*/", date_of)
+    )
+    n = len(days)
+    deltas: dict[str, dict[str, list[int]]] = {}
+    for row in await StatusEvent.raw(sql, *args, days[-1]):
+        idx = int(row["idx"])
+        if idx < n:
+            per_flag = deltas.setdefault(row["unit"], {})
+            per_flag.setdefault(row["flag"], [0] * n)[idx] += int(row["delta"])
+    out: list[dict[str, maths.Counts]] = [{} for _ in days]
+    for unit_code, per_flag in deltas.items():
+        running = dict.fromkeys(per_flag, 0)
+        for i in range(n):
+            for flag, values in per_flag.items():
+                running[flag] += values[i]
+            counts = maths.Counts(**running)
+            if counts.villages_total or counts.townships_total:
+                out[i][unit_code] = counts
+    return out
+
+
+# --------------------------------------------------------------------------- look-ups
+
+
+def _campaign_info(c: maths.Campaign) -> CampaignInfo:
+    return CampaignInfo(
+        code=c.code,
+        name=c.name,
+        start_on=c.start_on,
+        deadline=c.deadline,
+        figure=c.figure,
+        figure_label=maths.FIGURE_LABELS_ZH.get(c.figure, c.figure),
+    )
+
+
+async def list_campaigns() -> CampaignList:
+    rows = await Campaign.select().order_by(Campaign.start_on).order_by(Campaign.code)
+    items = [_campaign_info(_campaign_row(r)) for r in rows]
+    return CampaignList(items=items, total=len(items))
+
+
+def _campaign_row(row: dict[str, Any]) -> maths.Campaign:
+    return maths.Campaign(
+        code=row["code"],
+        name=row["name"],
+        start_on=row["start_on"],
+        deadline=row["deadline"],
+        figure=row["figure"],
+    )
+
+
+async def get_campaign(code: str | None) -> maths.Campaign:
+    """The campaign ``code`` (default agency-points-2013); 422 ``unknown_campaign``."""
+    code = (code or "").strip() or maths.DEFAULT_CAMPAIGN
+    row = await Campaign.select().where(Campaign.code == code[:40]).first()
+    if row is None or row["figure"] not in maths.FIGURES:
+        known = [r["code"] for r in await Campaign.select(Campaign.code)]
+        raise RuleViolation(
+            "unknown_campaign",
+            f"未知的专项行动：{code[:40]}",
+            f"unknown campaign {code[:40]!r}; one of {', '.join(known)}",
+            "campaign",
+            allowed=known,
+        )
+    return _campaign_row(row)
+
+
+async def get_county(raw: str, field: str = "county") -> tuple[str, str]:
+    """(code, name) of a county; 422 ``invalid_code`` / ``unknown_county``."""
+    code = normalise_code(raw, field=field)
+    row = None
+    if level_of_code(code) == "county":
+        row = (
+            await Division.select(Division.code, Division.name)
+            .where((Division.code == code) & (Division.level == "county"))
+            .first()
+        )
+    if row is None:
+        raise RuleViolation(
+            "unknown_county",
+            f"{code} 不是本市的县级区划",
+            f"{code} is not a county of the city",
+            field,
+        )
+    return row["code"], row["name"]
+
+
+async def _city() -> tuple[str, str]:
+    row = (
+        await Division.select(Division.code, Division.name)
+        .where(Division.level == CITY_LEVEL)
+        .first()
+    )
+    return (row["code"], row["name"]) if row else ("", "全市")
+
+
+async def _divisions(level: str, day: date, county: str | None = None) -> list[dict[str, Any]]:
+    query = Division.select(
+        Division.code,
+        Division.name,
+        Division.county_code,
+        Division.established_on,
+        Division.abolished_on,
+    ).where(Division.level == level)
+    if county:
+        query = query.where(Division.county_code == county)
+    rows = await query.order_by(Division.code)
+    return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
+
+
+# --------------------------------------------------------------------------- targets
+
+
+async def county_targets(
+    counties: Sequence[str], campaign: maths.Campaign, days: Sequence[date]
+) -> dict[str, tuple[list[Fraction], str]]:
+    """Each county's target share on each day and its source (``plan`` or ``linear``)."""
+    linear = [maths.linear_target(campaign, d) for d in days]
+    out: dict[str, tuple[list[Fraction], str]] = {}
+    for county in counties:
+        series = None
+        if target_share_series is not None and days:
+            result = target_share_series(county, campaign.code, list(days))
+            if inspect.isawaitable(result):
+                result = await result
+            series = result
+        if series is not None and len(series) == len(days):
+            out[county] = ([Fraction(v) for v in series], "plan")
+        else:
+            out[county] = (linear, "linear")
+    return out
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _unit(
+    code: str,
+    name: str,
+    level: str,
+    history: Sequence[tuple[date, maths.Counts]],
+    campaign: maths.Campaign,
+    target: Fraction,
+    source: str,
+    county: tuple[str, str] | None = None,
+) -> UnitFigures:
+    counts = history[-1][1]
+    f = maths.figures(counts, campaign, target, history)
+    return UnitFigures(
+        code=code,
+        name=name,
+        level=level,
+        villages_total=counts.villages_total,
+        points_built=counts.points_built,
+        points_in_service=counts.points_in_service,
+        points_active=counts.points_active,
+        agency_coverage=f.agency_coverage,
+        townships_total=counts.townships_total,
+        centres_in_service=counts.centres_in_service,
+        centres_standardized=counts.centres_standardized,
+        standardization=f.standardization,
+        figure=f.figure,
+        target=f.target,
+        target_source=source,
+        on_track=f.on_track,
+        achieved=f.achieved,
+        projected_completion=f.projected_completion,
+        flags=f.flags,
+        county_code=county[0] if county else None,
+        county_name=county[1] if county else None,
+    )
+
+
+def _city_target(
+    campaign: maths.Campaign,
+    day: date,
+    counts: dict[str, maths.Counts],
+    targets: dict[str, tuple[list[Fraction], str]],
+    index: int,
+) -> tuple[Fraction, str]:
+    parts = [
+        (targets[code][0][index], counts[code].fraction(campaign.figure)[1])
+        for code in targets
+        if code in counts
+    ]
+    source = "plan" if any(targets[c][1] == "plan" for c in targets) else "linear"
+    return maths.weighted_target(parts, maths.linear_target(campaign, day)), source
+
+
+async def coverage(as_of: str | None, campaign: str | None, county: str | None = None) -> Coverage:
+    """Figures per county and the city total on ``as_of``; with ``county``, also that
+    county's townships (the drill-down)."""
+    camp = await get_campaign(campaign)
+    day = maths.parse_as_of(as_of, camp, clock.today())
+    drill = await get_county(county) if county else None
+    days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
+    per_day = await counts_by(days, "county", active={day})
+    counties = await _divisions("county", day)
+    codes = [c["code"] for c in counties]
+    targets = await county_targets(codes, camp, days)
+    items = []
+    for c in counties:
+        history = [(d, per_day[i].get(c["code"], maths.Counts())) for i, d in enumerate(days)]
+        series, source = targets[c["code"]]
+        items.append(_unit(c["code"], c["name"], "county", history, camp, series[-1], source))
+    city_code, city_name = await _city()
+    city_history = [
+        (d, maths.total(per_day[i].get(c, maths.Counts()) for c in codes))
+        for i, d in enumerate(days)
+    ]
+    target, source = _city_target(camp, day, per_day[-1], targets, len(days) - 1)
+    total = _unit(city_code, city_name, CITY_LEVEL, city_history, camp, target, source)
+    townships = None
+    if drill:
+        townships = await _township_figures(camp, day, days, drill, targets[drill[0]])
+        items = [i for i in items if i.code == drill[0]]
+    return Coverage(
+        as_of=day,
+        campaign=camp.code,
+        campaign_info=_campaign_info(camp),
+        counties=items,
+        total=total,
+        townships=townships,
+    )
+
+
+async def _township_figures(
+    camp: maths.Campaign,
+    day: date,
+    days: Sequence[date],
+    county: tuple[str, str] | None,
+    county_target: tuple[list[Fraction], str] | None = None,
+) -> list[UnitFigures]:
+    county_code = county[0] if county else None
+    per_day = await counts_by(days, "township", county=county_code, active={day})
+    townships = await _divisions("township", day, county_code)
+    names = {c["code"]: c["name"] for c in await _divisions("county", day)}
+    if county_target is not None and county_code is not None:
+        targets = {county_code: county_target}
+    else:
+        targets = await county_targets(sorted({t["county_code"] for t in townships}), camp, days)
+    out = []
+    for t in townships:
+        series, source = targets[t["county_code"]]
+        history = [(d, per_day[i].get(t["code"], maths.Counts())) for i, d in enumerate(days)]
+        out.append(
+            _unit(
+                t["code"],
+                t["name"],
+                "township",
+                history,
+                camp,
+                series[-1],
+                source,
+                county=(t["county_code"], names.get(t["county_code"], "")),
+            )
+        )
+    return out
+
+
+async def township_coverage(
+    as_of: str | None, campaign: str | None, county: str | None = None
+) -> TownshipCoverage:
+    """Every township's figures on ``as_of`` (of one county, or the whole city). A township's
+    target is its county's."""
+    camp = await get_campaign(campaign)
+    day = maths.parse_as_of(as_of, camp, clock.today())
+    drill = await get_county(county) if county else None
+    days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
+    items = await _township_figures(camp, day, days, drill)
+    return TownshipCoverage(
+        as_of=day,
+        campaign=camp.code,
+        county=drill[0] if drill else None,
+        items=items,
+        total=len(items),
+    )
+
+
+async def timeseries(
+    county: str | None, campaign: str | None, as_of: str | None = None
+) -> Timeseries:
+    """Monthly values from the campaign start to the deadline, or to ``as_of`` (default
+    today) if later; months after ``as_of`` carry the target only."""
+    camp = await get_campaign(campaign)
+    day = maths.parse_as_of(as_of, camp, clock.today())
+    drill = await get_county(county) if county else None
+    months = maths.months_between(camp.start_on, max(camp.deadline, day))
+    days = maths.series_days(camp.start_on, day)
+    target_days = [*days, *months[len(days) :]]
+    per_day = await series_counts(camp.start_on, day, "county", drill[0] if drill else None)
+    if drill:
+        code, name = drill
+        targets = await county_targets([code], camp, target_days)
+        target_series, source = targets[code]
+        counts = [per_day[i].get(code, maths.Counts()) for i in range(len(days))]
+    else:
+        code, name = None, (await _city())[1]
+        counties = [c["code"] for c in await _divisions("county", day)]
+        targets = await county_targets(counties, camp, target_days)
+        counts = [maths.total(p.get(c, maths.Counts()) for c in counties) for p in per_day]
+        target_series = []
+        source = "linear"
+        for i, d in enumerate(target_days):
+            weights = per_day[min(i, len(days) - 1)] if days else {}
+            t, source = _city_target(camp, d, weights, targets, i)
+            target_series.append(t)
+    points = []
+    for i, d in enumerate(target_days):
+        target = target_series[i]
+        if i < len(days):
+            c = counts[i]
+            num, den = c.fraction(camp.figure)
+            points.append(
+                SeriesPoint(
+                    month=d.strftime("%Y-%m"),
+                    day=d,
+                    agency_coverage=maths.ratio(c.points_in_service, c.villages_total),
+                    standardization=maths.ratio(c.centres_standardized, c.townships_total),
+                    figure=maths.ratio(num, den),
+                    target=float(target),
+                    on_track=maths.on_track(num, den, target),
+                    villages_total=c.villages_total,
+                    points_in_service=c.points_in_service,
+                    townships_total=c.townships_total,
+                    centres_standardized=c.centres_standardized,
+                )
+            )
+        else:
+            points.append(
+                SeriesPoint(
+                    month=d.strftime("%Y-%m"),
+                    day=d,
+                    agency_coverage=None,
+                    standardization=None,
+                    figure=None,
+                    target=float(target),
+                    on_track=None,
+                )
+            )
+    projection = maths.projected_completion(
+        [(d, maths._fraction_or_none(*counts[i].fraction(camp.figure))) for i, d in enumerate(days)]
+    )
+    return Timeseries(
+        county=code,
+        county_name=name,
+        campaign=camp.code,
+        campaign_info=_campaign_info(camp),
+        as_of=day,
+        target_source=source,
+        projected_completion=projection,
+        points=points,
+    )
+
+
+# --------------------------------------------------------------------------- sites on a date
+
+
+SITES_ON_SQL = f"""
+SELECT s.id, s.division AS division_code, s.kind, s.standard_name, s.signage_conforms,
+       s.county_code, s.township_code, s.lon, s.lat, latest.status
+FROM site s
+JOIN ({STATUS_ON_SQL}) latest ON latest.site = s.id
+WHERE 1 = 1/*filters*/
+ORDER BY s.id
+"""
+
+
+async def sites_on(
+    day: date, county: str | None = None, kind: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Sites registered by ``day`` with their status on ``day`` (closed ones only when
+    ``status='closed'`` is asked for)."""
+    kind = one_of(kind, SITE_KINDS, "kind")
+    status = one_of(status, STATUSES, "status")
+    filters, args = "", [day]
+    if county:
+        filters += " AND s.county_code = {}"
+        args.append(county)
+    if kind:
+        filters += " AND s.kind = {}"
+        args.append(kind)
+    if status:
+        filters += " AND latest.status = {}"
+        args.append(status)
+    else:
+        filters += " AND latest.status <> 'closed'"
+    rows = await StatusEvent.raw(SITES_ON_SQL.replace("/*filters*/", filters), *args)
+    for row in rows:
+        if row["signage_conforms"] is not None:
+            row["signage_conforms"] = bool(row["signage_conforms"])
+    return rows
+
+
+async def county_outlines() -> dict[str, dict[str, Any]]:
+    """Map outlines (simplified GeoJSON geometry) of the counties, by code."""
+    rows = await DivisionBoundary.select(
+        DivisionBoundary.division.as_alias("code"), DivisionBoundary.simplified
+    ).where(DivisionBoundary.division.level == "county")
+    return {r["code"]: json.loads(r["simplified"]) for r in rows}
+
+
+# --------------------------------------------------------------------------- data version
+
+
+# What the counts depend on: status events and sites are append-only (a site never changes
+# division or kind), so counts and last ids tell a change; divisions by their count and their
+# dated rows (hashed in full below).
+COUNTS_VERSION_SQL = """
+SELECT
+    (SELECT COUNT(*) FROM status_event) AS events,
+    (SELECT MAX(id) FROM status_event) AS last_event,
+    (SELECT COUNT(*) FROM site) AS sites,
+    (SELECT MAX(id) FROM site) AS last_site,
+    (SELECT COUNT(*) FROM division) AS divisions,
+    (SELECT COUNT(*) FROM service_case) AS cases,
+    (SELECT MAX(updated_at) FROM service_case) AS cases_updated,
+    (SELECT MAX(received_at) FROM service_case) AS last_received
+"""
+DATED_DIVISIONS_SQL = """
+SELECT code, level, established_on, abolished_on FROM division
+WHERE established_on IS NOT NULL OR abolished_on IS NOT NULL
+ORDER BY code
+"""
+# Everything else a map or a figure shows: plans (targets), campaigns, boundaries, site edits
+# (names, signs, coordinates) and any audited write.
+OTHER_VERSION_SQL = """
+SELECT
+    (SELECT MAX(updated_at) FROM site) AS sites_updated,
+    (SELECT COUNT(*) FROM division_boundary) AS boundaries,
+    (SELECT MAX(id) FROM audit_entry) AS last_audit,
+    (SELECT COUNT(*) FROM "plan") AS plans,
+    (SELECT MAX(updated_at) FROM "plan") AS plans_updated,
+    (SELECT COUNT(*) FROM plan_review) AS reviews
+"""
+_CASE_KEYS = ("cases", "cases_updated", "last_received")
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
+
+
+async def _count_versions() -> tuple[str, str]:
+    """(status version, cases version): change whenever the counts could change."""
+    row = (await StatusEvent.raw(COUNTS_VERSION_SQL))[0]
+    dated = await StatusEvent.raw(DATED_DIVISIONS_SQL)
+    status = {k: v for k, v in row.items() if k not in _CASE_KEYS}
+    cases = {k: row[k] for k in _CASE_KEYS}
+    dated_rows = [tuple(str(v) for v in r.values()) for r in dated]
+    return _digest((sorted(status.items()), dated_rows)), _digest(sorted(cases.items()))
+
+
+async def data_version() -> str:
+    """A short hash that changes whenever anything behind the figures, the map or the
+    GeoJSON changes (events, sites, divisions, cases, plans, campaigns, boundaries, any
+    audited write): the ETag of the SVG map and the GeoJSON."""
+    status, cases = await _count_versions()
+    other = (await StatusEvent.raw(OTHER_VERSION_SQL))[0]
+    campaigns = await Campaign.select().order_by(Campaign.code)
+    return _digest((status, cases, sorted(other.items()), [sorted(c.items()) for c in campaigns]))
+
+
+# --------------------------------------------------------------------------- GeoJSON and SVG
+
+
+def _properties(unit: UnitFigures, coverage_: Coverage) -> dict[str, Any]:
+    """Flat, GDAL-friendly properties (dates as ISO text, flags as comma-separated text)."""
+    props = msgspec.to_builtins(unit)
+    props["flags"] = ",".join(unit.flags)
+    props["as_of"] = coverage_.as_of.isoformat()
+    props["campaign"] = coverage_.campaign
+    props["layer"] = "county"
+    props.pop("county_code", None)
+    props.pop("county_name", None)
+    return props
+
+
+async def coverage_geojson(
+    as_of: str | None,
+    campaign: str | None,
+    sites: bool = True,
+    county: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """Counties with every figure as properties, and (optionally) sites as points with their
+    kind and status on ``as_of``. RFC 7946: WGS-84 lon/lat, no ``crs`` member."""
+    report = await coverage(as_of, campaign)
+    drill = (await get_county(county))[0] if county else None
+    outlines = await county_outlines()
+    features = []
+    for u in report.counties:
+        outline = outlines.get(u.code)
+        props = _properties(u, report)
+        if outline is not None:
+            # Where a map puts the county's name: a point inside its largest part.
+            geom = shape(outline)
+            largest = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area)
+            anchor = largest.point_on_surface()
+            props["label_lon"], props["label_lat"] = round(anchor.x, 4), round(anchor.y, 4)
+        features.append(feature(outline, props, id=u.code))
+    if sites:
+        for row in await sites_on(report.as_of, drill, kind, status):
+            lon, lat = row.pop("lon"), row.pop("lat")
+            row["layer"] = "site"
+            features.append(point_feature(lon, lat, row, id=f"site-{row['id']}"))
+    return feature_collection(
+        features,
+        name=f"coverage {report.campaign} {report.as_of.isoformat()}",
+        as_of=report.as_of.isoformat(),
+        campaign=report.campaign,
+        total=_properties(report.total, report) | {"layer": "city"},
+        simplification=SIMPLIFICATION,
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "无数据" if value is None else f"{value * 100:.1f}%"
+
+
+async def coverage_svg(
+    as_of: str | None,
+    campaign: str | None,
+    sites: bool = False,
+    kind: str | None = None,
+    status: str | None = None,
+) -> str:
+    """The county choropleth of the campaign's figure on ``as_of`` (see geo.render)."""
+    report = await coverage(as_of, campaign)
+    outlines = await county_outlines()
+    info = report.campaign_info
+    areas = [
+        Area(
+            code=u.code,
+            name=u.name,
+            geometry=outlines[u.code],
+            value=u.figure,
+            caption=_percent(u.figure),
+            properties={
+                "target": f"{u.target:.4f}",
+                "on-track": "" if u.on_track is None else str(u.on_track).lower(),
+            },
+        )
+        for u in report.counties
+        if u.code in outlines
+    ]
+    points = []
+    if sites:
+        points = [
+            MapPoint(r["lon"], r["lat"], r["kind"], r["status"], r["standard_name"])
+            for r in await sites_on(report.as_of, None, kind, status)
+        ]
+    day = report.as_of
+    total = report.total
+    return render_choropleth(
+        areas,
+        title=f"{total.name}{info.name} · 截至 {day.year}年{day.month}月{day.day}日",
+        subtitle=(
+            f"{info.figure_label}（{info.code}，{info.start_on}—{info.deadline}）"
+            f" · 全市 {_percent(total.figure)} · 目标 {_percent(total.target)}"
+        ),
+        legend_title=info.figure_label,
+        points=points,
+        note=(
+            f"数据：怀化便民服务登记系统（截至 {day.isoformat()}）· 边界：{SIMPLIFICATION_ZH}"
+            f" · 分级：{COVERAGE_CLASSES.name}"
+        ),
+    )

@@ -1,0 +1,637 @@
+"""Coverage figures on both engines, compared with an independent count done here on a small
+hand-built history in 会同县 (which has no site in the template database)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from geo.boundaries import load_regions_geojson
+from registry import clock
+from seed.loader import HUAIHUA
+
+HUITONG = "431225000000"  # 会同县
+HECHENG = "431202000000"
+CITY = "431200000000"
+CHINA = ZoneInfo("Asia/Shanghai")
+START = date(2013, 4, 18)
+DEADLINE = date(2015, 4, 18)
+
+REGIONS = {
+    r.code.ljust(12, "0"): replace(r, code=r.code.ljust(12, "0"))
+    for r in load_regions_geojson(HUAIHUA / "boundaries.gcj02.geojson", crs="gcj02")
+}
+INSIDE_HUITONG = REGIONS[HUITONG].geometry.representative_point().coords[0]
+FIGURES = (
+    "villages_total",
+    "points_built",
+    "points_in_service",
+    "points_active",
+    "townships_total",
+    "centres_in_service",
+    "centres_standardized",
+)
+
+
+@dataclass
+class Planned:
+    """A site the test registers, with its dated steps (and case instants)."""
+
+    key: str
+    steps: list[tuple[str, date]]
+    cases: list[datetime] = field(default_factory=list)
+    division: str = ""
+    site_id: int = 0
+
+
+# The hand-built history. Village keys are resolved to real village codes of 会同县.
+HISTORY = [
+    Planned(
+        "v0",
+        [
+            ("planned", date(2013, 5, 1)),
+            ("built", date(2013, 9, 1)),
+            ("in_service", date(2013, 11, 15)),
+        ],
+        # 2014-01-20 17:00 UTC is 2014-01-21 01:00 in China: the case counts for 2014-01-21.
+        cases=[datetime(2014, 1, 20, 17, 0, tzinfo=UTC)],
+    ),
+    Planned(
+        "v1",
+        [
+            ("in_service", date(2014, 1, 10)),
+            ("suspended", date(2014, 3, 1)),
+            ("in_service", date(2014, 4, 15)),
+        ],
+        cases=[datetime(2014, 3, 10, 2, 0, tzinfo=UTC)],  # received while suspended
+    ),
+    Planned("v2", [("under_construction", date(2013, 12, 1)), ("built", date(2014, 2, 1))]),
+    Planned(
+        "v3",
+        [("in_service", date(2013, 7, 1)), ("closed", date(2014, 6, 1))],
+    ),
+    # A second point on v3, registered after the first was closed but backdated: both are in
+    # service from 2014-05-15 to 2014-05-31 — the village still counts once.
+    Planned("v3", [("in_service", date(2014, 5, 15))]),
+    # A village added mid-campaign (established 2014-03-01) and its point.
+    Planned("new_village", [("planned", date(2014, 3, 1)), ("in_service", date(2014, 3, 10))]),
+    # A village abolished on 2014-05-01 whose point was never closed: not counted after.
+    Planned("old_village", [("in_service", date(2013, 12, 1))]),
+    Planned("t0", [("in_service", date(2013, 8, 1)), ("standardized", date(2014, 2, 20))]),
+    Planned("t1", [("built", date(2013, 10, 1))]),
+    Planned(
+        "t2",
+        [
+            ("in_service", date(2013, 6, 1)),
+            ("standardized", date(2013, 12, 1)),
+            ("suspended", date(2014, 5, 1)),
+            ("standardized", date(2014, 7, 1)),
+        ],
+    ),
+]
+CHECK_DAYS = [
+    date(2013, 4, 18),
+    date(2013, 6, 30),
+    date(2013, 11, 15),
+    date(2014, 1, 21),
+    date(2014, 2, 28),
+    date(2014, 3, 5),
+    date(2014, 3, 10),
+    date(2014, 4, 20),  # last day the 2014-01-21 case keeps v0 active (day 90)
+    date(2014, 4, 21),
+    date(2014, 5, 1),
+    date(2014, 5, 20),  # v3's two points overlap
+    date(2014, 6, 1),
+    DEADLINE,
+]
+
+
+# --------------------------------------------------------------------------- building the history
+
+
+def divisions_of(client, county):
+    """Every township and village of ``county`` straight from the table (no API, no SQL of ours)."""
+    from registry.tables import Division
+
+    async def fetch():
+        return await Division.select(
+            Division.code,
+            Division.level,
+            Division.township_code,
+            Division.established_on,
+            Division.abolished_on,
+        ).where(Division.county_code == county)
+
+    return client.run(fetch)
+
+
+def add_village(client, code, township, name, established=None):
+    from registry.tables import Division
+
+    async def insert():
+        await Division.insert(
+            Division(
+                code=code,
+                name=name,
+                level="village",
+                kind="村",
+                parent=township,
+                county_code=HUITONG,
+                township_code=township,
+                established_on=established,
+                source="test",
+            )
+        )
+
+    client.run(insert)
+
+
+def add_cases(client, site_id, division, instants):
+    from registry.tables import Case, Matter
+
+    async def insert():
+        if not await Matter.exists().where(Matter.code == "T-001"):
+            await Matter.insert(
+                Matter(
+                    code="T-001",
+                    name="测试事项",
+                    category="测试",
+                    department="测试",
+                    time_limit_days=5,
+                )
+            )
+        for n, instant in enumerate(instants):
+            await Case.insert(
+                Case(
+                    id=uuid.uuid4(),
+                    site=site_id,
+                    matter="T-001",
+                    case_number=f"{division}-{instant:%Y%m%d}-{n + 1:03d}",
+                    county_code=HUITONG,
+                    township_code=division[:9] + "000",
+                    resident_name_masked="张*",
+                    resident_id_hash="0" * 64,
+                    resident_id_masked="4312**********123X",
+                    received_at=instant,
+                    state="received",
+                    due_on=instant.date() + timedelta(days=7),
+                    content_hash="0" * 64,
+                )
+            )
+
+    client.run(insert)
+
+
+def build_history(client):
+    """Register HISTORY through the API (municipal); returns the planned sites with ids."""
+    rows = divisions_of(client, HUITONG)
+    townships = sorted(
+        r["code"] for r in rows if r["level"] == "township" and r["abolished_on"] is None
+    )
+    villages = sorted(
+        r["code"]
+        for r in rows
+        if r["level"] == "village" and r["established_on"] is None and r["abolished_on"] is None
+    )
+    home = townships[0]
+    add_village(client, home[:9] + "395", home, "测试新村", established=date(2014, 3, 1))
+    # Abolished after its point was registered (a site cannot be registered on an abolished
+    # division), as a merger recorded later would do.
+    add_village(client, home[:9] + "396", home, "测试旧村")
+    codes = {
+        "v0": villages[0],
+        "v1": villages[1],
+        "v2": villages[2],
+        "v3": villages[3],
+        "new_village": home[:9] + "395",
+        "old_village": home[:9] + "396",
+        "t0": townships[0],
+        "t1": townships[1],
+        "t2": townships[2],
+    }
+    headers = client.auth("municipal")
+    planned = []
+    for item in HISTORY:
+        item = replace(item, division=codes[item.key])
+        first_status, first_day = item.steps[0]
+        response = client.post(
+            "/api/sites",
+            json={
+                "division_code": item.division,
+                "lon": INSIDE_HUITONG[0],
+                "lat": INSIDE_HUITONG[1],
+                "status": first_status,
+                "effective_date": first_day.isoformat(),
+            },
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+        item.site_id = response.json()["id"]
+        for status, day in item.steps[1:]:
+            response = client.post(
+                f"/api/sites/{item.site_id}/status",
+                json={"status": status, "effective_date": day.isoformat(), "note": "测试"},
+                headers=headers,
+            )
+            assert response.status_code == 201, response.text
+        if item.cases:
+            add_cases(client, item.site_id, item.division, item.cases)
+        planned.append(item)
+    abolish(client, home[:9] + "396", date(2014, 5, 1))
+    return planned
+
+
+def abolish(client, code, day):
+    from registry.tables import Division
+
+    async def update():
+        await Division.update({Division.abolished_on: day}).where(Division.code == code)
+
+    client.run(update)
+
+
+# --------------------------------------------------------------------------- independent count
+
+
+def status_on(steps, day):
+    status = None
+    for s, d in steps:  # chronological, later entries win on the same date
+        if d <= day:
+            status = s
+    return status
+
+
+def exists(row, day):
+    return (row["established_on"] is None or row["established_on"] <= day) and (
+        row["abolished_on"] is None or row["abolished_on"] > day
+    )
+
+
+def expected_counts(rows, planned, day, township=None):
+    by_division: dict[str, list[Planned]] = {}
+    for p in planned:
+        by_division.setdefault(p.division, []).append(p)
+    window = {day - timedelta(days=k) for k in range(90)}
+    out = dict.fromkeys(FIGURES, 0)
+    for row in rows:
+        if not exists(row, day) or (township and row["township_code"] != township):
+            continue
+        sites = [(p, status_on(p.steps, day)) for p in by_division.get(row["code"], [])]
+        statuses = {status for _, status in sites}
+        if row["level"] == "village":
+            out["villages_total"] += 1
+            out["points_built"] += bool(statuses & {"built", "in_service"})
+            out["points_in_service"] += "in_service" in statuses
+            out["points_active"] += any(
+                status == "in_service"
+                and any(c.astimezone(CHINA).date() in window for c in p.cases)
+                for p, status in sites
+            )
+        elif row["level"] == "township":
+            out["townships_total"] += 1
+            out["centres_in_service"] += bool(statuses & {"in_service", "standardized"})
+            out["centres_standardized"] += "standardized" in statuses
+    return out
+
+
+def linear(day):
+    if day <= START:
+        return 0.0
+    if day >= DEADLINE:
+        return 1.0
+    return (day - START).days / (DEADLINE - START).days
+
+
+def county_of(body, code):
+    return next(c for c in body["counties"] if c["code"] == code)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_figures_match_an_independent_count_on_every_date(client):
+    planned = build_history(client)
+    rows = divisions_of(client, HUITONG)
+    for day in CHECK_DAYS:
+        response = client.get("/api/coverage", params={"as_of": day.isoformat()})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["as_of"] == day.isoformat()
+        assert body["campaign"] == "agency-points-2013"
+        unit = county_of(body, HUITONG)
+        expected = expected_counts(rows, planned, day)
+        assert {k: unit[k] for k in FIGURES} == expected, day
+        assert unit["agency_coverage"] == pytest.approx(
+            expected["points_in_service"] / expected["villages_total"]
+        )
+        assert unit["standardization"] == pytest.approx(
+            expected["centres_standardized"] / expected["townships_total"]
+        )
+        assert unit["figure"] == unit["agency_coverage"]
+        assert unit["target"] == pytest.approx(linear(day))
+        assert unit["target_source"] == "linear"
+        assert unit["on_track"] is (unit["figure"] >= linear(day))
+        assert unit["achieved"] is False
+        assert unit["flags"] == []
+
+
+def test_hand_built_history_shows_each_rule(client):
+    build_history(client)
+
+    def huitong(day, **params):
+        body = client.get("/api/coverage", params={"as_of": day, **params}).json()
+        return county_of(body, HUITONG)
+
+    # v1 suspended: in service 2014-02-28, not on 2014-03-05, back on 2014-04-20.
+    assert (
+        huitong("2014-02-28")["points_in_service"] - huitong("2014-03-05")["points_in_service"] == 1
+    )
+    # The village added on 2014-03-01 enters the denominator that day.
+    assert huitong("2014-03-01")["villages_total"] - huitong("2014-02-28")["villages_total"] == 1
+    # The abolished village leaves it on 2014-05-01, with its never-closed point.
+    before, after = huitong("2014-04-30"), huitong("2014-05-01")
+    assert before["villages_total"] - after["villages_total"] == 1
+    # The case received 2014-01-21 (China) makes v0 active from that day through day 90.
+    assert huitong("2014-01-20")["points_active"] == 0  # 2014-01-20 17:00 UTC is the 21st in China
+    assert huitong("2014-01-21")["points_active"] == 1
+    # v1 received a case on 2014-03-10 while suspended: not active then (not in service) ...
+    assert huitong("2014-03-10")["points_active"] == 1
+    # ... but active once back in service, within the 90 days.
+    assert huitong("2014-04-20")["points_active"] == 2
+    assert huitong("2014-04-21")["points_active"] == 1
+    # The centres campaign counts standardized centres; t2 is suspended in May-June 2014.
+    centres = huitong("2014-06-15", campaign="centres-2015")
+    assert (centres["centres_in_service"], centres["centres_standardized"]) == (1, 1)
+    assert centres["figure"] == centres["standardization"]
+
+
+def test_city_total_is_the_sum_of_the_counties(client):
+    build_history(client)
+    body = client.get("/api/coverage", params={"as_of": "2014-03-31"}).json()
+    assert len(body["counties"]) == 12
+    total = body["total"]
+    assert total["code"] == CITY and total["name"] == "怀化市" and total["level"] == "city"
+    for key in FIGURES:
+        assert total[key] == sum(c[key] for c in body["counties"]), key
+    assert total["agency_coverage"] == pytest.approx(
+        total["points_in_service"] / total["villages_total"]
+    )
+    assert total["target"] == pytest.approx(linear(date(2014, 3, 31)))
+
+
+def test_drill_down_gives_townships_that_add_up_to_the_county(client):
+    planned = build_history(client)
+    rows = divisions_of(client, HUITONG)
+    day = date(2014, 3, 31)
+    response = client.get("/api/coverage", params={"as_of": day.isoformat(), "county": "431225"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [c["code"] for c in body["counties"]] == [HUITONG]
+    townships = body["townships"]
+    existing = [r for r in rows if r["level"] == "township" and exists(r, day)]
+    assert sorted(t["code"] for t in townships) == sorted(r["code"] for r in existing)
+    for t in townships:
+        assert t["county_code"] == HUITONG and t["county_name"] == "会同县"
+        expected = expected_counts(rows, planned, day, township=t["code"])
+        assert {k: t[k] for k in FIGURES} == expected, t["name"]
+    for key in FIGURES:
+        assert sum(t[key] for t in townships) == body["counties"][0][key]
+
+
+def test_township_list_covers_the_city_and_filters_by_county(client):
+    every = client.get("/api/coverage/townships", params={"as_of": "2014-03-31"}).json()
+    assert every["total"] == len(every["items"]) == 210  # the six abolished still exist in 2014
+    one = client.get(
+        "/api/coverage/townships", params={"as_of": "2014-03-31", "county": HUITONG}
+    ).json()
+    assert one["county"] == HUITONG
+    assert {t["county_code"] for t in one["items"]} == {HUITONG}
+    later = client.get("/api/coverage/townships", params={"as_of": "2016-01-01"}).json()
+    assert later["total"] == 204
+
+
+def test_division_with_no_villages_has_null_figure_and_a_flag(client):
+    """The six abolished townships have no village: coverage null with ``no_villages``."""
+    body = client.get("/api/coverage/townships", params={"as_of": "2014-03-31"}).json()
+    empty = [t for t in body["items"] if t["villages_total"] == 0]
+    assert len(empty) == 6
+    for t in empty:
+        assert t["agency_coverage"] is None and t["figure"] is None
+        assert t["flags"] == ["no_villages"]
+        assert t["on_track"] is None and t["achieved"] is None
+    others = [t for t in body["items"] if t["villages_total"] > 0]
+    assert all(t["flags"] == [] for t in others)
+
+
+def test_default_as_of_is_today_and_default_campaign_agency_points(client, frozen_clock):
+    frozen_clock(datetime(2015, 1, 1, 16, 30, tzinfo=UTC))  # 2015-01-02 00:30 in China
+    body = client.get("/api/coverage").json()
+    assert body["as_of"] == "2015-01-02"
+    assert body["campaign"] == "agency-points-2013"
+    assert body["campaign_info"]["deadline"] == "2015-04-18"
+    assert client.get("/api/coverage", params={"as_of": "2015-01-02"}).status_code == 200
+    response = client.get("/api/coverage", params={"as_of": "2015-01-03"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "as_of_in_future"
+
+
+def test_campaigns_are_listed(client):
+    body = client.get("/api/coverage/campaigns").json()
+    assert [c["code"] for c in body["items"]] == ["agency-points-2013", "centres-2015"]
+    centres = body["items"][1]
+    assert (centres["start_on"], centres["deadline"], centres["figure"]) == (
+        "2013-04-18",
+        "2015-12-31",
+        "standardization",
+    )
+
+
+def test_approved_plan_target_replaces_the_linear_one(client, monkeypatch):
+    """When the plans service gives a county a target series, it is used (and the city's
+    target is the denominator-weighted mean)."""
+    from registry.services import coverage
+
+    calls = []
+
+    async def fake_series(county_code, campaign, days):
+        calls.append((county_code, campaign, list(days)))
+        return [0.9 for _ in days] if county_code == HECHENG else None
+
+    monkeypatch.setattr(coverage, "target_share_series", fake_series)
+    body = client.get("/api/coverage", params={"as_of": "2014-04-18"}).json()
+    hecheng = county_of(body, HECHENG)
+    assert hecheng["target"] == pytest.approx(0.9) and hecheng["target_source"] == "plan"
+    assert hecheng["on_track"] is (hecheng["figure"] >= 0.9)
+    others = [c for c in body["counties"] if c["code"] != HECHENG]
+    assert all(c["target_source"] == "linear" and c["target"] == pytest.approx(0.5) for c in others)
+    weight = {c["code"]: c["villages_total"] for c in body["counties"]}
+    city = (0.9 * weight[HECHENG] + 0.5 * (sum(weight.values()) - weight[HECHENG])) / sum(
+        weight.values()
+    )
+    assert body["total"]["target"] == pytest.approx(city)
+    assert body["total"]["target_source"] == "plan"
+    assert (HECHENG, "agency-points-2013") in {(c, k) for c, k, _ in calls}
+    assert calls[0][2][-1] == date(2014, 4, 18)
+
+
+# --------------------------------------------------------------------------- monthly series
+
+
+def test_series_runs_monthly_from_the_start_to_today(client, frozen_clock):
+    build_history(client)
+    frozen_clock(datetime(2015, 6, 10, 4, 0, tzinfo=UTC))
+    response = client.get("/api/coverage/timeseries", params={"county": "431225"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["county"], body["county_name"], body["campaign"]) == (
+        HUITONG,
+        "会同县",
+        "agency-points-2013",
+    )
+    months = [p["month"] for p in body["points"]]
+    assert months[0] == "2013-04" and months[-1] == "2015-06" and len(months) == 27
+    assert body["points"][0]["day"] == "2013-04-30"
+    assert body["points"][-1]["day"] == "2015-06-10"  # the month of as_of: as of as_of
+    for point in body["points"]:
+        same_day = client.get("/api/coverage", params={"as_of": point["day"]}).json()
+        unit = county_of(same_day, HUITONG)
+        assert point["agency_coverage"] == unit["agency_coverage"], point["month"]
+        assert point["standardization"] == unit["standardization"]
+        assert point["target"] == pytest.approx(unit["target"])
+        assert point["on_track"] == unit["on_track"]
+    assert body["points"][-1]["target"] == 1.0
+
+
+def test_series_before_the_deadline_carries_the_target_to_the_deadline(client):
+    body = client.get(
+        "/api/coverage/timeseries", params={"as_of": "2014-06-15", "campaign": "centres-2015"}
+    ).json()
+    assert body["county"] is None and body["county_name"] == "怀化市"
+    points = body["points"]
+    assert points[-1]["month"] == "2015-12" and points[-1]["target"] == 1.0
+    known = [p for p in points if p["figure"] is not None]
+    assert known[-1]["month"] == "2014-06" and known[-1]["day"] == "2014-06-15"
+    later = points[len(known) :]
+    assert later and all(p["figure"] is None and p["on_track"] is None for p in later)
+    targets = [p["target"] for p in points]
+    assert targets == sorted(targets)
+
+
+def test_city_series_matches_city_total(client):
+    build_history(client)
+    series = client.get("/api/coverage/timeseries", params={"as_of": "2014-04-20"}).json()
+    last = next(p for p in series["points"] if p["day"] == "2014-04-20")
+    total = client.get("/api/coverage", params={"as_of": "2014-04-20"}).json()["total"]
+    assert last["agency_coverage"] == total["agency_coverage"]
+    assert last["villages_total"] == total["villages_total"]
+    assert series["projected_completion"] == total["projected_completion"]
+
+
+def test_projected_completion_follows_the_last_six_months(client):
+    build_history(client)
+    body = client.get("/api/coverage", params={"as_of": "2014-04-30"}).json()
+    unit = county_of(body, HUITONG)
+    # 会同县's points in service rose 2 → 3 → 4 → 4 → 4 → 5 from November to April: the
+    # line through those six values reaches 1 at a date in the future.
+    assert unit["projected_completion"] is not None
+    assert unit["projected_completion"] > "2014-04-30"
+    # Nothing changes from July to December 2014: flat, no projection.
+    later = county_of(client.get("/api/coverage", params={"as_of": "2014-12-31"}).json(), HUITONG)
+    assert later["projected_completion"] is None
+    assert later["figure"] > 0
+    # A county with no site at all is flat at 0: no projection.
+    flat = county_of(body, "431230000000")
+    assert flat["figure"] == 0 and flat["projected_completion"] is None
+
+
+# --------------------------------------------------------------------------- bad input
+
+ENDPOINTS = [
+    "/api/coverage",
+    "/api/coverage/timeseries",
+    "/api/coverage/townships",
+    "/api/coverage.geojson",
+    "/api/maps/coverage.svg",
+]
+
+
+BAD_INPUT = [
+    ({"as_of": "2014-02-30"}, 422, "invalid_as_of"),
+    ({"as_of": "14-02-01"}, 422, "invalid_as_of"),
+    ({"as_of": "2014-02-01T00:00"}, 422, "invalid_as_of"),
+    ({"as_of": "<script>"}, 422, "invalid_as_of"),
+    ({"as_of": "2099-01-01"}, 422, "as_of_in_future"),
+    ({"as_of": "2013-04-17"}, 422, "as_of_before_campaign"),
+    ({"campaign": "agency-points-2099"}, 422, "unknown_campaign"),
+    ({"county": "431299"}, 422, "unknown_county"),
+    ({"county": "431202102"}, 422, "unknown_county"),  # a township, not a county
+    ({"county": "43"}, 422, "invalid_code"),
+]
+
+
+@pytest.mark.parametrize(("params", "status", "code"), BAD_INPUT)
+def test_bad_input_is_refused_with_a_stable_code(client, params, status, code):
+    before = client.snapshot()
+    for path in ENDPOINTS:
+        if path == "/api/maps/coverage.svg" and "county" in params:
+            continue  # the SVG map has no county parameter
+        response = client.get(path, params=params)
+        assert response.status_code == status, (path, response.text)
+        body = response.json()
+        assert body["code"] == code, path
+        assert body["status"] == status
+        assert " / " in body["detail"]
+        assert body["errors"][0]["field"] in ("as_of", "campaign", "county"), path
+    assert client.snapshot() == before
+
+
+def test_as_of_before_campaign_tells_the_start(client):
+    body = client.get(
+        "/api/coverage", params={"as_of": "2013-01-01", "campaign": "centres-2015"}
+    ).json()
+    assert body["code"] == "as_of_before_campaign"
+    assert body["campaign_start"] == "2013-04-18"
+
+
+def test_reading_coverage_changes_nothing(client):
+    before = client.snapshot()
+    for path in ENDPOINTS:
+        assert client.get(path, params={"as_of": "2014-05-05"}).status_code == 200
+    assert client.snapshot() == before
+
+
+def test_figures_reflect_a_new_status_event_at_once(client):
+    """Counts are cached per data version: a write is visible on the next request."""
+    site = client.template.sites["hecheng"]
+    day = "2014-06-01"
+    before = county_of(client.get("/api/coverage", params={"as_of": day}).json(), HECHENG)
+    response = client.post(
+        f"/api/sites/{site}/status",
+        json={"status": "suspended", "effective_date": clock.today().isoformat()},
+        headers=client.auth("planner_hecheng"),
+    )
+    assert response.status_code == 201, response.text
+    today = client.get("/api/coverage").json()
+    assert county_of(today, HECHENG)["points_in_service"] == 0
+    again = county_of(client.get("/api/coverage", params={"as_of": day}).json(), HECHENG)
+    assert again == before  # the past does not change
+
+
+def test_a_new_case_makes_a_point_active_at_once(client):
+    """points_active is recomputed when cases change, though the counts are cached."""
+    site = client.template.sites["zhongfang"]
+    division = client.template.villages["zhongfang"]
+    day = "2014-06-30"
+
+    def zhongfang():
+        body = client.get("/api/coverage", params={"as_of": day}).json()
+        return county_of(body, "431221000000")
+
+    assert zhongfang()["points_active"] == 0
+    add_cases(client, site, division, [datetime(2014, 6, 1, 3, 0, tzinfo=UTC)])
+    after = zhongfang()
+    assert after["points_active"] == 1 and after["points_in_service"] == 1
