@@ -19,6 +19,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import __version__
 from registry.api.accounts import AccountController, AuditController, AuthController
+from registry.api.cases import CaseController, MatterController, sync_router
 from registry.api.deps import provide_actor
 from registry.api.divisions import DivisionController, GeoController
 from registry.api.health import HealthController
@@ -121,6 +122,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AuthController,
         AccountController,
         AuditController,
+        MatterController,
+        CaseController,
+        sync_router(settings.max_batch_body_bytes),
         PageController,
         create_static_files_router(
             path="/static/docs",
