@@ -13,6 +13,7 @@ working day strictly after the received date (0 days: due the day it was receive
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -48,6 +49,22 @@ def is_workday(day: date) -> bool:
     return day.weekday() < 5
 
 
+# Every working day of a span of years, sorted: deadlines by bisection instead of day loops.
+_INDEX_FIRST = date(2000, 1, 1)
+_INDEX_LAST = date(2049, 12, 31)
+
+
+@lru_cache(maxsize=1)
+def _index() -> list[date]:
+    days = []
+    current = _INDEX_FIRST
+    while current <= _INDEX_LAST:
+        if is_workday(current):
+            days.append(current)
+        current += timedelta(days=1)
+    return days
+
+
 def add_workdays(start: date, days: int) -> date:
     """The ``days``-th working day after ``start`` (``start`` itself not counted).
 
@@ -56,6 +73,11 @@ def add_workdays(start: date, days: int) -> date:
     """
     if not 0 <= days <= MAX_LIMIT_DAYS:
         raise ValueError(f"working days must be between 0 and {MAX_LIMIT_DAYS}, got {days}")
+    if days == 0:
+        return start
+    index = _index()
+    if start >= _INDEX_FIRST and start + timedelta(days=2 * days + 30) <= _INDEX_LAST:
+        return index[bisect_right(index, start) + days - 1]
     current = start
     remaining = days
     while remaining:
@@ -65,6 +87,20 @@ def add_workdays(start: date, days: int) -> date:
     return current
 
 
+def workdays_in_month(year: int, month: int) -> list[date]:
+    """The working days of one month, in order."""
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    if first >= _INDEX_FIRST and following <= _INDEX_LAST:
+        index = _index()
+        return index[bisect_left(index, first) : bisect_left(index, following)]
+    return [
+        first + timedelta(days=i)
+        for i in range((following - first).days)
+        if is_workday(first + timedelta(days=i))
+    ]
+
+
 def workdays_between(start: date, end: date) -> int:
     """Working days in ``(start, end]``: 0 on the same day, 1 for the next working day.
 
@@ -72,6 +108,9 @@ def workdays_between(start: date, end: date) -> int:
     """
     if end < start:
         return -workdays_between(end, start)
+    if start >= _INDEX_FIRST and end <= _INDEX_LAST:
+        index = _index()
+        return bisect_right(index, end) - bisect_right(index, start)
     count = 0
     current = start
     while current < end:

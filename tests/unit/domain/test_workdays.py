@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -106,3 +106,28 @@ def test_workdays_between(start, end, count):
 def test_limits_outside_range_are_refused(days):
     with pytest.raises(ValueError):
         add_workdays(D(2014, 3, 3), days)
+
+
+def _naive_add(start: date, days: int) -> date:
+    current, left = start, days
+    while left:
+        current += timedelta(days=1)
+        left -= is_workday(current)
+    return current
+
+
+def test_indexed_deadlines_match_day_by_day_counting():
+    day = D(2012, 12, 1)
+    while day <= D(2015, 1, 31):
+        for days in (0, 1, 3, 5, 20, 60):
+            due = add_workdays(day, days)
+            assert due == _naive_add(day, days)
+            assert workdays_between(day, due) == days
+        day += timedelta(days=1)
+
+
+def test_workdays_in_month():
+    october = workdays.workdays_in_month(2013, 10)
+    assert october[0] == D(2013, 10, 8) and D(2013, 10, 12) in october
+    assert len(october) == 19  # 8–12 (12th a make-up Saturday), then three weeks and 28–31
+    assert workdays.workdays_in_month(2030, 2)[0] == D(2030, 2, 1)
