@@ -60,6 +60,7 @@ from registry.tables import Case as CaseRow
 log = logging.getLogger("registry.cases")
 
 MAX_BATCH = 1000
+MAX_ID = 2**31 - 1
 ACTIVE_WINDOW_DAYS = 90
 
 CASE_COLUMNS = (
@@ -245,16 +246,25 @@ def candidate_from_create(index: int, record: CaseCreate, now: datetime) -> Cand
     c.matter_code = record.matter_code.strip().upper()
     c.version = record.version
     c.note = _clean_optional(record.note, "note", rules.NOTE_MAX, c)
-    c.timeline = Timeline(
-        state=record.state,
-        received_at=to_utc(record.received_at),
-        forwarded_at=_utc(record.forwarded_at),
-        completed_at=_utc(record.completed_at),
-        returned_at=_utc(record.returned_at),
-        delivered_at=_utc(record.delivered_at),
-        returned_reason=record.returned_reason,
-        rating=record.rating,
-    )
+    try:
+        c.timeline = Timeline(
+            state=record.state,
+            received_at=to_utc(record.received_at),
+            forwarded_at=_utc(record.forwarded_at),
+            completed_at=_utc(record.completed_at),
+            returned_at=_utc(record.returned_at),
+            delivered_at=_utc(record.delivered_at),
+            returned_reason=record.returned_reason,
+            rating=record.rating,
+        )
+    except OverflowError:
+        c.fail_code(
+            "invalid_timestamp",
+            "时间超出可表示范围",
+            "a timestamp is out of the representable range",
+            "received_at",
+        )
+        return c
     _finish(
         c,
         (record.resident_name, record.resident_id_number, record.resident_phone),
@@ -303,7 +313,16 @@ def candidate_from_update(row: dict[str, Any], data: CaseUpdate, now: datetime) 
     for name in ("forwarded_at", "completed_at", "returned_at", "delivered_at"):
         value = getattr(data, name)
         if value is not UNSET:
-            values[name] = _utc(value)
+            try:
+                values[name] = _utc(value)
+            except OverflowError:
+                c.fail_code(
+                    "invalid_timestamp",
+                    "时间超出可表示范围",
+                    "a timestamp is out of the representable range",
+                    name,
+                )
+                return c
     c.timeline = msgspec.structs.replace(before, **values)
     c.note = (
         row["note"] if data.note is UNSET else _clean_optional(data.note, "note", rules.NOTE_MAX, c)
@@ -691,6 +710,10 @@ class CaseFilters:
         date_from: date | None = None,
         date_to: date | None = None,
     ) -> CaseFilters:
+        if site is not None and not 1 <= site <= MAX_ID:
+            raise RuleViolation(
+                "invalid_filter", "site 取值无效", "site must be a positive site id", "site"
+            )
         if date_from and date_to and date_to < date_from:
             raise RuleViolation(
                 "invalid_date_range", "结束日期早于开始日期", "`to` is before `from`", "to"
