@@ -611,9 +611,7 @@ async def _apply(
             columns[CaseRow.updated_at] = now
             await CaseRow.update(columns).where(CaseRow.id == c.id)
             c.result = "updated"
-            before_view = _audit_view(
-                {**row, "received_at": row["received_at"]}, row["site"], row["matter"]
-            )
+            before_view = _audit_view(row, row["site"], row["matter"])
             after_view = _audit_view({**row, **values}, row["site"], row["matter"])
             entries.append(
                 _audit_entry(
