@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from registry import __version__
 from registry.api.accounts import AccountController, AuditController, AuthController
+from registry.api.cases import CaseController, MatterController, sync_router
 from registry.api.coverage import (
     CoverageController,
     CoverageGeoJSONController,
@@ -92,6 +93,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         CoverageGeoJSONController,
         MapController,
         ReportController,
+        MatterController,
+        CaseController,
+        sync_router(settings.max_batch_body_bytes),
         PageController,
         create_static_files_router(
             path="/static/docs",

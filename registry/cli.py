@@ -53,7 +53,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
-    from seed import demo, loader
+    from seed import demo, demo_cases, loader
 
     async def run() -> None:
         if args.if_empty and not await loader.is_empty():
@@ -63,6 +63,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
         print(f"base seed: {added}")
         if args.demo:
             print(f"demo: {await demo.load_demo()}")
+            print(f"demo cases: {await demo_cases.load_demo_cases()}")
             created = await demo.demo_accounts()
             if created:
                 print("demo accounts (演示账号, shown once / 仅显示一次):")

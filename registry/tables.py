@@ -237,6 +237,14 @@ class Case(Table, tablename="service_case"):
     created_by = Varchar(length=64, default="", null=False)
     created_at = Timestamptz(default=TimestamptzNow(), null=False)
     updated_at = Timestamptz(default=TimestamptzNow(), null=False)
+    # China date of received_at: day and month groupings, the 90-day "active" window.
+    received_on = Date(null=True, default=None, index=True)
+    # Keyed hash of name, ID and phone together: the fingerprint of a record can be recomputed
+    # after a partial edit without the clear values.
+    resident_data_hash = Varchar(length=64, default="", null=False)
+    # Derived when completed: working days from receipt, and whether by the due date.
+    completion_workdays = Integer(null=True, default=None)
+    completed_on_time = Boolean(null=True, default=None)
 
 
 TABLES: tuple[type[Table], ...] = (

@@ -1,6 +1,7 @@
 """Load the real 怀化 hierarchy: the city, 12 counties with WGS-84 boundaries, 210 townships.
 
-Idempotent: rows already present are left as they are. Campaigns are seeded here too.
+Idempotent: rows already present are left as they are. Campaigns and the proxy-service matter
+catalogue (seed/data/matters.json) are seeded here too.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from geo.geojson_io import geometry_to_geojson
 from registry.db import insert_many, write_transaction
 from registry.domain.codes import normalise_code
 from registry.domain.divisions import ABOLISHED_MARK, county_kind, township_kind
+from registry.services.matters import load_catalogue
 from registry.tables import Campaign, Division, DivisionBoundary
 from seed import DATA_DIR
 
 HUAIHUA = DATA_DIR / "huaihua"
+MATTERS = DATA_DIR / "matters.json"
 CITY_CODE = "431200000000"
 # The source marks abolished townships without a date; Hunan merged them in late 2015.
 ABOLISHED_ON = date(2016, 1, 1)
@@ -136,7 +139,7 @@ def boundary_rows() -> list[dict[str, Any]]:
 
 async def load_base() -> dict[str, int]:
     """Insert what is missing of the base seed; returns counts of rows added."""
-    added = {"divisions": 0, "boundaries": 0, "campaigns": 0}
+    added = {"divisions": 0, "boundaries": 0, "campaigns": 0, "matters": 0}
     async with write_transaction():
         existing = {r["code"] for r in await Division.select(Division.code)}
         new = [Division(**row) for row in division_rows() if row["code"] not in existing]
@@ -155,6 +158,7 @@ async def load_base() -> dict[str, int]:
         if campaigns:
             await Campaign.insert(*campaigns)
         added["campaigns"] = len(campaigns)
+        added["matters"] = await load_catalogue(MATTERS)
     return added
 
 
