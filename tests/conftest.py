@@ -14,7 +14,9 @@ import shutil
 import socket
 import sqlite3
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -82,6 +84,7 @@ class Template:
     tokens: dict[str, str] = field(default_factory=dict)
     sites: dict[str, int] = field(default_factory=dict)
     villages: dict[str, str] = field(default_factory=dict)
+    clones: ClonePool | None = None
 
 
 async def _build_template(url: str) -> Template:
@@ -173,6 +176,39 @@ def sqlite_template(base_settings: Settings, tmp_path_factory: pytest.TempPathFa
     return template
 
 
+class ClonePool:
+    """Copies of the PostgreSQL template made ahead and dropped in the background.
+
+    ``CREATE DATABASE … TEMPLATE`` costs a few hundred milliseconds of server I/O; doing it
+    while the previous test runs keeps it off the critical path.
+    """
+
+    def __init__(self, template_name: str, ahead: int = 2) -> None:
+        self.template_name = template_name
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pg-clone")
+        self._ready: deque[Future[str]] = deque(
+            self._executor.submit(self._create) for _ in range(ahead)
+        )
+
+    def _create(self) -> str:
+        name = f"registry_t_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template_name}"')
+        return name
+
+    def take(self) -> str:
+        name = self._ready.popleft().result()
+        self._ready.append(self._executor.submit(self._create))
+        return name
+
+    def give_back(self, name: str) -> None:
+        self._executor.submit(_pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        for future in self._ready:
+            self.give_back(future.result())
+        self._executor.shutdown(wait=True)
+
+
 @pytest.fixture(scope="session")
 def pg_template(base_settings: Settings) -> Iterator[Template]:
     if not pg_available():
@@ -182,7 +218,12 @@ def pg_template(base_settings: Settings) -> Iterator[Template]:
     name = f"registry_tpl_{uuid.uuid4().hex[:10]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
     try:
-        yield asyncio.run(_build_template(_pg_url(name)))
+        template = asyncio.run(_build_template(_pg_url(name)))
+        template.clones = ClonePool(name)
+        try:
+            yield template
+        finally:
+            template.clones.close()
     finally:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -206,13 +247,12 @@ def database_url(template: Template, tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(source, target)
         yield f"sqlite:///{target}"
         return
-    template_name = template.url.rpartition("/")[2]
-    name = f"registry_t_{uuid.uuid4().hex[:12]}"
-    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    assert template.clones is not None
+    name = template.clones.take()
     try:
         yield _pg_url(name)
     finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        template.clones.give_back(name)
 
 
 class ApiClient(TestClient):
