@@ -19,9 +19,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry import __version__
 from registry.api.accounts import AccountController, AuditController, AuthController
+from registry.api.bench import BenchController
 from registry.api.deps import provide_actor
 from registry.api.divisions import DivisionController, GeoController
 from registry.api.health import HealthController
+from registry.api.imports import ExportController, ImportController
 from registry.api.pages import PageController
 from registry.api.sites import (
     SignageController,
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     route_handlers: list[Any] = [
         HealthController,
+        BenchController,
         DivisionController,
         GeoController,
         SiteController,
@@ -121,6 +124,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AuthController,
         AccountController,
         AuditController,
+        ImportController,
+        ExportController,
         PageController,
         create_static_files_router(
             path="/static/docs",
