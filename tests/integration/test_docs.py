@@ -27,13 +27,28 @@ def test_api_docs_load_only_from_us(client):
 def test_openapi_document_lists_every_contract_path(client):
     spec = client.get("/schema/openapi.json").json()
     paths = set(spec["paths"])
-    for path in ["/api/sites", "/api/sites/{site_id}", "/api/sites/{site_id}/status",
-                 "/api/sites/{site_id}/history", "/api/sites.geojson", "/api/divisions",
-                 "/api/divisions/{code}", "/api/divisions/{code}/boundary", "/api/geo/locate",
-                 "/api/signage/check", "/api/auth/token", "/api/users", "/api/audit"]:
+    for path in [
+        "/api/sites",
+        "/api/sites/{site_id}",
+        "/api/sites/{site_id}/status",
+        "/api/sites/{site_id}/history",
+        "/api/sites.geojson",
+        "/api/divisions",
+        "/api/divisions/{code}",
+        "/api/divisions/{code}/boundary",
+        "/api/geo/locate",
+        "/api/signage/check",
+        "/api/auth/token",
+        "/api/users",
+        "/api/audit",
+    ]:
         assert path in paths, path
-    operation_ids = [op["operationId"] for item in spec["paths"].values()
-                     for op in item.values() if isinstance(op, dict) and "operationId" in op]
+    operation_ids = [
+        op["operationId"]
+        for item in spec["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
     assert len(operation_ids) == len(set(operation_ids))
 
 
