@@ -53,16 +53,26 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
-    from seed import demo, loader
+    from seed import demo, loader, scale
 
     async def run() -> None:
         if args.if_empty and not await loader.is_empty():
             print("database not empty: seed skipped / 数据库非空，跳过初始化")
             return
-        added = await loader.load_base()
-        print(f"base seed: {added}")
+        if args.scale != "city" or args.cases:
+            bar = ProgressBar(f"seed {args.scale}")
+            report = await scale.load_scale(
+                args.scale, demo_data=args.demo, cases=args.cases, progress=bar
+            )
+            bar.close()
+            for key, value in report.items():
+                print(f"{key}: {value}")
+        else:
+            added = await loader.load_base()
+            print(f"base seed: {added}")
+            if args.demo:
+                print(f"demo: {await demo.load_demo()}")
         if args.demo:
-            print(f"demo: {await demo.load_demo()}")
             created = await demo.demo_accounts()
             if created:
                 print("demo accounts (演示账号, shown once / 仅显示一次):")

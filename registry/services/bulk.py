@@ -11,7 +11,8 @@ JSON columns take ``json.dumps`` text on both engines.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from piccolo.table import Table
@@ -19,6 +20,9 @@ from piccolo.table import Table
 from registry.db import current, is_sqlite
 
 CHUNK_ROWS = 5000
+# Page cache of a bulk-writing SQLite connection (KiB, negative = size): inserts into random-key
+# indexes (UUIDs, hashes) thrash SQLite's default 2 MB cache once a table has millions of rows.
+SQLITE_BULK_CACHE_KIB = 256 * 1024
 
 
 def _connection() -> Any:
@@ -44,6 +48,8 @@ async def executemany(sql: str, rows: Sequence[Sequence[Any]]) -> int:
     engine, connection = _connection()
     sqlite = is_sqlite(engine)
     statement = _placeholders(sql, sqlite)
+    if sqlite and len(rows) > CHUNK_ROWS:
+        await connection.execute(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
         await connection.executemany(statement, chunk)
@@ -53,7 +59,19 @@ async def executemany(sql: str, rows: Sequence[Sequence[Any]]) -> int:
 async def insert_rows(
     table: type[Table], columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> int:
-    """INSERT many rows of ``columns`` into ``table`` with one prepared statement."""
+    """INSERT many rows of ``columns`` into ``table``: one prepared statement run with
+    ``executemany`` on SQLite, ``COPY`` (binary) on PostgreSQL."""
+    if not rows:
+        return 0
+    engine, connection = _connection()
+    if not is_sqlite(engine):
+        for start in range(0, len(rows), CHUNK_ROWS * 10):
+            await connection.copy_records_to_table(
+                table._meta.tablename,
+                records=rows[start : start + CHUNK_ROWS * 10],
+                columns=list(columns),
+            )
+        return len(rows)
     names = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" for _ in columns)
     sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'
@@ -99,3 +117,36 @@ async def insert_returning_ids(
     # Serial values grow in insertion order within one statement (and SQLite's RETURNING
     # order is unspecified): sorting restores the order of ``rows``.
     return sorted(ids)
+
+
+@asynccontextmanager
+async def deferred_indexes(table: type[Table]) -> AsyncIterator[int]:
+    """Drop the secondary indexes of ``table`` for a large load and rebuild them afterwards
+    (one sort per index instead of millions of random B-tree inserts). Indexes that back a
+    primary key or UNIQUE constraint stay. Runs inside the caller's transaction: if the load
+    fails, the drop rolls back with it (DDL is transactional on both engines)."""
+    engine, connection = _connection()
+    name = table._meta.tablename
+    if is_sqlite(engine):
+        async with connection.execute(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            [name],
+        ) as cursor:
+            found = await cursor.fetchall()
+        indexes = [
+            (r["name"], r["sql"]) if isinstance(r, dict) else (r[0], r[1]) for r in found
+        ]
+    else:
+        found = await connection.fetch(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+            "WHERE i.tablename = $1 AND i.schemaname = current_schema() "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            name,
+        )
+        indexes = [(r["indexname"], r["indexdef"]) for r in found]
+    for index, _ in indexes:
+        await connection.execute(f'DROP INDEX "{index}"')
+    yield len(indexes)
+    for _, ddl in indexes:
+        await connection.execute(ddl)
