@@ -134,9 +134,7 @@ async def deferred_indexes(table: type[Table]) -> AsyncIterator[int]:
             [name],
         ) as cursor:
             found = await cursor.fetchall()
-        indexes = [
-            (r["name"], r["sql"]) if isinstance(r, dict) else (r[0], r[1]) for r in found
-        ]
+        indexes = [(r["name"], r["sql"]) if isinstance(r, dict) else (r[0], r[1]) for r in found]
     else:
         found = await connection.fetch(
             "SELECT i.indexname, i.indexdef FROM pg_indexes i "
