@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -39,7 +40,6 @@ from registry.db import write_transaction
 from registry.domain import signage
 from registry.domain.codes import normalise_code
 from registry.domain.divisions import (
-    ABOLISHED_MARK,
     POINT_KINDS,
     SITE_KIND_BY_DIVISION_KIND,
     county_kind,
@@ -98,6 +98,19 @@ def read_hunan_regions() -> tuple[list[dict[str, Any]], list[Region]]:
     return props, regions
 
 
+_ABOLISHED = re.compile(r"（(?:(\d{4})年)?(?:已)?撤[销分]）$")
+
+
+def split_abolished(name: str) -> tuple[str, date | None]:
+    """``XX乡（撤销）``, ``XX镇（已撤销）``, ``XX乡（2021年撤销）`` → the name and the date it
+    ceased to exist: January 1st of the year when given, else the loader's approximation."""
+    found = _ABOLISHED.search(name)
+    if not found:
+        return name, None
+    year = found.group(1)
+    return name[: found.start()], date(int(year), 1, 1) if year else loader.ABOLISHED_ON
+
+
 def real_division_rows(scale: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Cities, counties and townships of the scale (parents first), and what was skipped."""
     props, _ = read_hunan_regions()
@@ -145,9 +158,7 @@ def real_division_rows(scale: str) -> tuple[list[dict[str, Any]], dict[str, int]
             }
         if not counties[county6]:
             continue
-        name = t["name"]
-        abolished = name.endswith(ABOLISHED_MARK)
-        name = name.removesuffix(ABOLISHED_MARK)
+        name, abolished_on = split_abolished(t["name"])
         try:
             kind = township_kind(name)
         except RuleViolation:
@@ -162,7 +173,7 @@ def real_division_rows(scale: str) -> tuple[list[dict[str, Any]], dict[str, int]
                 "parent": normalise_code(county6),
                 "county_code": normalise_code(county6),
                 "township_code": t["code"],
-                "abolished_on": loader.ABOLISHED_ON if abolished else None,
+                "abolished_on": abolished_on,
                 "is_demo": False,
                 "source": SCALE_SOURCE,
             }
