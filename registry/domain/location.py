@@ -124,19 +124,19 @@ def to_wgs84_checked_many(
     lon_arr = np.asarray(lons, dtype=np.float64).reshape(n)
     lat_arr = np.asarray(lats, dtype=np.float64).reshape(n)
     errors: list[RuleViolation | None] = [None] * n
-    datums: list[str | None] = [None] * n
     known: dict[str | None, str | RuleViolation] = {}
-    for i, value in enumerate(crs):
-        if value not in known:
-            try:
-                known[value] = normalise_crs(value)
-            except RuleViolation as exc:
-                known[value] = exc
-        found = known[value]
-        if isinstance(found, RuleViolation):
-            errors[i] = found
-        else:
-            datums[i] = found
+    for value in set(crs):  # a handful of distinct spellings, whatever the row count
+        try:
+            known[value] = normalise_crs(value)
+        except RuleViolation as exc:
+            known[value] = exc
+    found = [known[v] for v in crs]
+    datums: list[str | None] = found  # type: ignore[assignment]
+    if any(isinstance(v, RuleViolation) for v in known.values()):
+        datums = [None if isinstance(v, RuleViolation) else v for v in found]
+        for i, v in enumerate(found):
+            if isinstance(v, RuleViolation):
+                errors[i] = v
     finite_lon, finite_lat = np.isfinite(lon_arr), np.isfinite(lat_arr)
     safe_lon = np.where(finite_lon, lon_arr, 0.0)
     safe_lat = np.where(finite_lat, lat_arr, 0.0)
@@ -156,10 +156,13 @@ def to_wgs84_checked_many(
             errors[i] = _out_of_range(float(lon_arr[i]), float(lat_arr[i]))
     out_lon = np.full(n, np.nan)
     out_lat = np.full(n, np.nan)
-    ok = np.array([e is None for e in errors], dtype=bool)
-    datum_arr = np.array([d or "" for d in datums], dtype=object)
-    for datum in {d for d in datums if d}:
-        members = ok & (datum_arr == datum)
+    ok = ~bad
+    if any(e is not None for e in errors):
+        ok &= np.fromiter((e is None for e in errors), bool, n)
+    distinct = {d for d in known.values() if isinstance(d, str)}
+    datum_arr = np.asarray(datums, dtype=object) if len(distinct) > 1 else None
+    for datum in distinct:
+        members = ok if datum_arr is None else ok & (datum_arr == datum)
         if members.any():
             out_lon[members], out_lat[members] = to_wgs84_arrays(
                 lon_arr[members], lat_arr[members], datum
@@ -206,7 +209,12 @@ def check_containment_many(
         return Containments(warnings, errors)
     claimed = np.asarray(county_codes, dtype=object)
     located = np.asarray(index.locate_many(lon_arr, lat_arr), dtype=object)
-    has_boundary = np.fromiter((c in index for c in county_codes), bool, n)
+    distinct = set(county_codes)
+    missing = {c for c in distinct if c not in index}
+    if missing:
+        has_boundary = np.fromiter((c not in missing for c in county_codes), bool, n)
+    else:
+        has_boundary = np.ones(n, dtype=bool)
     for i in np.flatnonzero(~has_boundary).tolist():
         warnings[i] = no_boundary_warning(county_names[i])
     suspects = np.flatnonzero(has_boundary & (located != claimed))
