@@ -10,6 +10,7 @@ JSON columns take ``json.dumps`` text on both engines.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -37,7 +38,7 @@ def _placeholders(sql: str, sqlite: bool) -> str:
     """``?`` placeholders on SQLite, ``$1, $2 …`` on PostgreSQL."""
     if sqlite:
         return sql
-    counter = iter(range(1, 10_000))
+    counter = itertools.count(1)
     return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
 

@@ -555,3 +555,38 @@ def test_import_is_audited_as_one_file_and_per_site(client):
         "/api/audit", params={"action": "import"}, headers=client.auth("municipal")
     ).json()
     assert summary["items"][0]["entity"] == "sites"
+
+
+def test_a_large_file_of_sites_across_counties_is_written_in_one_transaction(client):
+    import numpy as np
+
+    from seed.scale import _points
+
+    rng = np.random.default_rng(1)
+    everything = []
+    for offset in range(0, 4000, 1000):
+        params = {"level": "village", "limit": 1000, "offset": offset}
+        everything += client.get("/api/divisions", params=params).json()["items"]
+    lines = []
+    for county, region in REGIONS.items():
+        if county == "431200000000":
+            continue
+        villages = [
+            v["code"]
+            for v in everything
+            if v["county_code"] == county
+            and v["abolished_on"] is None
+            and v["code"] != client.template.villages.get("hecheng")
+            and v["code"] != client.template.villages.get("zhongfang")
+        ][:60]
+        for code, (lon, lat) in zip(
+            villages, _points(region.geometry, len(villages), rng), strict=True
+        ):
+            lines.append(f"{code},{lon},{lat},wgs84,in_service,2014-05-01,\n")
+    assert len(lines) > 450
+    response = upload(client, "sites", csv_bytes(SITES_HEADER + "".join(lines)))
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == len(lines)
+    assert response.json()["status_events"] == len(lines)
+    listed = client.get("/api/sites", params={"status": "in_service", "limit": 1}).json()
+    assert listed["total"] == len(lines) + 2
