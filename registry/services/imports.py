@@ -52,7 +52,6 @@ from registry.domain.sites import check_division_open, check_facts
 from registry.domain.text import clean_text
 from registry.schemas.imports import ImportIssue, ImportReport
 from registry.services import boundaries, bulk
-from registry.services.audit import _jsonable
 from registry.services.tabular import FileProblem, RawTable, normalise_header, read_table
 from registry.settings import get_settings
 from registry.tables import AuditEntry, Division, DivisionBoundary, Site, StatusEvent
@@ -487,6 +486,13 @@ async def _select_in(column: Any, values: Iterable[str], *columns: Any) -> list[
     return out
 
 
+def _json_default(value: Any) -> Any:
+    """Dates in audit changes, as :func:`registry.services.audit.record` stores them."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 def _audit_row(
     actor: Actor,
     action: str,
@@ -505,7 +511,7 @@ def _audit_row(
         entity,
         str(entity_id),
         county_code,
-        json.dumps(_jsonable(changes), ensure_ascii=False),
+        json.dumps(changes, ensure_ascii=False, separators=(",", ":"), default=_json_default),
         request_id.get(),
         note,
     )
