@@ -132,7 +132,8 @@ def to_wgs84_checked_many(
             known[value] = exc
     found = [known[v] for v in crs]
     datums: list[str | None] = found  # type: ignore[assignment]
-    if any(isinstance(v, RuleViolation) for v in known.values()):
+    rejected = any(isinstance(v, RuleViolation) for v in known.values())
+    if rejected:
         datums = [None if isinstance(v, RuleViolation) else v for v in found]
         for i, v in enumerate(found):
             if isinstance(v, RuleViolation):
@@ -144,6 +145,7 @@ def to_wgs84_checked_many(
     in_range = (np.abs(safe_lon) <= 180.0) & (np.abs(safe_lat) <= 90.0)
     bad = ~(finite_lon & finite_lat & in_range) | swapped
     for i in np.flatnonzero(bad).tolist():
+        rejected = True
         if errors[i] is not None:
             continue
         if not finite_lon[i]:
@@ -157,7 +159,7 @@ def to_wgs84_checked_many(
     out_lon = np.full(n, np.nan)
     out_lat = np.full(n, np.nan)
     ok = ~bad
-    if any(e is not None for e in errors):
+    if rejected:
         ok &= np.fromiter((e is None for e in errors), bool, n)
     distinct = {d for d in known.values() if isinstance(d, str)}
     datum_arr = np.asarray(datums, dtype=object) if len(distinct) > 1 else None
