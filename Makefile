@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
+BENCHSTAMP := $(VENV)/.installed-bench
+SCALE ?= province
+BENCH_OUT ?= var/bench-$(SCALE).json
 
 .PHONY: run test bench soak audit lint clean install
 
@@ -28,6 +31,17 @@ run: $(STAMP)
 ## make test: the whole suite (PostgreSQL tests run when a server answers on 127.0.0.1:5432).
 test: $(TESTSTAMP)
 	$(BIN)/python -m pytest -q
+
+$(BENCHSTAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $@
+
+## make bench [SCALE=city|province] [BENCH_DATABASE_URL=postgresql://…/postgres]: real server,
+## separate client processes; prints a table and writes $(BENCH_OUT).
+bench: $(BENCHSTAMP)
+	mkdir -p var
+	$(BIN)/registry bench --scale $(SCALE) --out $(BENCH_OUT) \
+		$(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
 
 lint: $(TESTSTAMP)
 	$(BIN)/python -m ruff check registry geo seed tests

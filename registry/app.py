@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from registry import __version__
 from registry.api.accounts import AccountController, AuditController, AuthController
+from registry.api.bench import BenchController
 from registry.api.cases import CaseController, MatterController, sync_router
 from registry.api.coverage import (
     CoverageController,
@@ -27,6 +28,7 @@ from registry.api.deps import provide_actor
 from registry.api.divisions import DivisionController, GeoController
 from registry.api.docs import OfflineSwagger
 from registry.api.health import HealthController
+from registry.api.imports import ExportController, ImportController
 from registry.api.middleware import request_context_middleware
 from registry.api.openapi import document_errors
 from registry.api.pages import PageController
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     route_handlers: list[Any] = [
         HealthController,
+        BenchController,
         DivisionController,
         GeoController,
         SiteController,
@@ -96,6 +99,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         MatterController,
         CaseController,
         sync_router(settings.max_batch_body_bytes),
+        ImportController,
+        ExportController,
         PageController,
         create_static_files_router(
             path="/static/docs",

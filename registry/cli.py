@@ -53,17 +53,27 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
-    from seed import demo, demo_cases, loader
+    from seed import demo, demo_cases, loader, scale
 
     async def run() -> None:
         if args.if_empty and not await loader.is_empty():
             print("database not empty: seed skipped / 数据库非空，跳过初始化")
             return
-        added = await loader.load_base()
-        print(f"base seed: {added}")
+        if args.scale != "city" or args.cases:
+            bar = ProgressBar(f"seed {args.scale}")
+            report = await scale.load_scale(
+                args.scale, demo_data=args.demo, cases=args.cases, progress=bar
+            )
+            bar.close()
+            for key, value in report.items():
+                print(f"{key}: {value}")
+        else:
+            added = await loader.load_base()
+            print(f"base seed: {added}")
+            if args.demo:
+                print(f"demo: {await demo.load_demo()}")
+                print(f"demo cases: {await demo_cases.load_demo_cases()}")
         if args.demo:
-            print(f"demo: {await demo.load_demo()}")
-            print(f"demo cases: {await demo_cases.load_demo_cases()}")
             created = await demo.demo_accounts()
             if created:
                 print("demo accounts (演示账号, shown once / 仅显示一次):")
@@ -177,7 +187,7 @@ def _one_line(exc: Any) -> str:
     return detail + (" — " + "; ".join(parts) + more if parts else "")
 
 
-def cmd_import(args: argparse.Namespace) -> None:
+def _import_plan(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from registry.errors import RegistryError
@@ -210,7 +220,7 @@ def cmd_import(args: argparse.Namespace) -> None:
         raise CliError(_one_line(exc)) from None
 
 
-def cmd_export(args: argparse.Namespace) -> None:
+def _export_plan(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from registry.domain.access import Actor
@@ -232,6 +242,140 @@ def cmd_export(args: argparse.Namespace) -> None:
         print(f"wrote {path} ({len(content)} bytes)")
 
     asyncio.run(_with_engine(run))
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (only when stderr is a terminal, or when forced)."""
+
+    def __init__(self, label: str, enabled: bool | None = None) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.last = -1.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        fraction = min(1.0, done / total)
+        if fraction - self.last < 0.02 and fraction < 1.0:
+            return
+        self.last = fraction
+        filled = int(fraction * 30)
+        bar = "#" * filled + "-" * (30 - filled)
+        sys.stderr.write(f"\r{self.label} {stage:6} [{bar}] {fraction * 100:5.1f}% {done}/{total}")
+        if fraction >= 1.0 and stage == "write":
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.last >= 0:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _print_report(report: Any) -> None:
+    issues = report.issues
+    shown = issues[:200]
+    for issue in shown:
+        where = f"row {issue.row}" if issue.row is not None else "file"
+        column = f" [{issue.column}]" if issue.column else ""
+        print(f"  {issue.level:7} {where}{column} {issue.code}: {issue.message}")
+    if len(issues) > len(shown):
+        print(f"  … {len(issues) - len(shown)} more (use --report FILE for all)")
+    state = (
+        "committed"
+        if report.committed
+        else ("dry run, nothing written" if report.dry_run else "nothing written")
+    )
+    print(
+        f"{report.what}: {report.rows} rows ({report.format}"
+        + (f", {report.encoding}" if report.encoding else "")
+        + f"), {report.errors} errors, {report.warnings} warnings; created {report.created}, "
+        f"updated {report.updated}, unchanged {report.unchanged}, status events "
+        f"{report.status_events}, boundaries {report.boundaries} — {state} "
+        f"in {report.elapsed_ms / 1000:.2f} s"
+    )
+
+
+def _import_table(args: argparse.Namespace) -> None:
+    from registry.domain.access import SYSTEM
+    from registry.services import imports, tabular
+
+    try:
+        data = tabular.read_path(args.file)
+    except tabular.FileProblem as exc:
+        raise CliError(f"{exc.code}: {exc.message}") from None
+    bar = ProgressBar(f"import {args.what}", enabled=True if args.progress else None)
+
+    async def run() -> Any:
+        return await imports.import_file(
+            SYSTEM,
+            args.what,
+            data,
+            name=args.file,
+            fmt=args.format,
+            dry_run=args.dry_run,
+            progress=bar,
+        )
+
+    report = asyncio.run(_with_engine(run))
+    bar.close()
+    _print_report(report)
+    if args.report:
+        from registry.services.tabular import write_csv, write_xlsx
+
+        rows = [[i.row, i.column, i.level, i.code, i.message] for i in report.issues]
+        columns = ("row", "column", "level", "code", "message")
+        content = (
+            write_xlsx(columns, rows, "report")
+            if args.report.endswith(".xlsx")
+            else write_csv(columns, rows)
+        )
+        with open(args.report, "wb") as fh:
+            fh.write(content)
+    if report.errors:
+        sys.exit(1)
+
+
+def _export_table(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from registry.domain.access import SYSTEM
+    from registry.services import exports
+
+    suffix = Path(args.file).suffix.lower().lstrip(".")
+    if suffix not in exports.FORMATS:
+        raise CliError(
+            f"unsupported suffix .{suffix}: use .csv, .xlsx, .geojson or .json / 不支持的格式"
+        )
+
+    async def run() -> Any:
+        return await exports.export(SYSTEM, args.what, suffix, args.county)
+
+    result = asyncio.run(_with_engine(run))
+    Path(args.file).write_bytes(result.content)
+    print(f"exported {result.rows} {args.what} to {args.file} ({len(result.content)} bytes)")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    if args.what == "plan":
+        _import_plan(args)
+    else:
+        _import_table(args)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    if args.what == "plan":
+        if args.plan is None:
+            raise CliError("export plan needs --plan ID / 导出规划须指定 --plan")
+        _export_plan(args)
+    else:
+        _export_table(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from registry.bench import run_bench
+
+    run_bench(args)
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -270,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--demo", action="store_true", help="add demo villages, sites, accounts")
     seed.add_argument("--scale", choices=["city", "province", "nation"], default="city")
     seed.add_argument("--if-empty", action="store_true", help="only when the database is empty")
+    seed.add_argument(
+        "--cases", type=int, default=None, help="synthetic cases to generate (--scale only)"
+    )
     seed.set_defaults(fn=cmd_seed)
 
     serve = sub.add_parser("serve", help="serve the API and dashboard")
@@ -302,18 +449,35 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--force", action="store_true", help="overwrite a non-empty database")
     restore.set_defaults(fn=cmd_restore)
 
-    imp = sub.add_parser("import", help="import a file (plan: a filled plan workbook, .xlsx)")
-    imp.add_argument("kind", choices=["plan"])
+    imp = sub.add_parser(
+        "import", help="import divisions or sites (CSV, XLSX, GeoJSON) or a plan workbook (.xlsx)"
+    )
+    imp.add_argument("what", choices=["divisions", "sites", "plan"])
     imp.add_argument("file")
-    imp.add_argument("--dry-run", action="store_true", help="check only, write nothing")
-    imp.add_argument("--user", help="act as this county planner (default: cli:<os user>)")
+    imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
+    imp.add_argument("--format", choices=["csv", "xlsx", "geojson"], help="override the suffix")
+    imp.add_argument("--report", help="also write the row-level report to FILE (.csv or .xlsx)")
+    imp.add_argument("--progress", action="store_true", help="progress bar even when piped")
+    imp.add_argument("--user", help="plan: act as this county planner (default: cli:<os user>)")
     imp.set_defaults(fn=cmd_import)
 
-    exp = sub.add_parser("export", help="export data (plan: one version as .xlsx)")
-    exp.add_argument("kind", choices=["plan"])
-    exp.add_argument("file")
-    exp.add_argument("--plan", type=int, required=True, help="plan (version) id")
+    exp = sub.add_parser("export", help="export to FILE; the suffix picks the format")
+    exp.add_argument("what", choices=["divisions", "sites", "cases", "history", "plan"])
+    exp.add_argument("file", help=".csv (UTF-8 with BOM) .xlsx .geojson .json; a plan: .xlsx")
+    exp.add_argument("--county", help="one county only")
+    exp.add_argument("--plan", type=int, help="plan: the plan (version) id")
     exp.set_defaults(fn=cmd_export)
+
+    bench = sub.add_parser("bench", help="benchmarks against a real server process")
+    bench.add_argument("--scale", choices=["city", "province"], default="city")
+    bench.add_argument("--out", help="write the results as JSON to FILE")
+    bench.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
+    bench.add_argument(
+        "--database-url",
+        help="postgresql://…/db server to run on (a fresh database is created and dropped)",
+    )
+    bench.add_argument("--cases", type=int, default=None, help="cases to generate")
+    bench.set_defaults(fn=cmd_bench)
 
     report = sub.add_parser("report", help="reports (coverage)")
     report_sub = report.add_subparsers(dest="report_command", required=True)

@@ -31,12 +31,13 @@ ABOLISHED_MARK = "（撤销）"
 
 
 def township_kind(name: str) -> str:
-    """乡, 镇 or 街道 from a township's name (民族乡 is 乡)."""
+    """乡, 镇 or 街道 from a township's name (民族乡 is 乡; Inner Mongolia's 苏木, the
+    township-level unit of pastoral areas, counts as 乡)."""
     if name.endswith("街道"):
         return "街道"
     if name.endswith("镇"):
         return "镇"
-    if name.endswith("乡"):
+    if name.endswith(("乡", "苏木")):
         return "乡"
     raise RuleViolation(
         "unknown_division_kind",
@@ -47,10 +48,11 @@ def township_kind(name: str) -> str:
 
 
 def county_kind(name: str) -> str:
-    """区, 县 or 县级市 from a county-level division's name."""
+    """区, 县 or 县级市 from a county-level division's name (Inner Mongolia's 旗 and 自治旗,
+    county-level by law, count as 县)."""
     if name.endswith("区"):
         return "区"
-    if name.endswith("县"):
+    if name.endswith(("县", "旗")):
         return "县"
     if name.endswith("市"):
         return "县级市"

@@ -217,3 +217,20 @@ def status_on(events: Iterable[DatedStatus], day: date) -> str | None:
         if best is None or (event.effective_date, event.seq) > (best.effective_date, best.seq):
             best = event
     return best.status if best else None
+
+
+def recorded_start(status: str, site_kind: str) -> list[Transition]:
+    """The events that register a site already at ``status`` (bulk import of a register).
+
+    A site imported as ``standardized`` or ``suspended`` was in service first, so its history
+    records ``in_service`` and then that status on the same date; a site imported as
+    ``closed`` (a historical record) starts closed. Every other status is an ordinary first
+    event (:func:`check_initial`).
+    """
+    check_status_value(status, site_kind)
+    if status in ("standardized", "suspended"):
+        first = check_initial("in_service", site_kind)
+        return [first, Transition(previous="in_service", status=status, skipped=[], backward=False)]
+    if status == "closed":
+        return [Transition(previous=None, status="closed", skipped=[], backward=False)]
+    return [check_initial(status, site_kind)]

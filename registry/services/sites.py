@@ -17,13 +17,15 @@ from registry.domain import signage
 from registry.domain import status as status_rules
 from registry.domain.access import Actor, require_county
 from registry.domain.codes import normalise_code
-from registry.domain.divisions import SITE_KINDS, exists_on, site_kind_for
+from registry.domain.divisions import SITE_KINDS, site_kind_for
 from registry.domain.errors import RuleViolation
 from registry.domain.location import (
     check_coord_method,
     containment_warning,
+    no_boundary_warning,
     to_wgs84_checked,
 )
+from registry.domain.sites import check_division_open, check_facts
 from registry.domain.text import clean_text
 from registry.errors import Conflict, NotFound
 from registry.schemas.sites import (
@@ -219,15 +221,7 @@ async def _locate_checked(
     wlon, wlat, datum = to_wgs84_checked(lon, lat, crs)
     index = await boundaries.county_index()
     if county_code not in index:
-        return (
-            wlon,
-            wlat,
-            datum,
-            (
-                f"{county_name}无边界数据，未做位置校验 / {county_name} has no boundary data; "
-                "the location was not checked"
-            ),
-        )
+        return wlon, wlat, datum, no_boundary_warning(county_name)
     tolerance = get_settings().boundary_tolerance_m
     result = index.check(county_code, wlon, wlat, tolerance_m=tolerance)
     located = None
@@ -255,19 +249,15 @@ async def create_site(actor: Actor, data: SiteCreate) -> Site:
     county_code = division["county_code"]
     require_county(actor, county_code)
     today = clock.today()
-    if not exists_on(division["established_on"], division["abolished_on"], today):
-        raise RuleViolation(
-            "division_abolished",
-            f"区划 {division['name']} 已撤销或尚未设立",
-            f"division {division['name']} does not exist today (abolished or not yet set up)",
-            "division_code",
-        )
+    check_division_open(
+        division["name"], division["established_on"], division["abolished_on"], today
+    )
     signage_name = clean_text(data.signage_name, "signage_name", max_length=200)
     address = clean_text(data.address, "address", max_length=300)
     phone = clean_text(data.contact_phone, "contact_phone", max_length=30)
     note = clean_text(data.note, "note", max_length=1000, multiline=True)
     method = check_coord_method(data.coord_method)
-    _check_facts(data.hall_area_m2, data.staff_count, data.collected_on, today)
+    check_facts(data.hall_area_m2, data.staff_count, data.collected_on, today)
     initial = status_rules.check_initial(data.status, kind)
     effective = data.effective_date or today
     status_rules.check_effective_date(effective, today, None)
@@ -355,32 +345,6 @@ async def create_site(actor: Actor, data: SiteCreate) -> Site:
     return _to_site(await _select_one(row.id), actor, [warning] if warning else [])
 
 
-def _check_facts(
-    hall_area: float | None, staff: int | None, collected_on: date | None, today: date
-) -> None:
-    if hall_area is not None and not 0 < hall_area < 100_000:
-        raise RuleViolation(
-            "invalid_hall_area",
-            "服务大厅面积应在 0 到 100000 平方米之间",
-            "hall_area_m2 must be between 0 and 100,000",
-            "hall_area_m2",
-        )
-    if staff is not None and not 0 <= staff <= 1000:
-        raise RuleViolation(
-            "invalid_staff_count",
-            "工作人员数应在 0 到 1000 之间",
-            "staff_count must be between 0 and 1,000",
-            "staff_count",
-        )
-    if collected_on is not None and collected_on > today:
-        raise RuleViolation(
-            "collected_on_in_future",
-            "坐标采集日期不能晚于今天",
-            "collected_on cannot be in the future",
-            "collected_on",
-        )
-
-
 async def _lock_site(site_id: int) -> dict[str, Any]:
     """Inside a write transaction: bump the row so concurrent writers queue, then read it."""
     await SiteRow.update({SiteRow.version: SiteRow.version + 0}).where(SiteRow.id == site_id)
@@ -403,7 +367,7 @@ async def update_site(actor: Actor, site_id: int, data: SiteUpdate) -> Site:
         value = getattr(data, field)
         if value is not UNSET:
             changes[field] = value
-    _check_facts(
+    check_facts(
         changes.get("hall_area_m2"), changes.get("staff_count"), changes.get("collected_on"), today
     )
     note = (

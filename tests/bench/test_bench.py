@@ -1,0 +1,58 @@
+"""`registry bench --scale city` runs (quick mode) and reports every key; no timing asserted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+KEYS = (
+    "sync_logs_per_s",
+    "raw_executemany_rows_per_s",
+    "post_req_per_s",
+    "post_p99_ms",
+    "bare_route_req_per_s",
+    "coverage_all_counties_ms",
+    "timeseries_ms",
+    "geofence_points_per_s",
+    "raw_strtree_points_per_s",
+    "sjoin_points_per_s",
+    "map_svg_ms",
+)
+
+
+@pytest.mark.slow
+def test_bench_city_quick_runs_and_writes_every_key(tmp_path):
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "REGISTRY_VAR_DIR": str(tmp_path)}
+    env.pop("REGISTRY_DATABASE_URL", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "registry.cli",
+            "bench",
+            "--scale",
+            "city",
+            "--quick",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert set(KEYS) <= set(results)
+    assert results["bare_route_req_per_s"] > 0 and results["bare_route_errors"] == 0
+    assert results["geofence_points_per_s"] > 0 and results["raw_strtree_points_per_s"] > 0
+    assert results["import_sites_errors"] == 0 and results["import_divisions_errors"] == 0
+    for key in KEYS:
+        if results[key] is None:
+            assert key in results["notes"] or key == "sjoin_points_per_s"
+    assert "trivial route" in result.stdout

@@ -1,0 +1,138 @@
+"""The scale generator and the bulk helpers on both engines (small counts; no timing)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from seed import scale
+
+
+def test_province_divisions_come_from_the_real_data():
+    rows, skipped = scale.real_division_rows("province")
+    levels = {}
+    for row in rows:
+        levels[row["level"]] = levels.get(row["level"], 0) + 1
+    assert levels["city"] == 14 and levels["county"] == 122
+    assert 1900 <= levels["township"] <= 2000
+    assert skipped == {"townships_unknown_kind": 0, "counties_unknown_kind": 0}
+    changsha = next(r for r in rows if r["code"] == "430100000000")
+    assert changsha["name"] == "长沙市" and changsha["is_demo"] is False
+
+
+def test_nation_counts_banners_and_sumu_and_flags_placeholder_city_names():
+    rows, skipped = scale.real_division_rows("nation")
+    counties = [r for r in rows if r["level"] == "county"]
+    assert len(counties) > 2800 and skipped["counties_unknown_kind"] == 0
+    assert any(r["name"].endswith("旗") and r["kind"] == "县" for r in counties)
+    assert skipped["townships_unknown_kind"] == 1  # 赵家蓬区公所, a county office
+    gone = [r for r in rows if r["level"] == "township" and r["abolished_on"]]
+    assert len(gone) > 200 and not any("撤" in r["name"] for r in gone)
+    beijing = next(r for r in rows if r["code"] == "110100000000")
+    assert beijing["is_demo"] is True
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "gone"),
+    [
+        ("城东乡（撤销）", "城东乡", date(2016, 1, 1)),
+        ("巷口镇（已撤销）", "巷口镇", date(2016, 1, 1)),
+        ("岭上乡（2021年撤销）", "岭上乡", date(2021, 1, 1)),
+        ("五里乡（2022年撤分）", "五里乡", date(2022, 1, 1)),
+        ("黄金坳镇", "黄金坳镇", None),
+    ],
+)
+def test_abolished_townships_are_recognised(raw, name, gone):
+    assert scale.split_abolished(raw) == (name, gone)
+
+
+def test_synthetic_villages_average_about_thirteen_per_township():
+    townships = [
+        {
+            "code": f"4302{n:02d}100000",
+            "kind": kind,
+            "county_code": "430200000000",
+            "abolished_on": None,
+        }
+        for n, kind in enumerate(["镇", "乡", "街道"] * 100)
+    ]
+    villages = scale.synthetic_villages(townships)
+    assert 11 <= len(villages) / len(townships) <= 15
+    assert len({v["code"] for v in villages}) == len(villages)
+    streets = [v for v in villages if v["parent"].endswith("02100000")]
+    assert all(v["kind"] in ("村", "社区") for v in villages)
+    assert scale.synthetic_villages(townships) == villages  # deterministic
+    assert streets
+
+
+def test_generated_cases_are_masked_and_a_second_run_adds_more(client):
+    async def run():
+        from registry.tables import Case, Site
+
+        await scale.load_synthetic()
+        sites = await Site.count()
+        first = await scale.generate_cases(300, batch=120)
+        second = await scale.generate_cases(200)
+        rows = await Case.select(
+            Case.resident_name_masked, Case.resident_id_masked, Case.case_number, Case.state
+        )
+        return sites, first, second, rows
+
+    sites, first, second, rows = client.run(run)
+    assert sites > 2000
+    assert first["cases"] == 300 and second["cases"] == 200
+    assert len(rows) == 500 and len({r["case_number"] for r in rows}) == 500
+    assert all("*" in r["resident_name_masked"] for r in rows)
+    assert all(r["resident_id_masked"][4:14] == "*" * 10 for r in rows)
+    assert {r["state"] for r in rows} <= {
+        "received",
+        "forwarded",
+        "completed",
+        "returned",
+        "delivered",
+    }
+
+
+def test_deferred_indexes_are_rebuilt(client):
+    async def indexes():
+        from registry.db import current, is_sqlite
+        from registry.tables import Case
+
+        if is_sqlite(current()):
+            rows = await Case.raw(
+                "SELECT name FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'service_case' AND sql IS NOT NULL"
+            )
+            return sorted(r["name"] for r in rows)
+        rows = await Case.raw("SELECT indexname FROM pg_indexes WHERE tablename = 'service_case'")
+        return sorted(r["indexname"] for r in rows)
+
+    before = client.run(indexes)
+    assert len(before) >= 5
+
+    async def generate():
+        await scale.generate_cases(50)
+
+    client.run(generate)
+    assert client.run(indexes) == before
+
+
+def test_synthetic_sites_lie_in_their_county_with_dated_events(client):
+    async def run():
+        from registry.services.sites import statuses_on
+        from registry.tables import Site, StatusEvent
+
+        await scale.load_synthetic()
+        sites = await Site.select(Site.id, Site.status, Site.location_warning)
+        events = await StatusEvent.count()
+        on_deadline = await statuses_on(__import__("datetime").date(2015, 4, 18))
+        return sites, events, on_deadline
+
+    sites, events, on_deadline = client.run(run)
+    assert events > len(sites) * 2
+    assert all(s["location_warning"] is None for s in sites)
+    assert "in_service" in set(on_deadline.values())
+    # The template's and the generator's sites: a site on almost every division.
+    body = client.get("/api/sites", params={"county": "431202", "limit": 1}).json()
+    assert body["total"] > 100
