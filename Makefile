@@ -29,8 +29,10 @@ run: $(STAMP)
 	$(BIN)/registry serve
 
 ## make test: the whole suite (PostgreSQL tests run when a server answers on 127.0.0.1:5432).
+## Tests run in TEST_WORKERS processes (pytest-xdist); much of a test's time is database I/O.
+TEST_WORKERS ?= 3
 test: $(TESTSTAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 $(BENCHSTAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

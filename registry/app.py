@@ -38,7 +38,7 @@ from registry.api.sites import (
     SiteController,
     SiteGeoJSONController,
 )
-from registry.db import bind, close_engine, make_engine, migrate, open_engine
+from registry.db import bind, close_engine, current, make_engine, migrate, open_engine
 from registry.errors import exception_handler
 from registry.services import boundaries
 from registry.settings import Settings, get_settings, set_settings
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await open_engine(engine)
 
     async def on_shutdown(app: Litestar) -> None:
-        await close_engine(engine)
+        await close_engine(current())
 
     openapi = OpenAPIConfig(
         title="怀化便民服务登记 API / Huaihua convenience-service registry",

@@ -89,7 +89,8 @@ async def open_engine(engine: Engine, pool_size: int = PG_POOL_MAX) -> None:
 
 
 async def close_engine(engine: Engine) -> None:
-    if not is_sqlite(engine):
+    """Close the engine's pool (idempotent)."""
+    if not is_sqlite(engine) and getattr(engine, "pool", None) is not None:
         await engine.close_connection_pool()
 
 

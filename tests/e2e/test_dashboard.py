@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-pytestmark = pytest.mark.e2e
+# One worker runs every e2e test so the seeded server is shared (pytest-xdist loadgroup).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -410,17 +409,6 @@ def test_locate_many_agrees_with_brute_force_point_in_polygon(
     for code in sorted(counties, reverse=True):  # smallest code written last wins
         expected[shapely.intersects_xy(counties[code].geometry, lons, lats)] = code
     assert index.locate_many(lons, lats) == expected.tolist()
-
-
-@requires_data
-def test_locate_many_of_100000_points_takes_well_under_a_second(
-    index: BoundaryIndex, random_points: tuple[np.ndarray, np.ndarray]
-) -> None:
-    lons, lats = random_points
-    index.locate_many(lons[:100], lats[:100])  # warm-up
-    start = time.perf_counter()
-    index.locate_many(lons, lats)
-    assert time.perf_counter() - start < 0.5
 
 
 @requires_data

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -289,17 +288,15 @@ def test_arrays_with_different_shapes_raise_value_error() -> None:
 
 
 @pytest.mark.parametrize("crs", NON_IDENTITY_CRS)
-def test_100000_points_round_trip_in_well_under_a_second(crs: str) -> None:
+def test_100000_points_round_trip_in_bulk(crs: str) -> None:
+    # Speed is measured by `registry bench`, not asserted here (no timed tests).
     rng = np.random.default_rng(7)
     lons = rng.uniform(73.5, 135.0, 100_000)
     lats = rng.uniform(18.0, 53.5, 100_000)
-    start = time.perf_counter()
     crs_lons, crs_lats = from_wgs84_arrays(lons, lats, crs)
     back_lons, back_lats = to_wgs84_arrays(crs_lons, crs_lats, crs)
-    elapsed = time.perf_counter() - start
     assert np.abs(back_lons - lons).max() < INVERSE_PRECISION_DEG
     assert np.abs(back_lats - lats).max() < INVERSE_PRECISION_DEG
-    assert elapsed < 0.8
 
 
 @pytest.mark.parametrize(
