@@ -824,6 +824,12 @@
     }
   }
 
+  // One sync at a time across all tabs of this browser (Web Locks, where available).
+  function exclusive(fn) {
+    if (navigator.locks && navigator.locks.request) return navigator.locks.request("registry-agent-sync", fn);
+    return fn();
+  }
+
   async function syncNow() {
     if (!state.me) return;
     if (state.syncing) {
@@ -840,10 +846,14 @@
     R.say("sync-status", "正在同步…", "busy");
     let sent = 0;
     try {
-      const pending = Array.from(state.outbox.values()).filter((e) => e.status === "pending");
-      sent = pending.length;
-      await sendCreates(pending.filter((e) => e.kind === "create"));
-      await sendPatches(pending.filter((e) => e.kind === "patch"));
+      await exclusive(async function () {
+        // Start from what IndexedDB holds now: another tab may have sent some records already.
+        await loadLocal();
+        const pending = Array.from(state.outbox.values()).filter((e) => e.status === "pending");
+        sent = pending.length;
+        await sendCreates(pending.filter((e) => e.kind === "create"));
+        await sendPatches(pending.filter((e) => e.kind === "patch"));
+      });
       state.retry = 0;
       setNet(true);
       await pruneLog();
@@ -902,7 +912,8 @@
       const a = value(mine, f);
       const b = value(theirs, f);
       if (a === null && b === null) return;
-      const differs = String(a) !== String(b);
+      // Instants differ only if they differ to the second (the server keeps whole seconds).
+      const differs = /_at$/.test(f[0]) && a && b ? Math.floor(Date.parse(a) / 1000) !== Math.floor(Date.parse(b) / 1000) : String(a) !== String(b);
       tbody.appendChild(
         el("tr", { class: differs ? "diff" : null }, [
           el("th", { scope: "row" }, f[1]),
