@@ -106,8 +106,10 @@ def server(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one module. Not per session: playwright's sync API keeps an event loop
+    running while it is open, which would break the asyncio.run() of later (non-e2e) tests."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
