@@ -1,119 +1,18 @@
-"""End to end: the real `registry serve` process on a demo database, the dashboard in headless
-Chromium (Debian's package, driven by the Python `playwright` package).
-
-Skipped only when Chromium or playwright is missing outside CI; under CI=true it must run.
-"""
+"""End to end: the public dashboard in headless Chromium on a real server (fixtures in
+conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-# One worker runs every e2e test so the seeded server is shared (pytest-xdist loadgroup).
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+from tests.e2e.support import E2E_PASSWORD, E2E_USER, token
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-IN_CI = os.environ.get("CI", "").lower() == "true"
+pytestmark = pytest.mark.e2e
+
 XINHUANG = "431227000000"  # 新晃侗族自治县, the demo's stalled county
-E2E_USER = "e2e_municipal"
-E2E_PASSWORD = "E2e-Passw0rd!"
-
-
-def _need(condition: bool, why: str) -> None:
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{why} (required under CI=true)")
-    pytest.skip(why)
-
-
-def _registry() -> list[str]:
-    script = Path(sys.executable).with_name("registry")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "registry.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`registry migrate`, `seed --demo` and `serve` on a temporary SQLite database."""
-    tmp = tmp_path_factory.mktemp("e2e-server")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "REGISTRY_DATABASE_URL": f"sqlite:///{tmp / 'registry.sqlite3'}",
-        "REGISTRY_VAR_DIR": str(tmp / "var"),
-        "REGISTRY_HOST": "127.0.0.1",
-        "REGISTRY_PORT": str(port),
-    }
-    user = ["user", "create", "--username", E2E_USER, "--role", "municipal", "--scope", "431200"]
-    for args in (["migrate"], ["seed", "--demo"], user):
-        done = subprocess.run(
-            [*_registry(), *args],
-            env=env,
-            input=E2E_PASSWORD + "\n",
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-    log = (tmp / "server.log").open("w")
-    process = subprocess.Popen(
-        [*_registry(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise AssertionError("server did not start:\n" + (tmp / "server.log").read_text())
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need(False, "the playwright package is not installed")
-    _need(Path(CHROMIUM).exists() or bool(shutil.which("chromium")), "chromium is not installed")
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def pct(value: float | None) -> str:
@@ -218,7 +117,7 @@ def test_dashboard_is_xss_safe_with_hostile_sign_names(server, browser):
     from playwright.sync_api import expect
 
     # The register's signs are written by planners; an injected one must stay inert.
-    token = _token(server)
+    token_ = token(server)
     sites = httpx.get(
         server + "/api/sites", params={"county": XINHUANG, "limit": 1, "kind": "village_point"}
     ).json()["items"]
@@ -226,7 +125,7 @@ def test_dashboard_is_xss_safe_with_hostile_sign_names(server, browser):
     response = httpx.patch(
         f"{server}/api/sites/{sites[0]['id']}",
         json={"signage_name": hostile},
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token_}"},
     )
     assert response.status_code == 200, response.text
     context = browser.new_context()
@@ -269,11 +168,3 @@ def test_signed_in_municipal_downloads_the_report(server, browser, tmp_path):
     expect(page.locator("#report-xlsx")).to_be_hidden()
     context.close()
     assert errors == [], errors
-
-
-def _token(server: str) -> str:
-    response = httpx.post(
-        server + "/api/auth/token", json={"username": E2E_USER, "password": E2E_PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]

@@ -33,6 +33,7 @@
     community_point: "社区代办点",
   };
   var ROLE = { municipal: "市政务服务中心", county_planner: "县级规划员", village_agent: "村代办员" };
+  var WORK_PAGE = { municipal: "/municipal", county_planner: "/planner", village_agent: "/agent" };
 
   var state = {
     campaigns: [],
@@ -861,6 +862,9 @@
     $("report-xlsx").hidden = !canReport;
     $("report-csv").hidden = !canReport;
     $("sign-out").hidden = !signedIn;
+    // The signed-in role's work page (the pages under /login, /agent, /planner, /municipal).
+    $("work-link").hidden = !signedIn;
+    if (signedIn) $("work-link").setAttribute("href", WORK_PAGE[who.role] || "/login");
     $("sign-in-toggle").hidden = signedIn;
     if (signedIn) $("sign-in").hidden = true;
   }
