@@ -9,6 +9,7 @@ from typing import Any
 import litestar_offline_docs
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -109,7 +110,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             name="docs-assets",
         ),
         create_static_files_router(
-            path="/static", directories=[WEB / "static"], include_in_schema=False, name="web-assets"
+            path="/static",
+            directories=[WEB / "static"],
+            include_in_schema=False,
+            name="web-assets",
+            # Revalidate every time (ETag/Last-Modified answer 304): a new release's scripts
+            # are picked up at once, and an unchanged file costs no transfer.
+            cache_control=CacheControlHeader(no_cache=True),
         ),
     ]
     app = Litestar(

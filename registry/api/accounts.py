@@ -39,7 +39,7 @@ class AuthController(Controller):
 
     @get("/me", operation_id="whoAmI", summary="The signed-in actor")
     async def me(self, actor: CurrentActor) -> Me:
-        return Me(username=actor.username, role=actor.role, scope=actor.scope)
+        return await auth.whoami(actor)
 
 
 class AccountController(Controller):

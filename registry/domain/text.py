@@ -16,9 +16,24 @@ _WHITESPACE = re.compile(r"\s+")
 _LINE_BREAKS = re.compile(r"[\t\n\r]")
 
 
-def nfkc(value: str) -> str:
-    """NFKC-normalise (full-width ASCII becomes half-width) and strip zero-width characters."""
-    return _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", value))
+# Chinese punctuation typed in full width; NFKC would turn it into ASCII, which is lossy in
+# Chinese prose, so free text (notes, comments, reasons) keeps it.
+_CJK_PUNCTUATION = "，（）：；！？"
+_KEEP = re.compile(f"([{_CJK_PUNCTUATION}])")
+
+
+def nfkc(value: str, keep_cjk_punctuation: bool = False) -> str:
+    """NFKC-normalise (full-width letters and digits become half-width) and strip zero-width
+    characters; optionally keep full-width Chinese punctuation as typed."""
+    if not keep_cjk_punctuation:
+        return _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", value))
+    parts = _KEEP.split(value)
+    return _ZERO_WIDTH.sub(
+        "",
+        "".join(
+            p if p and p in _CJK_PUNCTUATION else unicodedata.normalize("NFKC", p) for p in parts
+        ),
+    )
 
 
 def clean_text(
@@ -30,6 +45,8 @@ def clean_text(
     required: bool = False,
 ) -> str | None:
     """Normalise a user string: NFKC, trimmed, control characters refused.
+
+    Free text (``multiline``) keeps full-width Chinese punctuation (，（）：；！？) as typed.
 
     Args:
         value: the submitted string (None allowed unless ``required``).
@@ -48,7 +65,7 @@ def clean_text(
         if required:
             raise RuleViolation("required", f"{field} 不能为空", f"{field} is required", field)
         return None
-    text = nfkc(value).replace("\r\n", "\n")
+    text = nfkc(value, keep_cjk_punctuation=multiline).replace("\r\n", "\n")
     if _CONTROL.search(text) or (not multiline and _LINE_BREAKS.search(text)):
         raise RuleViolation(
             "control_character",

@@ -24,7 +24,7 @@ from registry import clock
 from registry.domain.access import ANONYMOUS, Actor
 from registry.domain.text import nfkc
 from registry.errors import TooManyRequests, Unauthorized
-from registry.schemas.accounts import TokenRequest, TokenResponse
+from registry.schemas.accounts import Me, TokenRequest, TokenResponse
 from registry.settings import get_settings
 from registry.tables import Account
 
@@ -199,3 +199,14 @@ async def actor_from_authorization(header: str | None) -> Actor:
     return Actor(
         username=row["username"], role=row["role"], scope=row["scope"], account_id=row["id"]
     )
+
+
+async def whoami(actor: Actor) -> Me:
+    """The signed-in actor with their display name (anonymous: empty)."""
+    display = ""
+    if actor.account_id is not None:
+        row = (
+            await Account.select(Account.display_name).where(Account.id == actor.account_id).first()
+        )
+        display = row["display_name"] if row else ""
+    return Me(username=actor.username, role=actor.role, scope=actor.scope, display_name=display)

@@ -30,6 +30,15 @@ def test_municipal_creates_a_planner_for_a_county(client):
     assert "password" not in account and "password_hash" not in account
     token = client.post("/api/auth/token", json={"username": "liu_planner", "password": STRONG})
     assert token.status_code == 200
+    me = client.get(
+        "/api/auth/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    ).json()
+    assert me == {
+        "username": "liu_planner",
+        "role": "county_planner",
+        "scope": "431223000000",
+        "display_name": "刘规划",
+    }
 
 
 def test_municipal_creates_an_agent_for_a_point(client):

@@ -89,3 +89,13 @@ def test_cors_is_off_by_default(client):
     assert "access-control-allow-origin" not in response.headers
     response = client.get("/api/sites", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_static_assets_are_revalidated_not_cached_blindly(client):
+    response = client.get("/static/dashboard.js")
+    assert response.status_code == 200
+    assert "no-cache" in response.headers["cache-control"]
+    validator = response.headers.get("etag")
+    assert validator
+    again = client.get("/static/dashboard.js", headers={"If-None-Match": validator})
+    assert again.status_code in (200, 304)

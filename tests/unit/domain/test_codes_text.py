@@ -117,3 +117,11 @@ def test_too_long_is_refused():
     with pytest.raises(RuleViolation) as info:
         clean_text("x" * 11, "name", max_length=10)
     assert info.value.code == "too_long"
+
+
+def test_free_text_keeps_chinese_punctuation_but_normalises_the_rest():
+    assert clean_text("已核实，材料齐全（２份）：同意！", "note", multiline=True) == (
+        "已核实，材料齐全（2份）：同意！"
+    )
+    # Single-line fields (names, codes) are fully NFKC-normalised.
+    assert clean_text("大坪村（试点）", "name") == "大坪村(试点)"
