@@ -39,6 +39,15 @@ MUNICIPAL_ONLY = {
 }
 
 
+AGENT_OWN = {
+    None: 401,
+    "municipal": 403,
+    "planner_hecheng": 403,
+    "planner_zhongfang": 403,
+    "agent_hecheng": "ok",
+    "agent_zhongfang": 403,
+}
+NEW_CASE_RECEIVED = "2014-10-08T09:30:00+08:00"
 PLANNER_ONLY = {
     None: 401,
     "municipal": 403,
@@ -61,6 +70,7 @@ class Write:
     expected: dict[str | None, int | str]
     setup: Callable[[Any], Any] = lambda client: None
     raw: bool = False  # body is bytes (sent as the raw request body)
+    content_type: str | None = None
 
 
 PLAN_ITEMS = [
@@ -96,6 +106,24 @@ def _plan(client, submitted: bool = False) -> int:
 def _hecheng_townships(client) -> list[str]:
     body = client.get("/api/divisions", params={"parent": "431202", "level": "township"}).json()
     return [d["code"] for d in body["items"] if d["abolished_on"] is None]
+
+
+def _case(client) -> dict[str, Any]:
+    return {
+        "id": str(__import__("uuid").uuid4()),
+        "site_id": client.template.sites["hecheng"],
+        "matter_code": "SB001",
+        "resident_name": "张三明",
+        "resident_id_number": "431202198001010018",
+        "received_at": NEW_CASE_RECEIVED,
+    }
+
+
+def _logged_case(client) -> str:
+    body = _case(client)
+    response = client.post("/api/cases", json=body, headers=client.auth("agent_hecheng"))
+    assert response.status_code == 201, response.text
+    return body["id"]
 
 
 def _account_id(client, username: str) -> int:
@@ -214,6 +242,65 @@ WRITES = [
         PLANNER_ONLY,
         raw=True,
     ),
+    Write(
+        "create matter",
+        "post",
+        lambda c, s: "/api/matters",
+        lambda c, s: {
+            "code": "TEST01",
+            "name": "测试事项",
+            "category": "测试",
+            "department": "县政务服务中心",
+            "time_limit_days": 5,
+        },
+        201,
+        MUNICIPAL_ONLY,
+    ),
+    Write(
+        "edit matter",
+        "patch",
+        lambda c, s: "/api/matters/SB001",
+        lambda c, s: {"time_limit_days": 12},
+        200,
+        MUNICIPAL_ONLY,
+    ),
+    Write("create case", "post", lambda c, s: "/api/cases", lambda c, s: _case(c), 201, AGENT_OWN),
+    Write(
+        "edit case",
+        "patch",
+        lambda c, s: f"/api/cases/{s}",
+        lambda c, s: {
+            "version": 1,
+            "state": "forwarded",
+            "forwarded_at": "2014-10-09T10:00:00+08:00",
+        },
+        200,
+        AGENT_OWN,
+        setup=lambda c: _logged_case(c),
+    ),
+    # A batch is answered per record: another point's record is refused inside a 200.
+    Write(
+        "sync cases",
+        "post",
+        lambda c, s: "/api/cases/sync",
+        lambda c, s: {"records": [_case(c)]},
+        200,
+        {**AGENT_OWN, "agent_zhongfang": (200, "out_of_scope")},
+    ),
+    # A file is answered per row: another county's rows are refused, nothing written.
+    Write(
+        "import sites",
+        "post",
+        lambda c, s: "/api/import/sites",
+        lambda c, s: (
+            b"division_code,lon,lat,crs,status,effective_date\n"
+            b"431202102000,109.99,27.55,wgs84,in_service,2014-05-01\n"
+        ),
+        200,
+        {**COUNTY_WRITE, "planner_zhongfang": (422, "out_of_scope")},
+        raw=True,
+        content_type="text/csv",
+    ),
 ]
 
 CASES = [(w, actor) for w in WRITES for actor in ACTORS]
@@ -229,13 +316,21 @@ def test_write_endpoint_enforces_role_and_scope(client, write, actor):
     audit_before = before["audit_entry"][0]
     send = getattr(client, write.method)
     if write.raw:
-        response = send(path, content=body, headers=client.auth(actor))
+        headers = {**client.auth(actor)}
+        if write.content_type:
+            headers["Content-Type"] = write.content_type
+        response = send(path, content=body, headers=headers)
     else:
         response = send(path, json=body, headers=client.auth(actor))
     expected = write.expected[actor]
-    if expected == "ok":
+    if isinstance(expected, tuple):
+        status, code = expected
+        assert response.status_code == status, response.text
+        assert code in response.text
+        assert client.snapshot() == before
+    elif expected == "ok":
         assert response.status_code == write.ok, response.text
-        assert client.snapshot()["audit_entry"][0] == audit_before + 1
+        assert client.snapshot()["audit_entry"][0] > audit_before
     else:
         assert response.status_code == expected, response.text
         assert (
