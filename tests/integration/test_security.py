@@ -206,3 +206,20 @@ def test_secret_key_passwords_and_tokens_never_reach_the_logs(client, every_log_
         # Not even the signature part of a token.
         if name.startswith("token"):
             assert value.rsplit(".", 1)[1] not in logged, f"{name}'s signature is logged"
+
+
+# ------------------------------------------------------------------------------ backups
+
+
+def test_a_backup_file_is_readable_by_its_owner_only(client, database_url, tmp_path):
+    """A backup holds password hashes, keyed resident hashes and the audit trail."""
+    import shutil
+    import stat
+
+    from registry.services.backup import backup
+
+    if not database_url.startswith("sqlite") and shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed")
+    target = tmp_path / "backups" / "registry.backup"
+    assert backup(database_url, target) > 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -32,6 +32,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import shutil
 import statistics
 import tempfile
@@ -664,7 +665,15 @@ def run_load(
     asyncio.run(verify(world, results, report))
     log = server.log()
     if "Traceback" in log or "unhandled error" in log:
-        report.problems.append("the server logged an unhandled error")
+        kinds = Counter(
+            line.strip()[:120]
+            for line in log.splitlines()
+            if re.match(r"^[A-Za-z0-9_.]+(Error|Exception|Timeout)\b", line.strip())
+        )
+        report.problems.append(f"the server logged unhandled errors: {dict(kinds)}")
+        keep = Path(tempfile.gettempdir()) / f"registry-load-{world.engine}-server.log"
+        keep.write_text(log)
+        report.problems.append(f"server log kept in {keep}")
     secrets = [world.secret_key, PASSWORD, world.planner_token] + [a["token"] for a in world.agents]
     if any(s in log for s in secrets):
         report.problems.append("a secret (key, password or token) appears in the server log")
