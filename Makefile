@@ -45,6 +45,18 @@ bench: $(BENCHSTAMP)
 	$(BIN)/registry bench --scale $(SCALE) --out $(BENCH_OUT) \
 		$(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
 
+## make soak: the full load run, 200 concurrent clients for 60 s per engine against a real
+## server (SQLite, and PostgreSQL when it answers on 127.0.0.1:5432); prints the numbers.
+soak: $(TESTSTAMP)
+	$(BIN)/python -m tests.load.harness --clients $${SOAK_CLIENTS:-200} --seconds $${SOAK_SECONDS:-60}
+
+## make audit: known vulnerabilities of the installed dependencies (pip-audit; needs the
+## network, so it is not a CI gate). --strict: a dependency it could not check is a failure,
+## not a silent pass.
+audit: $(TESTSTAMP)
+	$(BIN)/python -m pip install --quiet -e ".[audit]"
+	$(BIN)/python -m pip_audit --strict --skip-editable --progress-spinner off
+
 lint: $(TESTSTAMP)
 	$(BIN)/python -m ruff check registry geo seed tests
 

@@ -30,8 +30,8 @@ from registry.api.divisions import DivisionController, GeoController
 from registry.api.docs import OfflineSwagger
 from registry.api.health import HealthController
 from registry.api.imports import ExportController, ImportController
-from registry.api.middleware import request_context_middleware
-from registry.api.openapi import document_errors
+from registry.api.middleware import request_context_middleware, require_json_content_type
+from registry.api.openapi import StrictStructSchemaPlugin, document_errors
 from registry.api.pages import PageController
 from registry.api.plans import PlanController
 from registry.api.sites import (
@@ -42,6 +42,7 @@ from registry.api.sites import (
 from registry.db import bind, close_engine, current, make_engine, migrate, open_engine
 from registry.errors import exception_handler
 from registry.services import boundaries
+from registry.services.ratelimit import TokenBucketLimiter
 from registry.settings import Settings, get_settings, set_settings
 
 log = logging.getLogger("registry")
@@ -65,6 +66,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def on_shutdown(app: Litestar) -> None:
         await close_engine(current())
 
+    sync_limiter = TokenBucketLimiter(
+        "事项同步",
+        "case sync",
+        "sync_rate_limited",
+        settings.sync_rate_per_minute,
+        settings.sync_burst,
+    )
     openapi = OpenAPIConfig(
         title="怀化便民服务登记 API / Huaihua convenience-service registry",
         version=__version__,
@@ -99,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ReportController,
         MatterController,
         CaseController,
-        sync_router(settings.max_batch_body_bytes),
+        sync_router(settings.max_batch_body_bytes, sync_limiter),
         ImportController,
         ExportController,
         PageController,
@@ -127,9 +135,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[on_shutdown],
         openapi_config=openapi,
         middleware=[request_context_middleware],
+        before_request=require_json_content_type,
+        plugins=[StrictStructSchemaPlugin()],
         compression_config=CompressionConfig(backend="gzip", minimum_size=1000),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+    app.state.sync_limiter = sync_limiter
     document_errors(app)
     return app

@@ -6,6 +6,7 @@ writers fail with "database is locked". PostgreSQL: one connection pool per proc
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from contextlib import AbstractAsyncContextManager
@@ -94,11 +95,62 @@ async def close_engine(engine: Engine) -> None:
         await engine.close_connection_pool()
 
 
+_write_locks: dict[tuple[str, asyncio.AbstractEventLoop], asyncio.Lock] = {}
+
+
+def _sqlite_write_lock(engine: Any) -> asyncio.Lock:
+    """One lock per SQLite file and event loop (the server's)."""
+    loop = asyncio.get_running_loop()
+    key = (str(engine.path), loop)
+    lock = _write_locks.get(key)
+    if lock is None:
+        for stale in [k for k in _write_locks if k[1].is_closed()]:
+            del _write_locks[stale]
+        lock = _write_locks[key] = asyncio.Lock()
+    return lock
+
+
+class _SQLiteWriteTransaction:
+    """An IMMEDIATE transaction entered one at a time (FIFO) within this process.
+
+    SQLite has one writer at a time anyway. Without the queue, every waiting writer polls the
+    file lock in SQLite's busy handler (sleeps of up to 100 ms, no order), and a writer whose
+    transaction awaits the busy event loop between statements holds the lock long enough for
+    the others' 30 s busy timeout to expire: under load (200 clients) syncs and edits failed
+    with "database is locked" (500). Queued in asyncio, a writer takes the lock the moment the
+    previous one commits. A nested write (already in a transaction) reuses the outer one.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.transaction = engine.transaction(transaction_type=TransactionType.immediate)
+        self.lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> Any:
+        if self.engine.current_transaction.get() is None:
+            self.lock = _sqlite_write_lock(self.engine)
+            await self.lock.acquire()
+        try:
+            return await self.transaction.__aenter__()
+        except BaseException:
+            if self.lock is not None:
+                self.lock.release()
+            raise
+
+    async def __aexit__(self, *exc: Any) -> bool:
+        try:
+            return await self.transaction.__aexit__(*exc)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+
 def write_transaction(engine: Engine | None = None) -> AbstractAsyncContextManager[Any]:
-    """A transaction for writes: IMMEDIATE on SQLite so writers queue instead of failing."""
+    """A transaction for writes: on SQLite IMMEDIATE and queued in-process (one writer at a
+    time, first come first served), so writers wait their turn instead of failing."""
     engine = engine or current()
     if is_sqlite(engine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
+        return _SQLiteWriteTransaction(engine)
     return engine.transaction()
 
 

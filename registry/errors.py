@@ -101,6 +101,11 @@ class TooManyRequests(RegistryError):
     default_code = "too_many_requests"
 
 
+class UnsupportedMediaType(RegistryError):
+    status_code = 415
+    default_code = "unsupported_media_type"
+
+
 class PayloadTooLarge(RegistryError):
     status_code = 413
     default_code = "body_too_large"
@@ -180,6 +185,23 @@ def _validation_errors(exc: ValidationException) -> tuple[str, list[dict[str, st
     return code, errors
 
 
+def _only_path(exc: ValidationException) -> bool:
+    items = exc.extra if isinstance(exc.extra, list) else []
+    return bool(items) and all(
+        isinstance(item, dict) and str(item.get("source")) in ("path", "ParamType.PATH")
+        for item in items
+    )
+
+
+def _missing_body(exc: ValidationException) -> bool:
+    """Litestar reports a required body that is absent as the bare key ``'data'``."""
+    items = exc.extra if isinstance(exc.extra, list) else []
+    return any(
+        isinstance(item, dict) and item.get("key") == "data" and item.get("message") == "'data'"
+        for item in items
+    )
+
+
 def exception_handler(request: Request, exc: Exception) -> Response:
     """The one handler: RegistryError, framework HTTP errors, integrity errors, the rest."""
     if isinstance(exc, RegistryError):
@@ -193,6 +215,27 @@ def exception_handler(request: Request, exc: Exception) -> Response:
             else Forbidden(exc.code, exc.zh, exc.en)
         )
         return _json(error.status_code, error.body(), error.headers)
+    if isinstance(exc, ValidationException) and _missing_body(exc):
+        return _json(
+            400,
+            {
+                "status": 400,
+                "code": "missing_body",
+                "detail": "缺少请求体（应为 JSON） / the request body is missing (JSON expected)",
+                "errors": [field_error("body", "empty")],
+            },
+        )
+    if isinstance(exc, ValidationException) and _only_path(exc):
+        # An id out of range (0, -1, 2**64) names nothing, like /api/sites/abc: 404.
+        return _json(
+            404,
+            {
+                "status": 404,
+                "code": "not_found",
+                "detail": "资源不存在 / not found",
+                "errors": _validation_errors(exc)[1],
+            },
+        )
     if isinstance(exc, ValidationException):
         code, errors = _validation_errors(exc)
         status = 400 if code == "malformed_json" else 422
@@ -232,6 +275,29 @@ def exception_handler(request: Request, exc: Exception) -> Response:
         if status not in _HTTP_CODES and exc.detail:
             body["errors"] = [field_error("request", str(exc.detail))]
         return _json(status, body, dict(exc.headers or {}))
+    if isinstance(exc, UnicodeDecodeError):
+        # msgspec checks UTF-8 inside JSON strings lazily and raises this (not a
+        # ValidationException): invalid UTF-8 in a body is malformed input, not a crash.
+        return _json(
+            400,
+            {
+                "status": 400,
+                "code": "malformed_json",
+                "detail": "请求体不是有效的 UTF-8 JSON / request body is not valid UTF-8 JSON",
+                "errors": [field_error("body", f"invalid UTF-8 at byte {exc.start}")],
+            },
+        )
+    if isinstance(exc, RecursionError) and "deserializ" in str(exc):
+        # msgspec gives up on JSON nested thousands deep (e.g. [[[[…]]]]): bad input, not a crash.
+        return _json(
+            400,
+            {
+                "status": 400,
+                "code": "nesting_too_deep",
+                "detail": "请求体的嵌套层次过深 / the request body is nested too deeply",
+                "errors": [field_error("body", "maximum nesting depth exceeded")],
+            },
+        )
     kind = integrity_kind(exc)
     if kind is not None:
         zh, en = {

@@ -57,6 +57,9 @@ class Settings:
         login_window_seconds: window in which failures are counted and the lock lasts.
         migrate_on_startup: apply pending migrations when the app starts.
         previous_secret_keys: retired keys still accepted to verify tokens during a rotation.
+        sync_rate_per_minute: case-sync batches an agent account may send per minute (0: no
+            limit); a token bucket refilled at this rate.
+        sync_burst: batches an agent may send at once after a quiet spell (the bucket's size).
     """
 
     database_url: str
@@ -72,6 +75,8 @@ class Settings:
     login_window_seconds: int = 900
     migrate_on_startup: bool = True
     previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    sync_rate_per_minute: int = 60
+    sync_burst: int = 20
 
     @property
     def engine_name(self) -> str:
@@ -103,6 +108,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         previous_secret_keys=tuple(
             k.strip() for k in env.get("REGISTRY_PREVIOUS_SECRET_KEYS", "").split(",") if k.strip()
         ),
+        sync_rate_per_minute=_int(env, "REGISTRY_SYNC_RATE_PER_MINUTE", 60),
+        sync_burst=_int(env, "REGISTRY_SYNC_BURST", 20),
     )
 
 

@@ -338,6 +338,7 @@ def client(
         test_client.run(lambda: _use_database(database_url))
     test_client.template = template
     throttle.reset()
+    test_client.app.state.sync_limiter.reset()
     try:
         yield test_client
     finally:

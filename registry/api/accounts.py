@@ -7,9 +7,9 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from registry.api.deps import CurrentActor, client_address
+from registry.api.deps import CurrentActor, PathId, client_address
 from registry.schemas.accounts import (
     Account,
     AccountCreate,
@@ -63,7 +63,7 @@ class AccountController(Controller):
         return await accounts.create_account(actor, data)
 
     @get("/{account_id:int}", operation_id="getUser", summary="One account (municipal)")
-    async def get_user(self, actor: CurrentActor, account_id: FromPath[int]) -> Account:
+    async def get_user(self, actor: CurrentActor, account_id: PathId) -> Account:
         return await accounts.get_account(actor, account_id)
 
     @patch(
@@ -72,7 +72,7 @@ class AccountController(Controller):
         summary="Disable/enable, rename, or reset the password (municipal)",
     )
     async def update_user(
-        self, actor: CurrentActor, account_id: FromPath[int], data: JSONBody[AccountUpdate]
+        self, actor: CurrentActor, account_id: PathId, data: JSONBody[AccountUpdate]
     ) -> Account:
         return await accounts.update_account(actor, account_id, data)
 

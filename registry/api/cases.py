@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from litestar import Controller, Response, Router, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from registry.api.deps import CurrentActor
+from registry.api.deps import CurrentActor, provide_actor
 from registry.schemas.cases import (
     Case,
     CaseCreate,
@@ -25,6 +28,10 @@ from registry.schemas.cases import (
 )
 from registry.services import cases, matters
 from registry.services.cases import CaseFilters
+from registry.services.ratelimit import TokenBucketLimiter
+
+if TYPE_CHECKING:
+    from litestar.types import Guard
 
 DateFrom = Annotated[date | None, QueryParameter(name="from")]
 DateTo = Annotated[date | None, QueryParameter(name="to")]
@@ -101,7 +108,18 @@ class CaseController(Controller):
     async def get_case(self, actor: CurrentActor, case_id: FromPath[uuid.UUID]) -> Case:
         return await cases.get_case(actor, case_id)
 
-    @post("/", operation_id="createCase", summary="Log one case (agent of the point)")
+    @post(
+        "/",
+        operation_id="createCase",
+        summary="Log one case (agent of the point)",
+        responses={
+            200: ResponseSpec(
+                data_container=Case,
+                description="The same record was already received (a retry): the stored case",
+                generate_examples=False,
+            )
+        },
+    )
     async def create_case(self, actor: CurrentActor, data: JSONBody[CaseCreate]) -> Response[Case]:
         """201 when created; 200 with the case when the same record was already received
         (a retry); 409 `case_exists` when the id exists with other content."""
@@ -130,12 +148,32 @@ class CaseSyncController(Controller):
     async def sync(self, actor: CurrentActor, data: JSONBody[SyncRequest]) -> SyncResponse:
         """Each record is applied on its own: created, updated, unchanged (a replay), conflict
         (based on an older version: the server copy is returned) or invalid (with its errors).
-        The valid records are committed together, in one transaction."""
+        The valid records are committed together, in one transaction. An agent may send
+        `REGISTRY_SYNC_BURST` batches at once and `REGISTRY_SYNC_RATE_PER_MINUTE` a minute
+        (defaults 20 and 60): beyond, 429 `sync_rate_limited` with Retry-After."""
         return await cases.sync(actor, data.records)
 
 
-def sync_router(max_body_bytes: int) -> Router:
-    """The sync route with its own, larger body limit (a batch of 1,000 records)."""
+def sync_rate_guard(limiter: TokenBucketLimiter) -> Guard:
+    """A guard taking one token of the agent's bucket before the batch is even parsed (a
+    stolen token cannot make the server parse 20 MB bodies without limit): 429
+    ``sync_rate_limited`` with Retry-After when the bucket is empty. Other roles go on to the
+    handler's own 401/403."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        actor = await provide_actor(connection)
+        if actor.is_agent and actor.account_id is not None:
+            limiter.take(actor.account_id)
+
+    return guard
+
+
+def sync_router(max_body_bytes: int, limiter: TokenBucketLimiter) -> Router:
+    """The sync route with its own, larger body limit (a batch of 1,000 records) and a rate
+    limit per agent account."""
     return Router(
-        path="/", route_handlers=[CaseSyncController], request_max_body_size=max_body_bytes
+        path="/",
+        route_handlers=[CaseSyncController],
+        request_max_body_size=max_body_bytes,
+        guards=[sync_rate_guard(limiter)],
     )

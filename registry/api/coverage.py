@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery
 from litestar.response import Response
 
@@ -17,6 +18,11 @@ from registry.schemas.coverage import CampaignList, Coverage, Timeseries, Townsh
 from registry.services import coverage, reports
 
 GEOJSON = "application/geo+json"
+NOT_MODIFIED = ResponseSpec(
+    data_container=None,
+    description="Not modified: the If-None-Match ETag is current (no body)",
+    generate_examples=False,
+)
 SVG = "image/svg+xml"
 
 
@@ -106,6 +112,7 @@ class CoverageGeoJSONController(Controller):
         operation_id="coverageGeoJSON",
         summary="Counties with coverage properties (and sites), RFC 7946",
         media_type=GEOJSON,
+        responses={304: NOT_MODIFIED},
     )
     async def coverage_geojson(
         self,
@@ -137,6 +144,7 @@ class MapController(Controller):
         operation_id="coverageMapSVG",
         summary="County choropleth of the campaign's figure (SVG)",
         media_type=SVG,
+        responses={304: NOT_MODIFIED},
     )
     async def coverage_svg(
         self,

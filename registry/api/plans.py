@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from registry.api.deps import CurrentActor
+from registry.api.deps import MAX_ID, CurrentActor, PathId
 from registry.schemas.plans import (
     Plan,
     PlanCheck,
@@ -34,6 +44,23 @@ def _xlsx(content: bytes, filename: str) -> Response[bytes]:
             "Cache-Control": "no-store",
         },
     )
+
+
+@dataclass
+class XlsxUploadOperation(Operation):
+    """The import route reads the raw request body: document it as an xlsx file."""
+
+    def __post_init__(self) -> None:
+        if self.request_body is None:
+            self.request_body = RequestBody(
+                content={
+                    plan_xlsx.XLSX_MEDIA_TYPE: OpenAPIMediaType(
+                        schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                    )
+                },
+                description="the filled plan workbook (.xlsx, at most 5 MB)",
+                required=True,
+            )
 
 
 class PlanController(Controller):
@@ -65,12 +92,23 @@ class PlanController(Controller):
         return await plans.create_plan(actor, data)
 
     @get("/{plan_id:int}", operation_id="getPlan", summary="One plan version with its items")
-    async def get_plan(self, actor: CurrentActor, plan_id: FromPath[int]) -> Plan:
+    async def get_plan(self, actor: CurrentActor, plan_id: PathId) -> Plan:
         return await plans.get_plan(plan_id, actor)
 
-    @put("/{plan_id:int}", operation_id="updatePlan", summary="Edit (or amend an approved) plan")
+    @put(
+        "/{plan_id:int}",
+        operation_id="updatePlan",
+        summary="Edit (or amend an approved) plan",
+        responses={
+            201: ResponseSpec(
+                data_container=Plan,
+                description="An approved version was amended: the new version (draft)",
+                generate_examples=False,
+            )
+        },
+    )
     async def update(
-        self, actor: CurrentActor, plan_id: FromPath[int], data: JSONBody[PlanUpdate]
+        self, actor: CurrentActor, plan_id: PathId, data: JSONBody[PlanUpdate]
     ) -> Response[Plan]:
         """A draft or returned version is changed in place (200). An approved version is
         amended by a NEW version (201: new id, version + 1, `amends` = this id, state
@@ -88,7 +126,7 @@ class PlanController(Controller):
     async def submit(
         self,
         actor: CurrentActor,
-        plan_id: FromPath[int],
+        plan_id: PathId,
         data: JSONBody[ReviewAction | None] = None,
     ) -> Plan:
         """422 `plan_check_failed` with every error and every unexplained missing division."""
@@ -103,7 +141,7 @@ class PlanController(Controller):
     async def approve(
         self,
         actor: CurrentActor,
-        plan_id: FromPath[int],
+        plan_id: PathId,
         data: JSONBody[ReviewAction | None] = None,
     ) -> Plan:
         return await plans.decide(actor, plan_id, "approve", data.comment if data else None)
@@ -117,17 +155,17 @@ class PlanController(Controller):
     async def return_plan(
         self,
         actor: CurrentActor,
-        plan_id: FromPath[int],
+        plan_id: PathId,
         data: JSONBody[ReviewAction | None] = None,
     ) -> Plan:
         return await plans.decide(actor, plan_id, "return", data.comment if data else None)
 
     @get("/{plan_id:int}/check", operation_id="checkPlan", summary="Submission check")
-    async def check(self, actor: CurrentActor, plan_id: FromPath[int]) -> PlanCheck:
+    async def check(self, actor: CurrentActor, plan_id: PathId) -> PlanCheck:
         return await plans.check(plan_id, actor)
 
     @get("/{plan_id:int}/versions", operation_id="listPlanVersions", summary="Every version")
-    async def versions(self, actor: CurrentActor, plan_id: FromPath[int]) -> PlanVersions:
+    async def versions(self, actor: CurrentActor, plan_id: PathId) -> PlanVersions:
         return await plans.versions(plan_id, actor)
 
     @get(
@@ -138,14 +176,16 @@ class PlanController(Controller):
     async def compare(
         self,
         actor: CurrentActor,
-        plan_id: FromPath[int],
-        other: Annotated[int, QueryParameter(name="with")],
+        plan_id: PathId,
+        other: Annotated[
+            int, QueryParameter(name="with", ge=1, le=MAX_ID, description="the other version's id")
+        ],
     ) -> PlanComparison:
         return await plans.compare(plan_id, other, actor)
 
     @get("/{plan_id:int}/progress", operation_id="planProgress", summary="Plan vs actual")
     async def progress(
-        self, actor: CurrentActor, plan_id: FromPath[int], as_of: FromQuery[date | None] = None
+        self, actor: CurrentActor, plan_id: PathId, as_of: FromQuery[date | None] = None
     ) -> PlanProgress:
         """Per item: the division's site status on `as_of` (default today) and on the target
         date, `met` / `late` / `pending`; per quarter: cumulative planned and achieved
@@ -158,7 +198,7 @@ class PlanController(Controller):
         summary="A version as an xlsx workbook",
         media_type=plan_xlsx.XLSX_MEDIA_TYPE,
     )
-    async def export(self, actor: CurrentActor, plan_id: FromPath[int]) -> Response[bytes]:
+    async def export(self, actor: CurrentActor, plan_id: PathId) -> Response[bytes]:
         content, filename = await plans.export_xlsx(actor, plan_id)
         return _xlsx(content, filename)
 
@@ -180,6 +220,14 @@ class PlanController(Controller):
         operation_id="importPlan",
         summary="Upload a filled workbook (raw xlsx body)",
         request_max_body_size=plan_xlsx.MAX_UPLOAD_BYTES,
+        operation_class=XlsxUploadOperation,
+        responses={
+            200: ResponseSpec(
+                data_container=PlanImport,
+                description="A dry run, or a draft's or returned version's content replaced",
+                generate_examples=False,
+            )
+        },
     )
     async def import_plan(
         self, actor: CurrentActor, request: Request, dry_run: FromQuery[bool] = False

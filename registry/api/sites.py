@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
-from registry.api.deps import CurrentActor
+from registry.api.deps import CurrentActor, PathId
 from registry.schemas.sites import (
     SignageCheck,
     Site,
@@ -50,12 +50,12 @@ class SiteController(Controller):
         return await sites.create_site(actor, data)
 
     @get("/{site_id:int}", operation_id="getSite", summary="One site")
-    async def get_site(self, actor: CurrentActor, site_id: FromPath[int]) -> Site:
+    async def get_site(self, actor: CurrentActor, site_id: PathId) -> Site:
         return await sites.get_site(site_id, actor)
 
     @patch("/{site_id:int}", operation_id="updateSite", summary="Edit a site (audited)")
     async def update_site(
-        self, actor: CurrentActor, site_id: FromPath[int], data: JSONBody[SiteUpdate]
+        self, actor: CurrentActor, site_id: PathId, data: JSONBody[SiteUpdate]
     ) -> Site:
         return await sites.update_site(actor, site_id, data)
 
@@ -65,7 +65,7 @@ class SiteController(Controller):
         summary="Record a dated status change",
     )
     async def change_status(
-        self, actor: CurrentActor, site_id: FromPath[int], data: JSONBody[StatusChange]
+        self, actor: CurrentActor, site_id: PathId, data: JSONBody[StatusChange]
     ) -> StatusEvent:
         return await sites.change_status(actor, site_id, data)
 
@@ -74,7 +74,7 @@ class SiteController(Controller):
         operation_id="getSiteHistory",
         summary="Status events and audited edits, oldest first",
     )
-    async def history(self, actor: CurrentActor, site_id: FromPath[int]) -> SiteHistory:
+    async def history(self, actor: CurrentActor, site_id: PathId) -> SiteHistory:
         return await sites.history(site_id, actor)
 
 

@@ -12,6 +12,8 @@ _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+# U+FFFD is what a decoder puts where bytes were not valid UTF-8 (e.g. ?q=%FF%FE).
+_REPLACEMENT = "\ufffd"
 _WHITESPACE = re.compile(r"\s+")
 _LINE_BREAKS = re.compile(r"[\t\n\r]")
 
@@ -59,7 +61,8 @@ def clean_text(
         The cleaned string, or None for a missing/blank optional value.
 
     Raises:
-        RuleViolation: ``control_character``, ``too_long`` or ``required``.
+        RuleViolation: ``control_character``, ``invalid_encoding`` (U+FFFD, left where bytes
+            were not UTF-8), ``too_long`` or ``required``.
     """
     if value is None:
         if required:
@@ -71,6 +74,13 @@ def clean_text(
             "control_character",
             f"{field} 含有控制字符",
             f"{field} contains control characters",
+            field,
+        )
+    if _REPLACEMENT in text:
+        raise RuleViolation(
+            "invalid_encoding",
+            f"{field} 含有无法识别的字符（不是有效的 UTF-8）",
+            f"{field} contains an undecodable character (not valid UTF-8)",
             field,
         )
     text = text.strip()

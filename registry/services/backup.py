@@ -7,6 +7,7 @@ non-empty one unless forced; stop the server before restoring.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -39,12 +40,21 @@ def _tool(name: str) -> str:
 
 def backup(url: str, target: Path) -> int:
     """Write a backup of the database at ``url`` to ``target``; returns its size in bytes."""
-    if target.exists():
-        raise BackupError(f"目标文件已存在 / {target} already exists; choose a new file name")
+    kind = _kind(url)
+    pg_dump = _tool("pg_dump") if kind == "postgres" else ""
     target.parent.mkdir(parents=True, exist_ok=True)
-    if _kind(url) == "sqlite":
+    try:
+        # Readable by the owner only: a backup holds password hashes, keyed resident hashes
+        # and the whole audit trail (the default umask would let every local user read it).
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise BackupError(
+            f"目标文件已存在 / {target} already exists; choose a new file name"
+        ) from None
+    if kind == "sqlite":
         source_path = sqlite_path(url)
         if not source_path.exists():
+            target.unlink(missing_ok=True)
             raise BackupError(f"数据库文件不存在 / no database at {source_path}")
         source = sqlite3.connect(source_path)
         destination = sqlite3.connect(target)
@@ -56,7 +66,7 @@ def backup(url: str, target: Path) -> int:
             source.close()
     else:
         result = subprocess.run(
-            [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), url],
+            [pg_dump, "--format=custom", "--no-owner", "--file", str(target), url],
             capture_output=True,
             text=True,
         )

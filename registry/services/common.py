@@ -9,10 +9,12 @@ from registry.domain.errors import RuleViolation
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+# Databases take a 64-bit OFFSET at most (SQLite's driver raises OverflowError beyond it).
+MAX_OFFSET = 2**31 - 1
 
 
 def page(limit: int | None, offset: int | None) -> tuple[int, int]:
-    """Validated (limit, offset): limit 1–1000 (default 50), offset ≥ 0."""
+    """Validated (limit, offset): limit 1–1000 (default 50), offset 0 to 2³¹−1."""
     limit = DEFAULT_LIMIT if limit is None else limit
     offset = 0 if offset is None else offset
     if not 1 <= limit <= MAX_LIMIT:
@@ -22,8 +24,13 @@ def page(limit: int | None, offset: int | None) -> tuple[int, int]:
             f"limit must be between 1 and {MAX_LIMIT}",
             "limit",
         )
-    if offset < 0:
-        raise RuleViolation("invalid_offset", "offset 不能为负数", "offset must be ≥ 0", "offset")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise RuleViolation(
+            "invalid_offset",
+            f"offset 应在 0 到 {MAX_OFFSET} 之间",
+            f"offset must be between 0 and {MAX_OFFSET}",
+            "offset",
+        )
     return limit, offset
 
 

@@ -80,7 +80,10 @@ def run_engine(url: str, batches: int) -> dict[str, float]:
     from registry.app import create_app
 
     template = asyncio.run(_build_template(url))
-    settings = replace(settings_from_env(), database_url=url, migrate_on_startup=False)
+    # The per-agent sync rate limit is off: this measures the write path, not the limiter.
+    settings = replace(
+        settings_from_env(), database_url=url, migrate_on_startup=False, sync_rate_per_minute=0
+    )
     set_settings(settings)
     with ApiClient(create_app(settings), raise_server_exceptions=False) as client:
         client.template = template

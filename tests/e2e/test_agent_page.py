@@ -157,7 +157,7 @@ def test_agent_logs_three_cases_offline_and_each_is_stored_exactly_once(
     page.fill("#username", agent["username"])
     page.fill("#password", agent["password"])
     page.click("#login-submit")
-    page.wait_for_url(server + "/agent")
+    page.wait_for_url(server + "/agent", timeout=60_000)
     page.wait_for_selector("body[data-ready=true]")
     page.click("#tab-btn-sync")
     expect(page.locator("#pending-count")).to_have_text("0", timeout=20_000)

@@ -121,7 +121,7 @@ def test_dashboard_is_xss_safe_with_hostile_sign_names(server, browser):
     sites = httpx.get(
         server + "/api/sites", params={"county": XINHUANG, "limit": 1, "kind": "village_point"}
     ).json()["items"]
-    hostile = '<img src=x onerror="window.__xss=1">代办点'
+    hostile = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">代办点'
     response = httpx.patch(
         f"{server}/api/sites/{sites[0]['id']}",
         json={"signage_name": hostile},
@@ -132,7 +132,9 @@ def test_dashboard_is_xss_safe_with_hostile_sign_names(server, browser):
     page = context.new_page()
     page.goto(server + f"/#county={XINHUANG}")
     expect(page.locator("#signage-table")).to_contain_text("<img src=x", timeout=30_000)
+    expect(page.locator("#signage-table")).to_contain_text("<script>window.__xss=1</script>")
     assert page.locator("#signage-table img").count() == 0
+    assert page.locator("#signage-table script").count() == 0
     assert page.evaluate("() => window.__xss === undefined")
     context.close()
 

@@ -1,0 +1,46 @@
+"""One app on one fresh copy of the template for a whole test module (per engine).
+
+The fuzzing and the bad-input corpus send hundreds of requests that must leave the database as
+they found it (or only add what they create on purpose); a fresh database per request would
+cost more than the requests. Each module gets its own copy, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from registry.settings import Settings
+from tests.conftest import ApiClient, Template, _pg_admin, _pg_url
+
+
+def module_client(
+    template: Template, base: Settings, tmp: Path, **overrides: object
+) -> Iterator[ApiClient]:
+    """An ApiClient (lifespan running) on a fresh copy of ``template``; ``overrides`` change
+    settings (e.g. a higher sync rate limit)."""
+    from registry.app import create_app
+    from registry.services.auth import throttle
+
+    drop = None
+    if template.engine == "sqlite":
+        target = tmp / "module.sqlite3"
+        shutil.copyfile(Path(template.url.removeprefix("sqlite:///")), target)
+        url = f"sqlite:///{target}"
+    else:
+        name = f"registry_m_{uuid.uuid4().hex[:10]}"
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template.url.rpartition("/")[2]}"')
+        url, drop = _pg_url(name), name
+    throttle.reset()
+    try:
+        settings = replace(base, database_url=url, **overrides)  # type: ignore[arg-type]
+        with ApiClient(create_app(settings), raise_server_exceptions=False) as client:
+            client.template = template
+            yield client
+    finally:
+        throttle.reset()
+        if drop:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')
