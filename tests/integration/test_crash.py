@@ -284,8 +284,132 @@ def test_kill_9_during_a_1000_record_sync_leaves_the_batch_whole_or_absent(
 
 
 # ------------------------------------------------------------------------------ bulk import
-#
-# Issue 8, item 4, second half: `kill -9` during a large bulk import (POST /api/import/... and
-# `registry import divisions|sites`), restart, entire file present or absent. The import lands
-# on another branch; once merged, add `test_kill_9_during_a_bulk_import_...` here, reusing
-# `database`, `kill_when` (with the import request) and `_integrity_ok`.
+
+IMPORT_ROWS = 3000
+
+
+def _import_file(salt: int) -> tuple[bytes, list[str]]:
+    """A division file of 3,000 new villages spread over 怀化's townships; each ``salt`` gives
+    serials no other file uses (from 400 + 20 × salt)."""
+    from seed.loader import division_rows
+
+    townships = [
+        r["code"]
+        for r in division_rows()
+        if r["level"] == "township" and r.get("abolished_on") is None
+    ]
+    codes = [
+        t[:9] + f"{400 + 20 * salt + i // len(townships):03d}"
+        for i, t in enumerate(townships * (IMPORT_ROWS // len(townships) + 1))
+    ][:IMPORT_ROWS]
+    lines = ["code,name"] + [f"{code},新{code[-3:]}村" for code in codes]
+    return ("\n".join(lines) + "\n").encode(), codes
+
+
+def _committed_division(url: str, code: str) -> Callable[[], bool]:
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+
+        def probe() -> bool:
+            with sqlite3.connect(path, timeout=5) as conn:
+                row = conn.execute("SELECT count(*) FROM division WHERE code = ?", (code,))
+                return row.fetchone()[0] > 0
+
+        return probe
+    import asyncpg
+
+    loop = asyncio.new_event_loop()
+    conn = loop.run_until_complete(asyncpg.connect(url))
+
+    def pg_probe() -> bool:
+        sql = "SELECT count(*) FROM division WHERE code = $1"
+        return loop.run_until_complete(conn.fetchval(sql, code)) > 0
+
+    def close() -> None:
+        loop.run_until_complete(conn.close())
+        loop.close()
+
+    pg_probe.close = close  # type: ignore[attr-defined]
+    return pg_probe
+
+
+def _divisions_stored(url: str, codes: list[str]) -> int:
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            marks = ",".join("?" * len(codes))
+            return conn.execute(
+                f"SELECT count(*) FROM division WHERE code IN ({marks})", codes
+            ).fetchone()[0]
+    import asyncpg
+
+    async def count() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetchval(
+                "SELECT count(*) FROM division WHERE code = ANY($1::varchar[])", codes
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def _import_crash_once(server: Server, url: str, token: str, moment: str, salt: int) -> str:
+    body, codes = _import_file(salt)
+    assert _divisions_stored(url, codes) == 0
+    request = _raw_request(server, "/api/import/divisions", token, body).replace(
+        b"Content-Type: application/json", b"Content-Type: text/csv", 1
+    )
+    probe = (
+        (_sqlite_writer_active if url.startswith("sqlite") else _pg_writer_active)(url)
+        if moment.startswith("inside")
+        else _committed_division(url, codes[-1])
+    )
+    try:
+        crashed = kill_when(server, request, probe)
+    finally:
+        getattr(probe, "close", lambda: None)()
+    if not crashed:
+        return ""
+    assert server.process is not None and server.process.returncode == -9
+    server.start()
+    _integrity_ok(url)
+    stored = _divisions_stored(url, codes)
+    assert stored in (0, IMPORT_ROWS), f"{stored} of {IMPORT_ROWS} rows survived the crash"
+    # The operator re-runs the import: it lands whole, without duplicates.
+    again = httpx.post(
+        server.base_url + "/api/import/divisions",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+        timeout=120,
+    )
+    assert again.status_code == 200, again.text
+    assert _divisions_stored(url, codes) == IMPORT_ROWS
+    return "present" if stored else "absent"
+
+
+def test_kill_9_during_a_bulk_import_leaves_the_file_whole_or_absent(
+    database, tmp_path: Path, capsys
+):
+    url, template = database
+    token = template.tokens["municipal"]
+    server = Server(url, get_settings().secret_key, tmp_path / "server").start()
+    seen = {}
+    try:
+        for number, moment in enumerate(MOMENTS):
+            outcome = ""
+            for attempt in range(3):
+                # Each attempt imports rows the database does not have yet.
+                outcome = _import_crash_once(server, url, token, moment, 3 * number + attempt)
+                if outcome:
+                    break
+            seen[moment] = outcome
+    finally:
+        server.stop()
+    _integrity_ok(url)
+    with capsys.disabled():
+        for moment, outcome in seen.items():
+            print(
+                f"\nkill -9 {moment}, import ({url.split(':')[0]}): file {outcome or 'not caught'}"
+            )
+    assert seen == {moment: expected for moment, (_, _, expected) in MOMENTS.items()}
