@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from litestar import Controller, Request, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery
 from litestar.response import Response
 
-from registry import clock
 from registry.api.deps import CurrentActor
 from registry.schemas.coverage import CampaignList, Coverage, Timeseries, TownshipCoverage
 from registry.services import coverage, reports
@@ -26,11 +26,10 @@ NOT_MODIFIED = ResponseSpec(
 SVG = "image/svg+xml"
 
 
-def _etag(version: str, request: Request[Any, Any, Any]) -> str:
-    """A weak validator of the data version, today's date (the default as_of) and the query."""
-    query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
-    key = f"{version}|{clock.today().isoformat()}|{request.url.path}|{query}"
-    return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:24] + '"'
+def _etag(content: bytes) -> str:
+    """A weak validator of the representation itself: it changes exactly when the body does
+    (points_active, counted afresh on each request, included)."""
+    return 'W/"' + hashlib.sha256(content).hexdigest()[:24] + '"'
 
 
 def _matches(header: str | None, etag: str) -> bool:
@@ -43,14 +42,15 @@ def _matches(header: str | None, etag: str) -> bool:
 
 
 async def _conditional(
-    request: Request[Any, Any, Any], media_type: str, render: Callable[[], Awaitable[Any]]
+    request: Request[Any, Any, Any], media_type: str, render: Callable[[], Awaitable[bytes]]
 ) -> Response[Any]:
-    """Answer 304 when the client's copy is current, else render (ETag from the data version)."""
-    etag = _etag(await coverage.data_version(), request)
+    """Render, then answer 304 (no body) when the client's copy is current."""
+    content = await render()
+    etag = _etag(content)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(content=b"", status_code=304, headers=headers)
-    return Response(content=await render(), media_type=media_type, headers=headers)
+    return Response(content=content, media_type=media_type, headers=headers)
 
 
 class CoverageController(Controller):
@@ -129,8 +129,11 @@ class CoverageGeoJSONController(Controller):
         `status` on `as_of` (`layer: site`; closed ones only with `status=closed`; `county`,
         `kind`, `status` filter them; `sites=false` leaves them out). ETag / 304."""
 
-        async def render() -> dict[str, Any]:
-            return await coverage.coverage_geojson(as_of, campaign, sites, county, kind, status)
+        async def render() -> bytes:
+            collection = await coverage.coverage_geojson(
+                as_of, campaign, sites, county, kind, status
+            )
+            return msgspec.json.encode(collection)
 
         return await _conditional(request, GEOJSON, render)
 
@@ -157,7 +160,7 @@ class MapController(Controller):
     ) -> Response[Any]:
         """Fixed classes 0–20–40–60–80–<100 % and 100 %, grey hatched for no data; county
         names, title with campaign and date, scale bar; `sites=true` adds the sites (filtered
-        by `kind`, `status`) coloured by status. ETag from the data version: 304 when current.
+        by `kind`, `status`) coloured by status. ETag of the body: 304 when current.
         """
 
         async def render() -> bytes:

@@ -304,10 +304,13 @@ def weighted_target(parts: Sequence[tuple[float | Fraction, int]], fallback: Fra
 
     Equal to the linear target when every county uses it; ``fallback`` when all weights are 0.
     """
-    weight = sum(w for _, w in parts)
+    by_target: dict[float | Fraction, int] = {}
+    for t, w in parts:  # counties sharing a target (every linear one) add up first
+        by_target[t] = by_target.get(t, 0) + w
+    weight = sum(by_target.values())
     if weight == 0:
         return fallback
-    return sum((Fraction(t) * w for t, w in parts), Fraction(0)) / weight
+    return sum((Fraction(t) * w for t, w in by_target.items()), Fraction(0)) / weight
 
 
 # --------------------------------------------------------------------------- reference count

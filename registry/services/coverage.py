@@ -14,7 +14,6 @@ projection) is :mod:`registry.domain.coverage`.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -43,13 +42,9 @@ from registry.schemas.coverage import (
     UnitFigures,
 )
 from registry.services.common import one_of
+from registry.services.plans import target_share_series_many
 from registry.services.sites import STATUS_ON_SQL
 from registry.tables import Campaign, Division, DivisionBoundary, StatusEvent
-
-try:  # written in parallel (plans); until it lands every county uses the linear target
-    from registry.services.plans import target_share_series
-except ImportError:  # pragma: no cover - depends on the merge order
-    target_share_series = None
 
 CITY_LEVEL = "city"
 # How the stored map outlines were made (seed/loader.py): shapely coverage_simplify at
@@ -86,7 +81,7 @@ COUNTED = tuple(
 # /*division_filter*/: optional county filters; /*unit*/: county_code or township_code.
 # Only whitelisted text is spliced in; every value is a {} placeholder bound by Piccolo.
 COUNTS_SQL = f"""
-WITH days (i, day, lo, hi) AS (VALUES /*days*/),
+WITH days (i, day) AS (VALUES /*days*/),
 spans AS (
     SELECT e.site, e.status, e.effective_date AS since,
            LEAD(e.effective_date) OVER (
@@ -101,25 +96,17 @@ on_day AS (
     JOIN site s ON s.id = sp.site
     WHERE sp.status IN ({_in(COUNTED)})
 ),
-active AS (
-    SELECT DISTINCT d.i, c.site
-    FROM days d
-    JOIN service_case c ON c.received_at >= d.lo AND c.received_at < d.hi
-),
 flags AS (
     SELECT o.i, o.division,
         MAX(CASE WHEN o.kind IN ({_POINTS}) AND o.status IN ({_in(maths.POINT_BUILT)})
             THEN 1 ELSE 0 END) AS p_built,
         MAX(CASE WHEN o.kind IN ({_POINTS}) AND o.status IN ({_in(maths.POINT_IN_SERVICE)})
             THEN 1 ELSE 0 END) AS p_in_service,
-        MAX(CASE WHEN o.kind IN ({_POINTS}) AND o.status IN ({_in(maths.POINT_IN_SERVICE)})
-            AND a.site IS NOT NULL THEN 1 ELSE 0 END) AS p_active,
         MAX(CASE WHEN o.kind IN ({_CENTRES}) AND o.status IN ({_in(maths.CENTRE_IN_SERVICE)})
             THEN 1 ELSE 0 END) AS c_in_service,
         MAX(CASE WHEN o.kind IN ({_CENTRES}) AND o.status IN ({_in(maths.CENTRE_STANDARDIZED)})
             THEN 1 ELSE 0 END) AS c_standardized
     FROM on_day o
-    LEFT JOIN active a ON a.i = o.i AND a.site = o.site
     GROUP BY o.i, o.division
 ),
 totals AS (
@@ -134,7 +121,6 @@ flagged AS (
     SELECT f.i, v./*unit*/ AS unit,
         SUM(CASE WHEN v.level = 'village' THEN f.p_built ELSE 0 END) AS points_built,
         SUM(CASE WHEN v.level = 'village' THEN f.p_in_service ELSE 0 END) AS points_in_service,
-        SUM(CASE WHEN v.level = 'village' THEN f.p_active ELSE 0 END) AS points_active,
         SUM(CASE WHEN v.level = 'township' THEN f.c_in_service ELSE 0 END)
             AS centres_in_service,
         SUM(CASE WHEN v.level = 'township' THEN f.c_standardized ELSE 0 END)
@@ -147,11 +133,34 @@ flagged AS (
 SELECT t.i, t.unit, t.villages_total, t.townships_total,
     COALESCE(g.points_built, 0) AS points_built,
     COALESCE(g.points_in_service, 0) AS points_in_service,
-    COALESCE(g.points_active, 0) AS points_active,
     COALESCE(g.centres_in_service, 0) AS centres_in_service,
     COALESCE(g.centres_standardized, 0) AS centres_standardized
 FROM totals t
 LEFT JOIN flagged g ON g.i = t.i AND g.unit = t.unit
+"""
+
+# points_active on each day of /*days*/ (i, day, lo, hi): village divisions existing that day
+# with an agency point in service that day and at least one case received in [lo, hi). Not
+# cached, so a new case shows at once; it costs two index probes per agency point
+# (service_case (site, received_at), status_event (site, effective_date, id)), so it grows
+# with the number of points, not of cases.
+ACTIVE_SQL = f"""
+WITH days (i, day, lo, hi) AS (VALUES /*days*/)
+SELECT d.i, v./*unit*/ AS unit, COUNT(DISTINCT v.code) AS points_active
+FROM days d
+JOIN site s ON s.kind IN ({_POINTS})/*site_filter*/
+JOIN division v ON v.code = s.division AND v.level = 'village' AND /*exists*//*division_filter*/
+WHERE EXISTS (
+    SELECT 1 FROM service_case c
+    WHERE c.site = s.id AND c.received_at >= d.lo AND c.received_at < d.hi
+)
+AND (
+    SELECT e.status FROM status_event e
+    WHERE e.site = s.id AND e.effective_date <= d.day
+    ORDER BY e.effective_date DESC, e.id DESC
+    LIMIT 1
+) IN ({_in(maths.POINT_IN_SERVICE)})
+GROUP BY d.i, v./*unit*/
 """
 _UNITS = {"county": "county_code", "township": "township_code"}
 
@@ -170,34 +179,36 @@ async def counts_by(
     county: str | None = None,
     active: bool | Collection[date] = True,
 ) -> list[dict[str, maths.Counts]]:
-    """Counts per unit (``county`` or ``township``) for each of ``days``, one SQL statement.
+    """Counts per unit (``county`` or ``township``) for each of ``days``.
 
-    ``active`` says on which days ``points_active`` is counted (all, none, or those dates;
-    0 on the others): the monthly series does not show it, so its cache survives new cases.
+    Everything but ``points_active`` comes from the dated status events (one SQL statement,
+    cached per status version: a new case does not invalidate it). ``points_active`` is
+    counted afresh on the days ``active`` names (all, none, or those dates; 0 on the others)
+    by :data:`ACTIVE_SQL`, whose cost grows with the number of agency points, not of cases.
     Returns one dict per day (same order), unit code → counts; units with no existing
     division that day are absent.
     """
     if not days:
         return []
-    mask = tuple(active is True or (active is not False and d in active) for d in days)
     engine = current()
-    status_version, cases_version = await _count_versions()
-    key = (
-        _database(engine),
-        status_version,
-        cases_version if any(mask) else None,
-        tuple(days),
-        mask,
-        unit,
-        county,
-    )
+    key = (_database(engine), await _status_version(), tuple(days), unit, county)
     cached = _cache.get(key)
     if cached is None:
-        cached = await _counts_by(engine, days, unit, county, mask)
+        cached = await _counts_by(engine, days, unit, county)
         if len(_cache) >= CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
         _cache[key] = cached
-    return [dict(d) for d in cached]
+    out = [dict(d) for d in cached]
+    wanted = [
+        i for i, d in enumerate(days) if active is True or (active is not False and d in active)
+    ]
+    if wanted:
+        found = await _active_by(engine, [days[i] for i in wanted], unit, county)
+        for i, per_unit in zip(wanted, found, strict=True):
+            for code, n in per_unit.items():
+                if code in out[i]:
+                    out[i][code] = msgspec.structs.replace(out[i][code], points_active=n)
+    return out
 
 
 def _database(engine: Any) -> str:
@@ -207,32 +218,39 @@ def _database(engine: Any) -> str:
     return "postgres:" + repr(sorted(engine.config.items()))
 
 
-# Counts are cached per data version (see :func:`_count_versions`): a repeated request costs
-# a few small queries. Oldest entries go first.
+# Counts are cached per status version (see :func:`_status_version`): a repeated request
+# costs a few small queries. Oldest entries go first.
 CACHE_SIZE = 64
 _cache: dict[tuple[Any, ...], list[dict[str, maths.Counts]]] = {}
 
 
-async def _counts_by(
-    engine: Any, days: Sequence[date], unit: str, county: str | None, active: Sequence[bool]
-) -> list[dict[str, maths.Counts]]:
+def _days_sql(engine: Any, days: Sequence[date], windows: bool) -> tuple[str, list[Any]]:
+    """VALUES rows (i, day[, lo, hi]) for ``days`` and their arguments."""
     pg = not is_sqlite(engine)
-    cast = (
-        ("CAST({} AS DATE)", "CAST({} AS TIMESTAMPTZ)") if pg else ("{}", "{}")
-    )  # SQLite keeps dates and instants as ISO text, compared as text
+    # SQLite keeps dates and instants as ISO text, compared as text.
+    as_date, as_instant = ("CAST({} AS DATE)", "CAST({} AS TIMESTAMPTZ)") if pg else ("{}", "{}")
     rows_sql, args = [], []
     for i, day in enumerate(days):
-        # No case window (NULL bounds match nothing) where points_active is not wanted.
-        lo, hi = _day_bounds(day) if active[i] else (None, None)
-        rows_sql.append(f"({i}, {cast[0]}, {cast[1]}, {cast[1]})")
-        args += [day, lo, hi]
+        if windows:
+            rows_sql.append(f"({i}, {as_date}, {as_instant}, {as_instant})")
+            args += [day, *_day_bounds(day)]
+        else:
+            rows_sql.append(f"({i}, {as_date})")
+            args.append(day)
+    return ", ".join(rows_sql), args
+
+
+async def _counts_by(
+    engine: Any, days: Sequence[date], unit: str, county: str | None
+) -> list[dict[str, maths.Counts]]:
+    rows_sql, args = _days_sql(engine, days, windows=False)
     site_filter = division_filter = ""
     if county:
         site_filter = " JOIN site fs ON fs.id = e.site WHERE fs.county_code = {}"
         division_filter = " AND v.county_code = {}"
         args = [*args, county, county, county]
     sql = (
-        COUNTS_SQL.replace("/*days*/", ", ".join(rows_sql))
+        COUNTS_SQL.replace("/*days*/", rows_sql)
         .replace("/*site_filter*/", site_filter)
         .replace("/*exists*/", EXISTS_ON_DAY)
         .replace("/*division_filter*/", division_filter)
@@ -244,11 +262,33 @@ async def _counts_by(
             villages_total=int(row["villages_total"]),
             points_built=int(row["points_built"]),
             points_in_service=int(row["points_in_service"]),
-            points_active=int(row["points_active"]),
             townships_total=int(row["townships_total"]),
             centres_in_service=int(row["centres_in_service"]),
             centres_standardized=int(row["centres_standardized"]),
         )
+    return out
+
+
+async def _active_by(
+    engine: Any, days: Sequence[date], unit: str, county: str | None
+) -> list[dict[str, int]]:
+    """points_active per unit on each of ``days`` (units with none absent)."""
+    rows_sql, args = _days_sql(engine, days, windows=True)
+    site_filter = division_filter = ""
+    if county:
+        site_filter = " AND s.county_code = {}"
+        division_filter = " AND v.county_code = {}"
+        args = [*args, county, county]
+    sql = (
+        ACTIVE_SQL.replace("/*days*/", rows_sql)
+        .replace("/*site_filter*/", site_filter)
+        .replace("/*exists*/", EXISTS_ON_DAY)
+        .replace("/*division_filter*/", division_filter)
+        .replace("/*unit*/", _UNITS[unit])
+    )
+    out: list[dict[str, int]] = [{} for _ in days]
+    for row in await StatusEvent.raw(sql, *args):
+        out[int(row["i"])][row["unit"]] = int(row["points_active"])
     return out
 
 
@@ -356,7 +396,7 @@ async def series_counts(
     if not days:
         return []
     engine = current()
-    status_version, _ = await _count_versions()
+    status_version = await _status_version()
     key = ("series", _database(engine), status_version, start, as_of, unit, county)
     cached = _cache.get(key)
     if cached is None:
@@ -512,14 +552,10 @@ async def county_targets(
 ) -> dict[str, tuple[list[Fraction], str]]:
     """Each county's target share on each day and its source (``plan`` or ``linear``)."""
     linear = [maths.linear_target(campaign, d) for d in days]
+    planned = await target_share_series_many(counties, campaign.code, list(days))
     out: dict[str, tuple[list[Fraction], str]] = {}
     for county in counties:
-        series = None
-        if target_share_series is not None and days:
-            result = target_share_series(county, campaign.code, list(days))
-            if inspect.isawaitable(result):
-                result = await result
-            series = result
+        series = planned.get(county)
         if series is not None and len(series) == len(days):
             out[county] = ([Fraction(v) for v in series], "plan")
         else:
@@ -796,64 +832,39 @@ async def county_outlines() -> dict[str, dict[str, Any]]:
     return {r["code"]: json.loads(r["simplified"]) for r in rows}
 
 
-# --------------------------------------------------------------------------- data version
+# --------------------------------------------------------------------------- status version
 
 
-# What the counts depend on: status events and sites are append-only (a site never changes
-# division or kind), so counts and last ids tell a change; divisions by their count and their
-# dated rows (hashed in full below).
-COUNTS_VERSION_SQL = """
+# What the cached counts depend on: status events and sites are append-only (a site never
+# changes division or kind), so counts and last ids tell a change; divisions by their count
+# and their dated rows (hashed in full below). Cases are not part of it: points_active is
+# counted afresh on every request (see ACTIVE_SQL). Every query here is an index lookup or
+# a count of a table that grows with the divisions, never with the cases.
+STATUS_VERSION_SQL = """
 SELECT
     (SELECT COUNT(*) FROM status_event) AS events,
     (SELECT MAX(id) FROM status_event) AS last_event,
     (SELECT COUNT(*) FROM site) AS sites,
     (SELECT MAX(id) FROM site) AS last_site,
-    (SELECT COUNT(*) FROM division) AS divisions,
-    (SELECT COUNT(*) FROM service_case) AS cases,
-    (SELECT MAX(updated_at) FROM service_case) AS cases_updated,
-    (SELECT MAX(received_at) FROM service_case) AS last_received
+    (SELECT COUNT(*) FROM division) AS divisions
 """
 DATED_DIVISIONS_SQL = """
 SELECT code, level, established_on, abolished_on FROM division
 WHERE established_on IS NOT NULL OR abolished_on IS NOT NULL
 ORDER BY code
 """
-# Everything else a map or a figure shows: plans (targets), campaigns, boundaries, site edits
-# (names, signs, coordinates) and any audited write.
-OTHER_VERSION_SQL = """
-SELECT
-    (SELECT MAX(updated_at) FROM site) AS sites_updated,
-    (SELECT COUNT(*) FROM division_boundary) AS boundaries,
-    (SELECT MAX(id) FROM audit_entry) AS last_audit,
-    (SELECT COUNT(*) FROM "plan") AS plans,
-    (SELECT MAX(updated_at) FROM "plan") AS plans_updated,
-    (SELECT COUNT(*) FROM plan_review) AS reviews
-"""
-_CASE_KEYS = ("cases", "cases_updated", "last_received")
 
 
 def _digest(value: Any) -> str:
     return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
 
 
-async def _count_versions() -> tuple[str, str]:
-    """(status version, cases version): change whenever the counts could change."""
-    row = (await StatusEvent.raw(COUNTS_VERSION_SQL))[0]
+async def _status_version() -> str:
+    """Changes whenever the cached counts (all but points_active) could change."""
+    row = (await StatusEvent.raw(STATUS_VERSION_SQL))[0]
     dated = await StatusEvent.raw(DATED_DIVISIONS_SQL)
-    status = {k: v for k, v in row.items() if k not in _CASE_KEYS}
-    cases = {k: row[k] for k in _CASE_KEYS}
     dated_rows = [tuple(str(v) for v in r.values()) for r in dated]
-    return _digest((sorted(status.items()), dated_rows)), _digest(sorted(cases.items()))
-
-
-async def data_version() -> str:
-    """A short hash that changes whenever anything behind the figures, the map or the
-    GeoJSON changes (events, sites, divisions, cases, plans, campaigns, boundaries, any
-    audited write): the ETag of the SVG map and the GeoJSON."""
-    status, cases = await _count_versions()
-    other = (await StatusEvent.raw(OTHER_VERSION_SQL))[0]
-    campaigns = await Campaign.select().order_by(Campaign.code)
-    return _digest((status, cases, sorted(other.items()), [sorted(c.items()) for c in campaigns]))
+    return _digest((sorted(row.items()), dated_rows))
 
 
 # --------------------------------------------------------------------------- GeoJSON and SVG

@@ -970,27 +970,54 @@ async def target_share_series(
     force has no items). The coverage figures use it as the county's target line.
     """
     county_code = normalise_code(county_code, field="county")
-    plan_id = await plan_in_force_id(county_code, campaign)
-    if plan_id is None:
-        return None
-    total = await PlanItem.count().where(PlanItem.plan == plan_id)
-    if total == 0:
-        return None
-    shares: list[float] = []
+    return (await target_share_series_many([county_code], campaign, days)).get(county_code)
+
+
+async def target_share_series_many(
+    county_codes: Sequence[str], campaign: str, days: list[date]
+) -> dict[str, list[float]]:
+    """:func:`target_share_series` of many counties in three statements, whatever their
+    number: the counties without a plan in force (with items) are absent."""
+    wanted = set(county_codes)
+    if not wanted or not days:
+        return {}
+    in_force: dict[str, tuple[int, int]] = {}  # county → (version, plan id)
+    for row in await Plan.select(Plan.id, Plan.county_code, Plan.version).where(
+        (Plan.campaign == campaign) & (Plan.state == "approved")
+    ):
+        if row["county_code"] in wanted:
+            best = in_force.get(row["county_code"])
+            if best is None or row["version"] > best[0]:
+                in_force[row["county_code"]] = (row["version"], row["id"])
+    if not in_force:
+        return {}
+    plan_ids = [plan_id for _, plan_id in in_force.values()]
+    id_list = ", ".join(str(int(i)) for i in plan_ids)  # integers from the database
+    totals = {
+        r["plan"]: r["n"]
+        for r in await PlanItem.raw(
+            f"SELECT plan, COUNT(*) AS n FROM plan_item WHERE plan IN ({id_list}) GROUP BY plan"
+        )
+    }
+    planned: dict[tuple[int, int], int] = {}
     placeholder = _date_param()
     for start in range(0, len(days), DAYS_CHUNK):
         chunk = days[start : start + DAYS_CHUNK]
-        values = ", ".join(f"({i}, {placeholder})" for i in range(len(chunk)))
-        rows = await PlanItem.raw(
+        values = ", ".join(f"({start + i}, {placeholder})" for i in range(len(chunk)))
+        for r in await PlanItem.raw(
             f"WITH days(idx, d) AS (VALUES {values}) "
-            "SELECT days.idx AS idx, (SELECT COUNT(*) FROM plan_item pi "
-            "WHERE pi.plan = {} AND pi.target_date <= days.d) AS planned "
-            "FROM days ORDER BY days.idx",
+            "SELECT pi.plan AS plan, days.idx AS idx, COUNT(*) AS planned "
+            f"FROM days JOIN plan_item pi ON pi.plan IN ({id_list}) AND pi.target_date <= days.d "
+            "GROUP BY pi.plan, days.idx",
             *chunk,
-            plan_id,
-        )
-        shares.extend(r["planned"] / total for r in rows)
-    return shares
+        ):
+            planned[(r["plan"], r["idx"])] = r["planned"]
+    out: dict[str, list[float]] = {}
+    for county, (_, plan_id) in in_force.items():
+        total = totals.get(plan_id, 0)
+        if total:
+            out[county] = [planned.get((plan_id, i), 0) / total for i in range(len(days))]
+    return out
 
 
 _DIVISION_EVENTS = "FROM status_event e JOIN site s ON s.id = e.site WHERE s.division = pi.division"

@@ -450,32 +450,33 @@ def test_campaigns_are_listed(client):
     )
 
 
-def test_approved_plan_target_replaces_the_linear_one(client, monkeypatch):
-    """When the plans service gives a county a target series, it is used (and the city's
-    target is the denominator-weighted mean)."""
-    from registry.services import coverage
+def test_approved_plan_target_replaces_the_linear_one(client):
+    """A county with an approved plan has the plan's cumulative share as its target; the
+    city's target is the denominator-weighted mean of the county targets."""
+    from tests.integration.test_plans import CENTRES, approved_plan
 
-    calls = []
-
-    async def fake_series(county_code, campaign, days):
-        calls.append((county_code, campaign, list(days)))
-        return [0.9 for _ in days] if county_code == HECHENG else None
-
-    monkeypatch.setattr(coverage, "target_share_series", fake_series)
-    body = client.get("/api/coverage", params={"as_of": "2014-04-18"}).json()
+    approved_plan(client)  # 鹤城区: 2 items due 2014-06-30, 3 more by 2014-12-31, 5 by 2015-12-31
+    body = client.get("/api/coverage", params={"as_of": "2014-12-31", "campaign": CENTRES}).json()
     hecheng = county_of(body, HECHENG)
-    assert hecheng["target"] == pytest.approx(0.9) and hecheng["target_source"] == "plan"
-    assert hecheng["on_track"] is (hecheng["figure"] >= 0.9)
+    assert hecheng["target"] == pytest.approx(0.5) and hecheng["target_source"] == "plan"
+    assert hecheng["on_track"] is (hecheng["figure"] >= 0.5)
     others = [c for c in body["counties"] if c["code"] != HECHENG]
-    assert all(c["target_source"] == "linear" and c["target"] == pytest.approx(0.5) for c in others)
-    weight = {c["code"]: c["villages_total"] for c in body["counties"]}
-    city = (0.9 * weight[HECHENG] + 0.5 * (sum(weight.values()) - weight[HECHENG])) / sum(
-        weight.values()
+    linear_target = others[0]["target"]
+    assert 0 < linear_target < 1 and linear_target != pytest.approx(0.5)
+    assert all(
+        c["target_source"] == "linear" and c["target"] == pytest.approx(linear_target)
+        for c in others
     )
+    weight = {c["code"]: c["townships_total"] for c in body["counties"]}
+    total = sum(weight.values())
+    city = (0.5 * weight[HECHENG] + linear_target * (total - weight[HECHENG])) / total
     assert body["total"]["target"] == pytest.approx(city)
     assert body["total"]["target_source"] == "plan"
-    assert (HECHENG, "agency-points-2013") in {(c, k) for c, k, _ in calls}
-    assert calls[0][2][-1] == date(2014, 4, 18)
+    # Before the first due date the plan's target is 0; the agency-point campaign has no plan.
+    early = client.get("/api/coverage", params={"as_of": "2014-06-29", "campaign": CENTRES})
+    assert county_of(early.json(), HECHENG)["target"] == 0
+    points = client.get("/api/coverage", params={"as_of": "2014-12-31"}).json()
+    assert county_of(points, HECHENG)["target_source"] == "linear"
 
 
 # --------------------------------------------------------------------------- monthly series
