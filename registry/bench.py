@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -790,6 +790,7 @@ def _http(base: str, sizes: Sizes, agent_site: int | None, notes: dict[str, str]
     if not agent_site:
         notes["post_req_per_s"] = "no in-service agency point in the seed"
 
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
     for key, path, params in (
         ("coverage_all_counties_ms", "/api/coverage", {}),
         (
@@ -797,13 +798,20 @@ def _http(base: str, sizes: Sizes, agent_site: int | None, notes: dict[str, str]
             "/api/coverage/timeseries",
             {"county": "431202", "campaign": "agency-points-2013"},
         ),
+        ("timeseries_all_counties_ms", "/api/coverage/timeseries", {}),
         ("map_svg_ms", "/api/maps/coverage.svg", {}),
+        # A date no request has asked for yet: the map with its counts computed from scratch.
+        ("map_svg_uncached_counts_ms", "/api/maps/coverage.svg", {"as_of": yesterday}),
     ):
         if path in paths:
-            _step(f"GET {path}")
+            _step(f"GET {path} {params or ''}")
             timed = _timed_get(client, path, sizes.repeats, **params)
-            # The SVG goal is for a cold map: the first request.
-            out[key] = timed["cold_ms"] if key == "map_svg_ms" else timed["ms"]
+            # The first request computes the counts (the status-version cache is empty);
+            # the median of the repeats is the cached path every later reader gets.
+            out[key] = timed["ms"]
+            out[key.replace("_ms", "_cold_ms")] = timed["cold_ms"]
+            if key == "map_svg_ms":  # the goal is for a cold map: the first request
+                out["map_svg_cached_ms"], out[key] = timed["ms"], timed["cold_ms"]
             out[key.replace("_ms", "_status")] = timed["status"]
         else:
             out[key] = None
@@ -837,9 +845,15 @@ ROWS = (
     ("post_p99_ms", "single-case POST p99 (ms)", None),
     ("sync_logs_per_s", "batch sync (records/s)", "raw_executemany_rows_per_s"),
     ("raw_executemany_rows_per_s", "raw executemany (rows/s)", None),
-    ("coverage_all_counties_ms", "coverage, all counties (ms)", None),
-    ("timeseries_ms", "monthly series (ms)", None),
-    ("map_svg_ms", "SVG map, cold (ms)", None),
+    ("coverage_all_counties_cold_ms", "coverage, all counties, first (ms)", None),
+    ("coverage_all_counties_ms", "coverage, all counties, cached (ms)", None),
+    ("timeseries_cold_ms", "monthly series, one county, first (ms)", None),
+    ("timeseries_ms", "monthly series, one county, cached (ms)", None),
+    ("timeseries_all_counties_cold_ms", "monthly series, all, first (ms)", None),
+    ("timeseries_all_counties_ms", "monthly series, all, cached (ms)", None),
+    ("map_svg_ms", "SVG map, first (ms)", None),
+    ("map_svg_cached_ms", "SVG map, cached counts (ms)", None),
+    ("map_svg_uncached_counts_cold_ms", "SVG map, new date, first (ms)", None),
     ("sites_list_1000_ms", "GET /api/sites limit=1000 (ms)", None),
     ("sites_geojson_ms", "GET /api/sites.geojson (ms)", None),
 )
