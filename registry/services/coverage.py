@@ -183,15 +183,17 @@ async def counts_by(
 
     Everything but ``points_active`` comes from the dated status events (one SQL statement,
     cached per status version: a new case does not invalidate it). ``points_active`` is
-    counted afresh on the days ``active`` names (all, none, or those dates; 0 on the others)
-    by :data:`ACTIVE_SQL`, whose cost grows with the number of agency points, not of cases.
+    counted on the days ``active`` names (all, none, or those dates; 0 on the others) by
+    :data:`ACTIVE_SQL`, whose cost grows with the number of agency points, not of cases, and
+    cached per status and cases version (see :func:`_cases_version`).
     Returns one dict per day (same order), unit code → counts; units with no existing
     division that day are absent.
     """
     if not days:
         return []
     engine = current()
-    key = (_database(engine), await _status_version(), tuple(days), unit, county)
+    status_version = await _status_version()
+    key = (_database(engine), status_version, tuple(days), unit, county)
     cached = _cache.get(key)
     if cached is None:
         cached = await _counts_by(engine, days, unit, county)
@@ -203,7 +205,23 @@ async def counts_by(
         i for i, d in enumerate(days) if active is True or (active is not False and d in active)
     ]
     if wanted:
-        found = await _active_by(engine, [days[i] for i in wanted], unit, county)
+        active_days = tuple(days[i] for i in wanted)
+        cases_version = await _cases_version()
+        key = (
+            "active",
+            _database(engine),
+            status_version,
+            cases_version,
+            active_days,
+            unit,
+            county,
+        )
+        found = _cache.get(key)
+        if found is None:
+            found = await _active_by(engine, active_days, unit, county)
+            if len(_cache) >= CACHE_SIZE:
+                _cache.pop(next(iter(_cache)))
+            _cache[key] = found
         for i, per_unit in zip(wanted, found, strict=True):
             for code, n in per_unit.items():
                 if code in out[i]:
@@ -853,6 +871,22 @@ SELECT code, level, established_on, abolished_on FROM division
 WHERE established_on IS NOT NULL OR abolished_on IS NOT NULL
 ORDER BY code
 """
+
+
+# case_activity holds one counter per agency point, bumped by triggers in the transaction of
+# every case write that can change points_active (migration 2026-12-05T13:00): reading it
+# costs what the points cost, never what the cases cost.
+CASES_VERSION_SQL = (
+    "SELECT COUNT(*) AS points, COALESCE(SUM(writes), 0) AS writes FROM case_activity"
+)
+
+
+async def _cases_version() -> tuple[int, int]:
+    """Changes whenever a case write could change points_active (the in-service spans are
+    the status version's part). Read before the counts it keys, never after: a write that
+    lands in between makes the next request recompute instead of keeping stale counts."""
+    row = (await StatusEvent.raw(CASES_VERSION_SQL))[0]
+    return int(row["points"]), int(row["writes"])
 
 
 def _digest(value: Any) -> str:

@@ -636,3 +636,29 @@ def test_a_new_case_makes_a_point_active_at_once(client):
     add_cases(client, site, division, [datetime(2014, 6, 1, 3, 0, tzinfo=UTC)])
     after = zhongfang()
     assert after["points_active"] == 1 and after["points_in_service"] == 1
+
+
+def test_points_active_follows_any_case_write_even_from_another_process(client):
+    """The cached points_active changes with a case's received_at moved out of the 90-day
+    window, or the case deleted, by SQL outside the service (as a second process would)."""
+    from registry.tables import Case
+
+    site = client.template.sites["zhongfang"]
+    division = client.template.villages["zhongfang"]
+    day = "2014-06-30"
+
+    def active():
+        body = client.get("/api/coverage", params={"as_of": day}).json()
+        return county_of(body, "431221000000")["points_active"]
+
+    add_cases(client, site, division, [datetime(2014, 6, 1, 3, 0, tzinfo=UTC)])
+    assert active() == 1
+    assert active() == 1  # cached
+    moved = datetime(2014, 1, 2, 3, 0, tzinfo=UTC)  # more than 90 days before the date
+    client.run(lambda: Case.update({Case.received_at: moved}).where(Case.site == site))
+    assert active() == 0
+    back = datetime(2014, 6, 2, 3, 0, tzinfo=UTC)
+    client.run(lambda: Case.update({Case.received_at: back}).where(Case.site == site))
+    assert active() == 1
+    client.run(lambda: Case.delete().where(Case.site == site))
+    assert active() == 0
