@@ -34,6 +34,10 @@ from pathlib import Path
 from typing import Any
 
 PASSWORD = "Bench-Passw0rd!"
+# Village agents, each at their own agency point: the POST and sync clients spread over them
+# as real agents would (one point's case writes queue behind each other by design: the case
+# numbers of a point's day are consecutive).
+AGENTS = 64
 PENDING = {
     "/api/cases": "pending: POST /api/cases is not in this build (issue 5, proxy-service cases)",
     "/api/cases/sync": "pending: POST /api/cases/sync is not in this build (issue 5)",
@@ -137,11 +141,11 @@ async def _prepare(scale: str, cases: int) -> dict[str, Any]:
     started = time.perf_counter()
     report = await load_scale(scale, demo_data=True, cases=cases)
     report["total_s"] = round(time.perf_counter() - started, 2)
-    point = (
+    points = (
         await Site.select(Site.id)
         .where((Site.kind == "village_point") & (Site.status == "in_service"))
         .order_by(Site.id)
-        .first()
+        .limit(AGENTS)
     )
     await accounts.create_account(
         SYSTEM,
@@ -149,17 +153,17 @@ async def _prepare(scale: str, cases: int) -> dict[str, Any]:
             username="bench_municipal", password=PASSWORD, role="municipal", scope="431200"
         ),
     )
-    if point:
+    for n, point in enumerate(points):
         await accounts.create_account(
             SYSTEM,
             AccountCreate(
-                username="bench_agent",
+                username=f"bench_agent_{n}",
                 password=PASSWORD,
                 role="village_agent",
                 scope=str(point["id"]),
             ),
         )
-    report["agent_site"] = point["id"] if point else None
+    report["agent_sites"] = [p["id"] for p in points]
     return report
 
 
@@ -300,8 +304,11 @@ def raw_executemany(database_url: str, rows: int) -> dict[str, Any]:
             ddl = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT sql FROM sqlite_master WHERE tbl_name = 'service_case' "
-                    "AND sql IS NOT NULL ORDER BY type DESC"
+                    # The table as the server has it: indexes, and the triggers that keep
+                    # case_activity (so their table too).
+                    "SELECT sql FROM sqlite_master "
+                    "WHERE tbl_name IN ('service_case', 'case_activity') AND sql IS NOT NULL "
+                    "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END"
                 )
             ]
         scratch = Path(source).with_name("raw.sqlite3")
@@ -489,21 +496,22 @@ def _client_worker(job: dict[str, Any]) -> dict[str, Any]:
         remaining = job["requests"]
         target = urlsplit(job["base"])
 
-        async def one() -> None:
+        async def one(k: int) -> None:
             nonlocal remaining, errors
-            connection = _Connection(
-                target.hostname or "127.0.0.1", target.port or 80, job["headers"]
-            )
+            headers, site_id = job["headers"], job.get("site_id")
+            if job.get("agents"):  # connection k acts for its own agent (and point)
+                agent = job["agents"][(job["seed"] * job["concurrency"] + k) % len(job["agents"])]
+                headers, site_id = agent["headers"], agent["site_id"]
+            connection = _Connection(target.hostname or "127.0.0.1", target.port or 80, headers)
             while remaining > 0:
                 remaining -= 1
                 body = None
                 if job["kind"] == "case":
-                    body = _case_body(rng, job["site_id"], job["matter"])
+                    body = _case_body(rng, site_id, job["matter"])
                 elif job["kind"] == "sync":
                     body = {
                         "records": [
-                            _case_body(rng, job["site_id"], job["matter"])
-                            for _ in range(job["batch"])
+                            _case_body(rng, site_id, job["matter"]) for _ in range(job["batch"])
                         ]
                     }
                 started = time.perf_counter()
@@ -519,7 +527,7 @@ def _client_worker(job: dict[str, Any]) -> dict[str, Any]:
             connection.close()
 
         started = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(job["concurrency"])))
+        await asyncio.gather(*(one(k) for k in range(job["concurrency"])))
         elapsed = time.perf_counter() - started
         return {"latencies": latencies, "errors": errors, "elapsed": elapsed, "statuses": statuses}
 
@@ -685,7 +693,7 @@ def run_bench(args: Any) -> dict[str, Any]:
         _step("server")
         server = Server(url, workdir)
         server.wait()
-        results.update(_http(server.base, sizes, seed.get("agent_site"), results["notes"]))
+        results.update(_http(server.base, sizes, seed.get("agent_sites") or [], results["notes"]))
     finally:
         if server is not None:
             server.stop()
@@ -712,7 +720,7 @@ def _step(text: str) -> None:
     print(f"bench: {text} …", file=sys.stderr, flush=True)
 
 
-def _http(base: str, sizes: Sizes, agent_site: int | None, notes: dict[str, str]) -> dict[str, Any]:
+def _http(base: str, sizes: Sizes, agent_sites: list[int], notes: dict[str, str]) -> dict[str, Any]:
     import httpx
 
     out: dict[str, Any] = {}
@@ -739,9 +747,13 @@ def _http(base: str, sizes: Sizes, agent_site: int | None, notes: dict[str, str]
     if "/api/matters" in paths:
         items = client.get("/api/matters").json().get("items") or []
         matter = items[0]["code"] if items else None
-    agent = token("bench_agent") if agent_site else {}
+    agents = [
+        {"headers": token(f"bench_agent_{n}"), "site_id": site}
+        for n, site in enumerate(agent_sites)
+    ]
+    out["agents"] = len(agents)
 
-    if "/api/cases" in paths and agent_site and matter:
+    if "/api/cases" in paths and agents and matter:
         _step(f"single-case POST: {sizes.post_requests} requests, 64 connections")
         post = http_load(
             base,
@@ -749,10 +761,9 @@ def _http(base: str, sizes: Sizes, agent_site: int | None, notes: dict[str, str]
             "/api/cases",
             sizes.post_requests,
             64,
-            agent,
             kind="case",
             ok=(200, 201),
-            site_id=agent_site,
+            agents=agents,
             matter=matter,
         )
         out.update(
@@ -765,7 +776,7 @@ def _http(base: str, sizes: Sizes, agent_site: int | None, notes: dict[str, str]
         out.update(post_req_per_s=None, post_p99_ms=None, post_errors=None)
         notes["post_req_per_s"] = notes["post_p99_ms"] = PENDING["/api/cases"]
 
-    if "/api/cases/sync" in paths and agent_site and matter:
+    if "/api/cases/sync" in paths and agents and matter:
         _step(f"batch sync: {sizes.sync_batches} × {sizes.sync_batch_size} records")
         sync = http_load(
             base,
@@ -773,10 +784,9 @@ def _http(base: str, sizes: Sizes, agent_site: int | None, notes: dict[str, str]
             "/api/cases/sync",
             sizes.sync_batches,
             2,
-            agent,
             kind="sync",
             ok=(200,),
-            site_id=agent_site,
+            agents=agents,
             matter=matter,
             batch=sizes.sync_batch_size,
         )
@@ -787,7 +797,7 @@ def _http(base: str, sizes: Sizes, agent_site: int | None, notes: dict[str, str]
     else:
         out["sync_logs_per_s"] = None
         notes["sync_logs_per_s"] = PENDING["/api/cases/sync"]
-    if not agent_site:
+    if not agents:
         notes["post_req_per_s"] = "no in-service agency point in the seed"
 
     yesterday = (date.today() - timedelta(days=1)).isoformat()

@@ -5,6 +5,7 @@ Coverage caches points_active by the sum of these counters (a table of one row p
 point: reading it costs what the points cost, never what the cases cost). Triggers keep it,
 so no write path can forget: a case inserted or deleted, or its site or received_at changed,
 bumps its point's counter in the same transaction. Only that the sum changes matters.
+Also an index on service_case (site, received_on) for the next case number of a point's day.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -12,7 +13,7 @@ from piccolo.engine import engine_finder
 
 ID = "2026-12-05T13:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "case_activity counter and its triggers (coverage cache version)"
+DESCRIPTION = "case_activity counter and its triggers (coverage cache version); case serial index"
 
 TABLE = (
     "CREATE TABLE IF NOT EXISTS case_activity "
@@ -68,6 +69,10 @@ POSTGRES = [
     "REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT "
     "EXECUTE FUNCTION case_activity_updated()",
 ]
+# The next case number of a point and day reads one index range (services/cases.py).
+SERIAL_INDEX = (
+    "CREATE INDEX IF NOT EXISTS service_case_site_received_on ON service_case (site, received_on)"
+)
 # Counts for the cases already there (a database migrated with cases in it).
 BACKFILL = (
     "INSERT INTO case_activity (site, writes) "
@@ -82,7 +87,7 @@ async def forwards():
     async def run():
         engine = engine_finder()
         statements = SQLITE if engine.engine_type == "sqlite" else POSTGRES
-        for statement in [*statements, BACKFILL]:
+        for statement in [*statements, BACKFILL, SERIAL_INDEX]:
             await engine.run_ddl(statement)
 
     manager.add_raw(run)

@@ -438,11 +438,24 @@ async def _next_serials(site_id: int, days: set[date]) -> dict[date, int]:
     last = dict.fromkeys(days, 0)
     if not days:
         return last
-    rows = await CaseRow.select(CaseRow.received_on, CaseRow.case_number).where(
-        (CaseRow.site == site_id) & CaseRow.received_on.is_in(sorted(days))
+    # One row per day, found through the (site, received_on) index: a point's numbers of one
+    # day share their prefix, so the longest, then greatest, number has the highest serial.
+    # (Fetching every number of the day made each new case cost as much as the day's cases.)
+    ordered = sorted(days)
+    rows = await CaseRow.raw(
+        "SELECT received_on, case_number FROM ("
+        " SELECT received_on, case_number, ROW_NUMBER() OVER ("
+        "  PARTITION BY received_on ORDER BY LENGTH(case_number) DESC, case_number DESC"
+        " ) AS rn FROM service_case"
+        f" WHERE site = {{}} AND received_on IN ({', '.join('{}' for _ in ordered)})"
+        ") latest WHERE rn = 1",
+        site_id,
+        *ordered,
     )
     for row in rows:
         day = row["received_on"]
+        if isinstance(day, str):  # SQLite keeps dates as ISO text
+            day = date.fromisoformat(day[:10])
         last[day] = max(last.get(day, 0), rules.serial_of(row["case_number"]))
     return last
 

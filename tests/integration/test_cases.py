@@ -104,6 +104,25 @@ def test_case_numbers_count_per_point_and_day(client):
     assert other_point["case_number"] == f"{village_code(client, 'zhongfang')}-20141008-0001"
 
 
+def test_case_numbers_go_on_past_9999(client):
+    """The next serial is the highest of the day, read numerically: 10000 follows 9999."""
+    from registry.tables import Case
+
+    first = created(client)
+    prefix = first["case_number"].rsplit("-", 1)[0]
+
+    async def renumber(serial: int) -> None:
+        await Case.update({Case.case_number: f"{prefix}-{serial:04d}"}).where(
+            Case.id == first["id"]
+        )
+
+    client.run(lambda: renumber(9999))
+    second = created(client, resident_id_number=OTHER_IDS[0])
+    assert second["case_number"] == f"{prefix}-10000"
+    third = created(client, resident_id_number=OTHER_IDS[1])
+    assert third["case_number"] == f"{prefix}-10001"
+
+
 def test_naive_received_time_is_china_time(client):
     case = created(client, received_at="2014-10-08T00:30:00")
     assert case["received_at"].startswith("2014-10-07T16:30:00")
