@@ -140,10 +140,10 @@ LEFT JOIN flagged g ON g.i = t.i AND g.unit = t.unit
 """
 
 # points_active on each day of /*days*/ (i, day, lo, hi): village divisions existing that day
-# with an agency point in service that day and at least one case received in [lo, hi). Not
-# cached, so a new case shows at once; it costs two index probes per agency point
-# (service_case (site, received_at), status_event (site, effective_date, id)), so it grows
-# with the number of points, not of cases.
+# with an agency point in service that day and at least one case received in [lo, hi). It
+# costs two index probes per agency point (service_case (site, received_at), status_event
+# (site, effective_date, id)), so it grows with the number of points, not of cases; cached
+# per cases version, which every case write changes (see _cases_version).
 ACTIVE_SQL = f"""
 WITH days (i, day, lo, hi) AS (VALUES /*days*/)
 SELECT d.i, v./*unit*/ AS unit, COUNT(DISTINCT v.code) AS points_active
