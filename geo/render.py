@@ -129,6 +129,10 @@ def _fmt(v: float) -> str:
     return "0" if text in ("-0.0", "0.0") else text.removesuffix(".0")
 
 
+_PATHS_SIZE = 4096
+_PATHS: dict[tuple[Any, ...], tuple[BaseGeometry, str]] = {}
+
+
 class _Frame:
     """Lon/lat → SVG pixels for a map box (local equirectangular plane, north up)."""
 
@@ -148,7 +152,23 @@ class _Frame:
         x, y = local_xy_m(lons, lats, self.lon0, self.lat0)
         return self.ox + x * self.scale, self.oy - y * self.scale
 
+    def key(self) -> tuple[float, ...]:
+        return (self.lon0, self.lat0, self.scale, self.ox, self.oy)
+
     def path(self, geom: BaseGeometry) -> str:
+        """The SVG path data of ``geom`` in this frame (memoised per frame and geometry
+        object: the same county outlines are drawn on every map)."""
+        key = (self.key(), id(geom))
+        found = _PATHS.get(key)
+        if found is not None and found[0] is geom:
+            return found[1]
+        text = self._path(geom)
+        if len(_PATHS) >= _PATHS_SIZE:
+            _PATHS.pop(next(iter(_PATHS)))
+        _PATHS[key] = (geom, text)  # the geometry is kept: its id cannot be reused meanwhile
+        return text
+
+    def _path(self, geom: BaseGeometry) -> str:
         parts = []
         polygons = getattr(geom, "geoms", [geom])
         for polygon in polygons:

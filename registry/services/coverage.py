@@ -18,10 +18,12 @@ import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import msgspec
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from geo.geojson_io import feature, feature_collection, point_feature
 from geo.render import COVERAGE_CLASSES, Area, MapPoint, render_choropleth
@@ -842,12 +844,28 @@ async def sites_on(
     return rows
 
 
-async def county_outlines() -> dict[str, dict[str, Any]]:
-    """Map outlines (simplified GeoJSON geometry) of the counties, by code."""
+async def _outline_texts() -> dict[str, str]:
     rows = await DivisionBoundary.select(
         DivisionBoundary.division.as_alias("code"), DivisionBoundary.simplified
     ).where(DivisionBoundary.division.level == "county")
-    return {r["code"]: json.loads(r["simplified"]) for r in rows}
+    return {r["code"]: r["simplified"] for r in rows}
+
+
+async def county_outlines() -> dict[str, dict[str, Any]]:
+    """Map outlines (simplified GeoJSON geometry) of the counties, by code."""
+    return {code: json.loads(text) for code, text in (await _outline_texts()).items()}
+
+
+async def county_shapes() -> dict[str, BaseGeometry]:
+    """The same outlines as shapely geometries, for the SVG map."""
+    return {code: _outline(text) for code, text in (await _outline_texts()).items()}
+
+
+@lru_cache(maxsize=4096)
+def _outline(text: str) -> BaseGeometry:
+    """A stored outline as a shapely geometry, parsed once per distinct text (the same
+    objects on every map, so the SVG renderer's memo of their paths holds)."""
+    return shape(json.loads(text))
 
 
 # --------------------------------------------------------------------------- status version
@@ -968,7 +986,7 @@ async def coverage_svg(
 ) -> str:
     """The county choropleth of the campaign's figure on ``as_of`` (see geo.render)."""
     report = await coverage(as_of, campaign)
-    outlines = await county_outlines()
+    outlines = await county_shapes()
     info = report.campaign_info
     areas = [
         Area(
