@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 BENCHSTAMP := $(VENV)/.installed-bench
 SCALE ?= province
-BENCH_OUT ?= var/bench-$(SCALE).json
+BENCH_OUT ?= var/bench-$(SCALE)$(if $(BENCH_DATABASE_URL),-postgres).json
 
 .PHONY: run test bench soak audit lint clean install
 
