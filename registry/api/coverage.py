@@ -28,7 +28,7 @@ SVG = "image/svg+xml"
 
 def _etag(content: bytes) -> str:
     """A weak validator of the representation itself: it changes exactly when the body does
-    (points_active, counted afresh on each request, included)."""
+    (a new case that changes points_active included)."""
     return 'W/"' + hashlib.sha256(content).hexdigest()[:24] + '"'
 
 

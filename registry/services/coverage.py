@@ -874,8 +874,9 @@ def _outline(text: str) -> BaseGeometry:
 # What the cached counts depend on: status events and sites are append-only (a site never
 # changes division or kind), so counts and last ids tell a change; divisions by their count
 # and their dated rows (hashed in full below). Cases are not part of it: points_active is
-# counted afresh on every request (see ACTIVE_SQL). Every query here is an index lookup or
-# a count of a table that grows with the divisions, never with the cases.
+# counted apart and cached per cases version (see ACTIVE_SQL, _cases_version). Every query
+# here is an index lookup or a count of a table that grows with the divisions, never with
+# the cases.
 STATUS_VERSION_SQL = """
 SELECT
     (SELECT COUNT(*) FROM status_event) AS events,
