@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from functools import lru_cache
@@ -196,12 +196,7 @@ async def counts_by(
     engine = current()
     status_version = await _status_version()
     key = (_database(engine), status_version, tuple(days), unit, county)
-    cached = _cache.get(key)
-    if cached is None:
-        cached = await _counts_by(engine, days, unit, county)
-        if len(_cache) >= CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = cached
+    cached = await _memo(key, lambda: _counts_by(engine, days, unit, county))
     out = [dict(d) for d in cached]
     wanted = [
         i for i, d in enumerate(days) if active is True or (active is not False and d in active)
@@ -218,12 +213,7 @@ async def counts_by(
             unit,
             county,
         )
-        found = _cache.get(key)
-        if found is None:
-            found = await _active_by(engine, active_days, unit, county)
-            if len(_cache) >= CACHE_SIZE:
-                _cache.pop(next(iter(_cache)))
-            _cache[key] = found
+        found = await _memo(key, lambda: _active_by(engine, active_days, unit, county))
         for i, per_unit in zip(wanted, found, strict=True):
             for code, n in per_unit.items():
                 if code in out[i]:
@@ -241,7 +231,30 @@ def _database(engine: Any) -> str:
 # Counts are cached per status version (see :func:`_status_version`): a repeated request
 # costs a few small queries. Oldest entries go first.
 CACHE_SIZE = 64
-_cache: dict[tuple[Any, ...], list[dict[str, maths.Counts]]] = {}
+_cache: dict[tuple[Any, ...], Any] = {}
+
+
+async def _memo(key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]) -> Any:
+    """The cached value of ``key``, computed (and the oldest entry dropped) when absent."""
+    found = _cache.get(key)
+    if found is None:
+        found = await compute()
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = found
+    return found
+
+
+def _fill(template: str, rows_sql: str, site_filter: str, division_filter: str, unit: str) -> str:
+    """A counting statement with its days, county filters and unit column spliced in (only
+    whitelisted text; every value stays a {} placeholder)."""
+    return (
+        template.replace("/*days*/", rows_sql)
+        .replace("/*site_filter*/", site_filter)
+        .replace("/*exists*/", EXISTS_ON_DAY)
+        .replace("/*division_filter*/", division_filter)
+        .replace("/*unit*/", _UNITS[unit])
+    )
 
 
 def _days_sql(engine: Any, days: Sequence[date], windows: bool) -> tuple[str, list[Any]]:
@@ -269,13 +282,7 @@ async def _counts_by(
         site_filter = " JOIN site fs ON fs.id = e.site WHERE fs.county_code = {}"
         division_filter = " AND v.county_code = {}"
         args = [*args, county, county, county]
-    sql = (
-        COUNTS_SQL.replace("/*days*/", rows_sql)
-        .replace("/*site_filter*/", site_filter)
-        .replace("/*exists*/", EXISTS_ON_DAY)
-        .replace("/*division_filter*/", division_filter)
-        .replace("/*unit*/", _UNITS[unit])
-    )
+    sql = _fill(COUNTS_SQL, rows_sql, site_filter, division_filter, unit)
     out: list[dict[str, maths.Counts]] = [{} for _ in days]
     for row in await StatusEvent.raw(sql, *args):
         out[int(row["i"])][row["unit"]] = maths.Counts(
@@ -299,13 +306,7 @@ async def _active_by(
         site_filter = " AND s.county_code = {}"
         division_filter = " AND v.county_code = {}"
         args = [*args, county, county]
-    sql = (
-        ACTIVE_SQL.replace("/*days*/", rows_sql)
-        .replace("/*site_filter*/", site_filter)
-        .replace("/*exists*/", EXISTS_ON_DAY)
-        .replace("/*division_filter*/", division_filter)
-        .replace("/*unit*/", _UNITS[unit])
-    )
+    sql = _fill(ACTIVE_SQL, rows_sql, site_filter, division_filter, unit)
     out: list[dict[str, int]] = [{} for _ in days]
     for row in await StatusEvent.raw(sql, *args):
         out[int(row["i"])][row["unit"]] = int(row["points_active"])
@@ -418,12 +419,7 @@ async def series_counts(
     engine = current()
     status_version = await _status_version()
     key = ("series", _database(engine), status_version, start, as_of, unit, county)
-    cached = _cache.get(key)
-    if cached is None:
-        cached = await _series_counts(engine, days, unit, county)
-        if len(_cache) >= CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = cached
+    cached = await _memo(key, lambda: _series_counts(engine, days, unit, county))
     return [dict(d) for d in cached]
 
 
