@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +20,26 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     return value
+
+
+# Columns of an audit row written in bulk (registry.services.bulk.insert_rows).
+COLUMNS = (
+    "at",
+    "actor",
+    "role",
+    "action",
+    "entity",
+    "entity_id",
+    "county_code",
+    "changes",
+    "request_id",
+    "note",
+)
+
+
+def changes_json(changes: list[dict[str, Any]]) -> str:
+    """The ``changes`` column's text for a bulk insert (dates as ISO text, as :func:`record`)."""
+    return json.dumps(_jsonable(changes), ensure_ascii=False, separators=(",", ":"))
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:

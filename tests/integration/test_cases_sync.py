@@ -281,28 +281,30 @@ def test_body_over_the_batch_limit_is_413(small_body_client, frozen_clock):
 def test_crash_while_writing_leaves_none_of_the_batch(client, monkeypatch):
     """The valid records of a batch are committed together: a failure after the first rows are
     written rolls all of them back; resending the batch then creates them all."""
-    from registry.services import cases
+    from registry.services import bulk, cases
+    from registry.tables import Case
 
-    batch = records(client, 600)  # two insert chunks of cases
+    batch = records(client, 600)
     update_target = record(client, resident_id_number=IDS[700])
     sync(client, [update_target])
     batch.append({**update_target, "note": "改", "version": 1})
-    real_insert_many = cases.insert_many
+    real_insert_rows = bulk.insert_rows
     calls = {"n": 0}
 
-    async def crash_after_first_chunk(table, rows, chunk_size=500):
+    async def crash_after_first_rows(table, columns, rows):
         calls["n"] += 1
-        await real_insert_many(table, rows[:chunk_size], chunk_size)
+        await real_insert_rows(table, columns, rows[:500])  # the first 500 cases are written
+        assert table is Case
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(cases, "insert_many", crash_after_first_chunk)
+    monkeypatch.setattr(bulk, "insert_rows", crash_after_first_rows)
     before = client.snapshot()
     response = sync(client, batch)
     assert response.status_code == 500
     assert calls["n"] == 1
     assert client.snapshot() == before
 
-    monkeypatch.setattr(cases, "insert_many", real_insert_many)
+    monkeypatch.setattr(bulk, "insert_rows", real_insert_rows)
 
     async def crash_in_audit(entries):
         raise RuntimeError("disk full")
