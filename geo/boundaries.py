@@ -203,6 +203,57 @@ def _containment(region: Region, distance: float, tolerance_m: float) -> Contain
 # --------------------------------------------------------------------------- index
 
 
+class _BoxGrid:
+    """Regions' bounding boxes bucketed in a uniform grid: candidate (point, region) pairs
+    for many points by array arithmetic (no geometries), the pairs whose box holds the point.
+    """
+
+    CELLS = 64  # per side: a Hunan county box spans a few cells
+
+    def __init__(self, boxes: FloatArray) -> None:
+        self.boxes = boxes
+        self.x0, self.y0 = float(boxes[:, 0].min()), float(boxes[:, 1].min())
+        width = max(float(boxes[:, 2].max()) - self.x0, 1e-9)
+        height = max(float(boxes[:, 3].max()) - self.y0, 1e-9)
+        self.dx, self.dy = width / self.CELLS, height / self.CELLS
+        ix0, iy0 = self._cell(boxes[:, 0], boxes[:, 1])
+        ix1, iy1 = self._cell(boxes[:, 2], boxes[:, 3])
+        cells: list[list[int]] = [[] for _ in range(self.CELLS * self.CELLS)]
+        for r in range(len(boxes)):
+            for iy in range(iy0[r], iy1[r] + 1):
+                for ix in range(ix0[r], ix1[r] + 1):
+                    cells[iy * self.CELLS + ix].append(r)
+        counts = np.array([len(c) for c in cells], dtype=np.int64)
+        self.start = np.concatenate([[0], np.cumsum(counts)])
+        self.regions = np.array([r for c in cells for r in c], dtype=np.int64)
+
+    def _cell(self, xs: FloatArray, ys: FloatArray) -> tuple[npt.NDArray[np.int64], ...]:
+        last = self.CELLS - 1
+        ix = np.clip(((xs - self.x0) / self.dx).astype(np.int64), 0, last)
+        iy = np.clip(((ys - self.y0) / self.dy).astype(np.int64), 0, last)
+        return ix, iy
+
+    def candidates(
+        self, xs: FloatArray, ys: FloatArray
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``(point_idx, region_idx)`` of every point inside a region's bounding box."""
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        xs_f = np.where(finite, xs, self.x0 - 1.0)
+        ys_f = np.where(finite, ys, self.y0 - 1.0)
+        ix, iy = self._cell(xs_f, ys_f)
+        cell = iy * self.CELLS + ix
+        counts = self.start[cell + 1] - self.start[cell]
+        counts[~finite] = 0
+        point_idx = np.repeat(np.arange(xs.size, dtype=np.int64), counts)
+        # Position of each pair in self.regions: its cell's start plus its rank in the cell.
+        offsets = np.repeat(self.start[cell] - (np.cumsum(counts) - counts), counts)
+        region_idx = self.regions[offsets + np.arange(point_idx.size, dtype=np.int64)]
+        box = self.boxes[region_idx]
+        px, py = xs_f[point_idx], ys_f[point_idx]
+        inside = (px >= box[:, 0]) & (px <= box[:, 2]) & (py >= box[:, 1]) & (py <= box[:, 3])
+        return point_idx[inside], region_idx[inside]
+
+
 class BoundaryIndex:
     """Spatial index over a set of :class:`Region` objects (built once, then read-only).
 
@@ -243,6 +294,7 @@ class BoundaryIndex:
         self._geoms = np.array([r.geometry for r in regs], dtype=object)
         shapely.prepare(self._geoms)
         self._tree = shapely.STRtree(self._geoms)
+        self._grid = _BoxGrid(shapely.bounds(self._geoms)) if regs else None
 
         # Local metric frames (origin at each region's bounding-box centre).
         self._origins: list[tuple[float, float]] = []
@@ -311,12 +363,12 @@ class BoundaryIndex:
     def locate_many(self, lons: npt.ArrayLike, lats: npt.ArrayLike) -> list[str | None]:
         """Locate many points at once.
 
-        One bulk ``STRtree.query`` of all points gives (point, region) candidate pairs by
-        bounding box, then a single vectorised ``shapely.intersects_xy`` on the prepared
-        region geometries keeps the pairs whose point is inside or on the border. This is the
-        same relation as ``query(points, predicate="intersects")`` but about 4x faster,
-        because shapely's predicate query prepares the (point) query geometries instead of
-        the polygons.
+        A grid of the regions' bounding boxes gives (point, region) candidate pairs by
+        bounding box from the coordinates alone (numpy, no point geometries: making 100,000
+        shapely points cost more than the rest), then a single vectorised
+        ``shapely.intersects_xy`` on the prepared region geometries keeps the pairs whose
+        point is inside or on the border. Same relation as
+        ``STRtree.query(points, predicate="intersects")``, about 4x faster than it.
 
         Args:
             lons: WGS-84 longitudes.
@@ -333,8 +385,8 @@ class BoundaryIndex:
         n = lon_arr.size
         if n == 0 or len(self._regions) == 0:
             return [None] * n
-        points = shapely.points(lon_arr, lat_arr)
-        point_idx, region_idx = self._tree.query(points)
+        assert self._grid is not None
+        point_idx, region_idx = self._grid.candidates(lon_arr, lat_arr)
         hit = shapely.intersects_xy(self._geoms[region_idx], lon_arr[point_idx], lat_arr[point_idx])
         point_idx, region_idx = point_idx[hit], region_idx[hit]
         no_hit = len(self._regions)

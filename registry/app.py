@@ -50,6 +50,9 @@ WEB = Path(__file__).resolve().parent / "web"
 DOCS_ASSETS = Path(litestar_offline_docs.__file__).resolve().parent / "static"
 
 
+GZIP_LEVEL = 4
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the registry's ASGI app for ``settings`` (environment by default)."""
     settings = settings or get_settings()
@@ -137,7 +140,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[request_context_middleware],
         before_request=require_json_content_type,
         plugins=[StrictStructSchemaPlugin()],
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1000),
+        # Level 4, not Litestar's 9: the Hunan SVG map (770 kB) compresses in 8 ms instead of
+        # 87 ms, 9 % larger (240 / 220 kB); every JSON response gains likewise.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1000, gzip_compress_level=GZIP_LEVEL
+        ),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

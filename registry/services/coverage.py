@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 import msgspec
+import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -861,7 +862,7 @@ async def county_shapes() -> dict[str, BaseGeometry]:
 def _outline(text: str) -> BaseGeometry:
     """A stored outline as a shapely geometry, parsed once per distinct text (the same
     objects on every map, so the SVG renderer's memo of their paths holds)."""
-    return shape(json.loads(text))
+    return shapely.from_geojson(text)  # GEOS reads the text (shape(json.loads()) took 0.6 ms each)
 
 
 # --------------------------------------------------------------------------- status version
