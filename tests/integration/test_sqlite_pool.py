@@ -1,0 +1,113 @@
+"""The pooled SQLite engine (registry.db.RegistrySQLiteEngine): bounded, fresh, never hands
+out a connection in an unknown state."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from registry.db import SQLITE_POOL_MAX, RegistrySQLiteEngine, close_engine, make_engine
+
+
+async def _in_transaction(engine: RegistrySQLiteEngine, sql: str) -> None:
+    transaction = engine.current_transaction.get()
+    await engine._run_in_existing_connection(transaction.connection, sql)
+
+
+def _engine(tmp_path: Path) -> RegistrySQLiteEngine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}")
+    assert isinstance(engine, RegistrySQLiteEngine)
+    return engine
+
+
+def test_many_concurrent_statements_share_a_bounded_pool(tmp_path):
+    engine = _engine(tmp_path)
+
+    async def run() -> list[int]:
+        await engine._run_in_new_connection("CREATE TABLE t (n INTEGER)")
+        await engine._run_in_new_connection("INSERT INTO t VALUES (1), (2), (3)")
+        peak = 0
+        real_open = engine._open
+
+        async def counting_open():
+            nonlocal peak
+            connection = await real_open()
+            peak = max(peak, engine._opened)
+            return connection
+
+        engine._open = counting_open  # type: ignore[method-assign]
+        rows = await asyncio.gather(
+            *(engine._run_in_new_connection("SELECT SUM(n) AS s FROM t") for _ in range(200))
+        )
+        assert peak <= SQLITE_POOL_MAX
+        assert engine._opened == len(engine._idle) <= SQLITE_POOL_MAX
+        await close_engine(engine)
+        assert engine._opened == 0 and not engine._idle
+        return [r[0]["s"] for r in rows]
+
+    assert asyncio.run(run()) == [6] * 200
+
+
+def test_a_pooled_connection_sees_commits_made_elsewhere(tmp_path):
+    engine = _engine(tmp_path)
+    path = tmp_path / "pool.sqlite3"
+
+    async def run() -> tuple[int, int]:
+        await engine._run_in_new_connection("CREATE TABLE t (n INTEGER)")
+        before = (await engine._run_in_new_connection("SELECT COUNT(*) AS c FROM t"))[0]["c"]
+        with sqlite3.connect(path) as other:  # another process's write
+            other.execute("INSERT INTO t VALUES (7)")
+        after = (await engine._run_in_new_connection("SELECT COUNT(*) AS c FROM t"))[0]["c"]
+        await close_engine(engine)
+        return before, after
+
+    assert asyncio.run(run()) == (0, 1)
+
+
+def test_a_connection_whose_commit_failed_is_closed_not_pooled(tmp_path):
+    engine = _engine(tmp_path)
+
+    async def run() -> None:
+        await engine._run_in_new_connection("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await engine._run_in_new_connection(
+            "CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        opened = engine._opened
+        with pytest.raises(sqlite3.IntegrityError):
+            async with engine.transaction():
+                await _in_transaction(engine, "INSERT INTO child VALUES (42)")
+        assert engine.current_transaction.get() is None
+        assert engine._opened == opened - 1  # the connection left the pool
+        assert all(c._connection is not None for c in engine._idle)
+        rows = await engine._run_in_new_connection("SELECT COUNT(*) AS c FROM child")
+        assert rows[0]["c"] == 0  # nothing of the failed transaction
+        async with engine.transaction():  # the pool still works
+            await _in_transaction(engine, "INSERT INTO parent VALUES (1)")
+        await close_engine(engine)
+
+    asyncio.run(run())
+
+
+def test_a_cancelled_waiter_passes_its_turn_on(tmp_path):
+    engine = _engine(tmp_path)
+
+    async def run() -> None:
+        held = [await engine.acquire() for _ in range(SQLITE_POOL_MAX)]
+        first = asyncio.create_task(engine.acquire())
+        second = asyncio.create_task(engine.acquire())
+        await asyncio.sleep(0.01)
+        assert not first.done() and not second.done()
+        await engine.release(held.pop())  # wakes the first waiter …
+        first.cancel()  # … which leaves before it runs
+        connection = await asyncio.wait_for(second, 5)
+        assert first.cancelled()
+        await engine.release(connection)
+        for c in held:
+            await engine.release(c)
+        assert engine._opened == SQLITE_POOL_MAX
+        await close_engine(engine)
+
+    asyncio.run(run())
