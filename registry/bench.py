@@ -826,7 +826,44 @@ def _http(base: str, sizes: Sizes, agent_sites: list[int], notes: dict[str, str]
         else:
             out[key] = None
             notes[key] = PENDING[path]
+    out.update(_after_status_change(client, token, agent_sites, paths, notes))
     client.close()
+    return out
+
+
+def _after_status_change(
+    client: Any,
+    token: Callable[[str], dict[str, str]],
+    agent_sites: list[int],
+    paths: set[str],
+    notes: dict[str, str],
+) -> dict[str, Any]:
+    """A planner's status change (one point suspended today), then the first coverage and
+    all-county series requests: what a reader waits for after a change (counts are cached per
+    county, so only the changed county is counted again)."""
+    from zoneinfo import ZoneInfo
+
+    out: dict[str, Any] = {}
+    if not agent_sites or "/api/coverage" not in paths:
+        return out
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    _step(f"status change of point {agent_sites[-1]}, then coverage and series")
+    response = client.post(
+        f"/api/sites/{agent_sites[-1]}/status",
+        json={"status": "suspended", "effective_date": today},
+        headers=token("bench_municipal"),
+    )
+    if response.status_code != 201:
+        notes["coverage_after_status_change_ms"] = (
+            f"the status change was refused ({response.status_code}): not measured"
+        )
+        return out
+    for key, path in (
+        ("coverage_after_status_change_ms", "/api/coverage"),
+        ("timeseries_all_counties_after_status_change_ms", "/api/coverage/timeseries"),
+    ):
+        if path in paths:
+            out[key] = _timed_get(client, path, 1)["cold_ms"]
     return out
 
 
@@ -857,10 +894,20 @@ ROWS = (
     ("raw_executemany_rows_per_s", "raw executemany (rows/s)", None),
     ("coverage_all_counties_cold_ms", "coverage, all counties, first (ms)", None),
     ("coverage_all_counties_ms", "coverage, all counties, cached (ms)", None),
+    (
+        "coverage_after_status_change_ms",
+        "coverage, all counties, after a status change (ms)",
+        None,
+    ),
     ("timeseries_cold_ms", "monthly series, one county, first (ms)", None),
     ("timeseries_ms", "monthly series, one county, cached (ms)", None),
     ("timeseries_all_counties_cold_ms", "monthly series, all, first (ms)", None),
     ("timeseries_all_counties_ms", "monthly series, all, cached (ms)", None),
+    (
+        "timeseries_all_counties_after_status_change_ms",
+        "monthly series, all, after a status change (ms)",
+        None,
+    ),
     ("map_svg_ms", "SVG map, first (ms)", None),
     ("map_svg_cached_ms", "SVG map, cached counts (ms)", None),
     ("map_svg_uncached_counts_cold_ms", "SVG map, new date, first (ms)", None),

@@ -13,7 +13,6 @@ projection) is :mod:`registry.domain.coverage`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,7 +30,7 @@ from geo.render import COVERAGE_CLASSES, Area, MapPoint, render_choropleth
 from registry import clock
 from registry.db import current, is_sqlite
 from registry.domain import coverage as maths
-from registry.domain.codes import level_of_code, normalise_code
+from registry.domain.codes import county_of, level_of_code, normalise_code
 from registry.domain.divisions import CENTRE_KINDS, POINT_KINDS, SITE_KINDS, exists_on
 from registry.domain.errors import RuleViolation
 from registry.domain.status import STATUSES
@@ -185,7 +184,8 @@ async def counts_by(
     """Counts per unit (``county`` or ``township``) for each of ``days``.
 
     Everything but ``points_active`` comes from the dated status events (one SQL statement,
-    cached per status version: a new case does not invalidate it). ``points_active`` is
+    cached county by county per county version: a status change recounts its county only, a
+    new case recounts nothing; see :func:`_per_county`). ``points_active`` is
     counted on the days ``active`` names (all, none, or those dates; 0 on the others) by
     :data:`ACTIVE_SQL`, whose cost grows with the number of agency points, not of cases, and
     cached per status and cases version (see :func:`_cases_version`).
@@ -195,10 +195,12 @@ async def counts_by(
     if not days:
         return []
     engine = current()
-    status_version = await _status_version()
-    key = (_database(engine), status_version, tuple(days), unit, county)
-    cached = await _memo(key, lambda: _counts_by(engine, days, unit, county))
-    out = [dict(d) for d in cached]
+    out, status_version = await _per_county(
+        ("counts", _database(engine), tuple(days), unit),
+        county,
+        len(days),
+        lambda counties: _counts_by(engine, days, unit, counties),
+    )
     wanted = [
         i for i, d in enumerate(days) if active is True or (active is not False and d in active)
     ]
@@ -229,10 +231,17 @@ def _database(engine: Any) -> str:
     return "postgres:" + repr(sorted(engine.config.items()))
 
 
-# Counts are cached per status version (see :func:`_status_version`): a repeated request
-# costs a few small queries. Oldest entries go first.
-CACHE_SIZE = 64
+# Counts are cached per county and per that county's version (see :func:`_per_county`): a
+# repeated request costs a few small queries, a status change recounts one county. Oldest
+# entries go first.
+CACHE_SIZE = 8192
 _cache: dict[tuple[Any, ...], Any] = {}
+
+
+def _store(key: tuple[Any, ...], value: Any) -> None:
+    if key not in _cache and len(_cache) >= CACHE_SIZE:
+        _cache.pop(next(iter(_cache)))
+    _cache[key] = value
 
 
 async def _memo(key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]) -> Any:
@@ -240,10 +249,69 @@ async def _memo(key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]) -> 
     found = _cache.get(key)
     if found is None:
         found = await compute()
-        if len(_cache) >= CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = found
+        _store(key, found)
     return found
+
+
+PerDay = list[dict[str, maths.Counts]]
+
+
+async def _per_county(
+    key: tuple[Any, ...],
+    county: str | None,
+    n_days: int,
+    compute: Callable[[list[str] | None], Awaitable[PerDay]],
+) -> tuple[PerDay, tuple[int, int, int]]:
+    """Counts per unit and day, cached county by county.
+
+    Each county's part is kept with the county's version (its ``county_activity`` counter,
+    and the counter of the divisions above the counties); the counties whose version changed
+    (all of them on a first request) are recounted by one ``compute(counties)`` (``None``:
+    every county, unfiltered). Versions are read before counting: a write landing meanwhile
+    makes the next request recount, never keeps stale counts. Also returns a summary of all
+    the versions (changes whenever any county's does), for the caches that are not split.
+    """
+    versions = await _county_versions()
+    above = versions.pop("", 0)
+    wanted = [county] if county else sorted(versions)
+    parts: dict[str, PerDay] = {}
+    stale: list[str] = []
+    for code in wanted:
+        found = _cache.get((*key, code))
+        if found is not None and found[0] == (versions.get(code), above):
+            parts[code] = found[1]
+        else:
+            stale.append(code)
+    if stale:
+        everything = county is None and len(stale) == len(wanted)
+        fresh = await compute(None if everything else stale)
+        split: dict[str, PerDay] = {code: [{} for _ in range(n_days)] for code in stale}
+        for i, per_unit in enumerate(fresh):
+            for unit_code, counts in per_unit.items():
+                part = split.get(county_of(unit_code) or "")
+                if part is not None:
+                    part[i][unit_code] = counts
+        for code in stale:
+            _store((*key, code), ((versions.get(code), above), split[code]))
+            parts[code] = split[code]
+    out: PerDay = [{} for _ in range(n_days)]
+    for code in wanted:
+        for i, per_unit in enumerate(parts[code]):
+            out[i].update(per_unit)
+    # Counters only grow: the sum changes whenever any of them does.
+    return out, (len(versions), above, sum(versions.values()))
+
+
+def _county_filters(counties: list[str] | None) -> tuple[str, str, list[Any]]:
+    """Site and division filters of the counting statements for ``counties`` (``None``: no
+    filter), and their arguments in statement order (the site filter once, the division
+    filter twice)."""
+    if counties is None:
+        return "", "", []
+    marks = ", ".join("{}" for _ in counties)
+    site_filter = f" JOIN site fs ON fs.id = e.site WHERE fs.county_code IN ({marks})"
+    division_filter = f" AND v.county_code IN ({marks})"
+    return site_filter, division_filter, [*counties, *counties, *counties]
 
 
 def _fill(template: str, rows_sql: str, site_filter: str, division_filter: str, unit: str) -> str:
@@ -275,14 +343,11 @@ def _days_sql(engine: Any, days: Sequence[date], windows: bool) -> tuple[str, li
 
 
 async def _counts_by(
-    engine: Any, days: Sequence[date], unit: str, county: str | None
+    engine: Any, days: Sequence[date], unit: str, counties: list[str] | None
 ) -> list[dict[str, maths.Counts]]:
     rows_sql, args = _days_sql(engine, days, windows=False)
-    site_filter = division_filter = ""
-    if county:
-        site_filter = " JOIN site fs ON fs.id = e.site WHERE fs.county_code = {}"
-        division_filter = " AND v.county_code = {}"
-        args = [*args, county, county, county]
+    site_filter, division_filter, county_args = _county_filters(counties)
+    args = [*args, *county_args]
     sql = _fill(COUNTS_SQL, rows_sql, site_filter, division_filter, unit)
     out: list[dict[str, maths.Counts]] = [{} for _ in days]
     for row in await StatusEvent.raw(sql, *args):
@@ -418,14 +483,17 @@ async def series_counts(
     if not days:
         return []
     engine = current()
-    status_version = await _status_version()
-    key = ("series", _database(engine), status_version, start, as_of, unit, county)
-    cached = await _memo(key, lambda: _series_counts(engine, days, unit, county))
-    return [dict(d) for d in cached]
+    out, _ = await _per_county(
+        ("series", _database(engine), start, as_of, unit),
+        county,
+        len(days),
+        lambda counties: _series_counts(engine, days, unit, counties),
+    )
+    return out
 
 
 async def _series_counts(
-    engine: Any, days: Sequence[date], unit: str, county: str | None
+    engine: Any, days: Sequence[date], unit: str, counties: list[str] | None
 ) -> list[dict[str, maths.Counts]]:
     pg = not is_sqlite(engine)
     if pg:
@@ -437,12 +505,7 @@ async def _series_counts(
     else:  # ISO text, compared as text
         date_of, forever, always = "{}", "'9999-12-31'", "'0001-01-01'"
     first = days[0]
-    site_filter = division_filter = ""
-    args: list[Any] = []
-    if county:
-        site_filter = " JOIN site fs ON fs.id = e.site WHERE fs.county_code = {}"
-        division_filter = " AND v.county_code = {}"
-        args = [county, county, county]
+    site_filter, division_filter, args = _county_filters(counties)
     sql = (
         SERIES_SQL.replace("/*site_filter*/", site_filter)
         .replace("/*division_filter*/", division_filter)
@@ -868,25 +931,16 @@ def _outline(text: str) -> BaseGeometry:
 # --------------------------------------------------------------------------- status version
 
 
-# What the cached counts depend on: status events and sites are append-only (a site never
-# changes division or kind), so counts and last ids tell a change; divisions by their count
-# and their dated rows (hashed in full below). Cases are not part of it: points_active is
-# counted apart and cached per cases version (see ACTIVE_SQL, _cases_version). Every query
-# here is an index lookup or a count of a table that grows with the divisions, never with
-# the cases.
-STATUS_VERSION_SQL = """
-SELECT
-    (SELECT COUNT(*) FROM status_event) AS events,
-    (SELECT MAX(id) FROM status_event) AS last_event,
-    (SELECT COUNT(*) FROM site) AS sites,
-    (SELECT MAX(id) FROM site) AS last_site,
-    (SELECT COUNT(*) FROM division) AS divisions
-"""
-DATED_DIVISIONS_SQL = """
-SELECT code, level, established_on, abolished_on FROM division
-WHERE established_on IS NOT NULL OR abolished_on IS NOT NULL
-ORDER BY code
-"""
+# county_activity holds one counter per county, bumped by triggers in the transaction of every
+# status event, site or division write (migration 2026-12-05T15:00; '' for the divisions above
+# the counties): reading it costs what the counties cost.
+COUNTY_VERSIONS_SQL = "SELECT county_code, writes FROM county_activity"
+
+
+async def _county_versions() -> dict[str, int]:
+    """Each county's write counter: changes whenever that county's counts could change."""
+    rows = await StatusEvent.raw(COUNTY_VERSIONS_SQL)
+    return {r["county_code"]: int(r["writes"]) for r in rows}
 
 
 # case_activity holds one counter per agency point, bumped by triggers in the transaction of
@@ -899,22 +953,10 @@ CASES_VERSION_SQL = (
 
 async def _cases_version() -> tuple[int, int]:
     """Changes whenever a case write could change points_active (the in-service spans are
-    the status version's part). Read before the counts it keys, never after: a write that
+    the county versions' part). Read before the counts it keys, never after: a write that
     lands in between makes the next request recompute instead of keeping stale counts."""
     row = (await StatusEvent.raw(CASES_VERSION_SQL))[0]
     return int(row["points"]), int(row["writes"])
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
-
-
-async def _status_version() -> str:
-    """Changes whenever the cached counts (all but points_active) could change."""
-    row = (await StatusEvent.raw(STATUS_VERSION_SQL))[0]
-    dated = await StatusEvent.raw(DATED_DIVISIONS_SQL)
-    dated_rows = [tuple(str(v) for v in r.values()) for r in dated]
-    return _digest((sorted(row.items()), dated_rows))
 
 
 # --------------------------------------------------------------------------- GeoJSON and SVG

@@ -55,4 +55,8 @@ def test_bench_city_quick_runs_and_writes_every_key(tmp_path):
     for key in KEYS:
         if results[key] is None:
             assert key in results["notes"] or key == "sjoin_points_per_s"
+    # The planner's status change was accepted and the readers after it were timed.
+    assert results["coverage_after_status_change_ms"] > 0
+    assert results["timeseries_all_counties_after_status_change_ms"] > 0
+    assert results["post_errors"] == 0 and results["sync_errors"] == 0
     assert "trivial route" in result.stdout

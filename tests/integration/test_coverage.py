@@ -662,3 +662,66 @@ def test_points_active_follows_any_case_write_even_from_another_process(client):
     assert active() == 1
     client.run(lambda: Case.delete().where(Case.site == site))
     assert active() == 0
+
+
+def test_a_write_by_any_path_recounts_only_its_county(client, monkeypatch):
+    """Counts are cached county by county: a status event, a division or a site written by SQL
+    outside the service (as another process would) is visible on the next request, and only
+    the county it belongs to is counted again."""
+    from registry.services import coverage
+    from registry.tables import Site, StatusEvent
+
+    recounted: list[list[str] | None] = []
+    real = coverage._counts_by
+
+    async def spy(engine, days, unit, counties):
+        recounted.append(counties)
+        return await real(engine, days, unit, counties)
+
+    monkeypatch.setattr(coverage, "_counts_by", spy)
+    zhongfang = "431221000000"
+
+    def figures():
+        body = client.get("/api/coverage").json()
+        return county_of(body, HECHENG), county_of(body, zhongfang), body["total"]
+
+    hecheng_before, zhongfang_before, total_before = figures()
+    assert recounted == [None]  # the first request counts every county at once
+    assert hecheng_before["points_in_service"] == zhongfang_before["points_in_service"] == 1
+    figures()
+    assert recounted == [None]  # cached
+
+    site = client.template.sites["hecheng"]
+    suspended = clock.today() - timedelta(days=3)
+    client.run(
+        lambda: StatusEvent.insert(
+            StatusEvent(site=site, status="suspended", effective_date=suspended, actor="sql")
+        )
+    )
+    hecheng, zhongfang_now, total = figures()
+    assert recounted[-1] == [HECHENG]
+    assert hecheng["points_in_service"] == 0
+    assert zhongfang_now == zhongfang_before
+    assert total["points_in_service"] == total_before["points_in_service"] - 1
+
+    abolish(client, client.template.villages["zhongfang"], date(2014, 1, 1))
+    _, zhongfang_now, _ = figures()
+    assert recounted[-1] == [zhongfang]
+    assert zhongfang_now["villages_total"] == zhongfang_before["villages_total"] - 1
+    assert zhongfang_now["points_in_service"] == 0
+
+    # A site moved to another county's village (by SQL) changes both counties.
+    village = client.template.villages["hecheng"]
+    zhongfang_site = client.template.sites["zhongfang"]
+    client.run(
+        lambda: Site.update(
+            {Site.division: village, Site.county_code: HECHENG, Site.township_code: village[:9]}
+        ).where(Site.id == zhongfang_site)
+    )
+    hecheng_now, _, _ = figures()
+    assert sorted(recounted[-1]) == [HECHENG, zhongfang]
+    assert hecheng_now["points_in_service"] == 1  # the moved point, in service
+
+    # The monthly series follows the same versions.
+    series = client.get("/api/coverage/timeseries", params={"county": "431202"}).json()
+    assert series["points"][-1]["points_in_service"] == 1
