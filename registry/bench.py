@@ -896,7 +896,7 @@ ROWS = (
     ("coverage_all_counties_ms", "coverage, all counties, cached (ms)", None),
     (
         "coverage_after_status_change_ms",
-        "coverage, all counties, after a status change (ms)",
+        "coverage, all counties, after status change (ms)",
         None,
     ),
     ("timeseries_cold_ms", "monthly series, one county, first (ms)", None),
@@ -905,7 +905,7 @@ ROWS = (
     ("timeseries_all_counties_ms", "monthly series, all, cached (ms)", None),
     (
         "timeseries_all_counties_after_status_change_ms",
-        "monthly series, all, after a status change (ms)",
+        "monthly series, all, after status change (ms)",
         None,
     ),
     ("map_svg_ms", "SVG map, first (ms)", None),

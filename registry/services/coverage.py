@@ -145,7 +145,7 @@ LEFT JOIN flagged g ON g.i = t.i AND g.unit = t.unit
 # with an agency point in service that day and at least one case received in [lo, hi). It
 # costs two index probes per agency point (service_case (site, received_at), status_event
 # (site, effective_date, id)), so it grows with the number of points, not of cases; cached
-# per cases version, which every case write changes (see _cases_version).
+# county by county per the county's status and case counters (see _county_versions).
 ACTIVE_SQL = f"""
 WITH days (i, day, lo, hi) AS (VALUES /*days*/)
 SELECT d.i, v./*unit*/ AS unit, COUNT(DISTINCT v.code) AS points_active
@@ -185,18 +185,22 @@ async def counts_by(
 
     Everything but ``points_active`` comes from the dated status events (one SQL statement,
     cached county by county per county version: a status change recounts its county only, a
-    new case recounts nothing; see :func:`_per_county`). ``points_active`` is
-    counted on the days ``active`` names (all, none, or those dates; 0 on the others) by
-    :data:`ACTIVE_SQL`, whose cost grows with the number of agency points, not of cases, and
-    cached per status and cases version (see :func:`_cases_version`).
+    new case recounts nothing; see :func:`_per_county`). ``points_active`` is counted on the
+    days ``active`` names (all, none, or those dates; 0 on the others) by :data:`ACTIVE_SQL`,
+    whose cost grows with the number of agency points, not of cases, and cached county by
+    county per county and cases version (a case write recounts its county's points).
     Returns one dict per day (same order), unit code → counts; units with no existing
     division that day are absent.
     """
     if not days:
         return []
     engine = current()
-    out, status_version = await _per_county(
-        ("counts", _database(engine), tuple(days), unit),
+    database = _database(engine)
+    versions = await _county_versions()
+    out = await _per_county(
+        ("counts", database, tuple(days), unit),
+        versions,
+        lambda v: v[0],
         county,
         len(days),
         lambda counties: _counts_by(engine, days, unit, counties),
@@ -206,17 +210,14 @@ async def counts_by(
     ]
     if wanted:
         active_days = tuple(days[i] for i in wanted)
-        cases_version = await _cases_version()
-        key = (
-            "active",
-            _database(engine),
-            status_version,
-            cases_version,
-            active_days,
-            unit,
+        found = await _per_county(
+            ("active", database, active_days, unit),
+            versions,
+            lambda v: v,
             county,
+            len(active_days),
+            lambda counties: _active_by(engine, active_days, unit, counties),
         )
-        found = await _memo(key, lambda: _active_by(engine, active_days, unit, county))
         for i, per_unit in zip(wanted, found, strict=True):
             for code, n in per_unit.items():
                 if code in out[i]:
@@ -253,32 +254,35 @@ async def _memo(key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]) -> 
     return found
 
 
-PerDay = list[dict[str, maths.Counts]]
+PerDay = list[dict[str, Any]]
+Versions = dict[str, tuple[int, int]]
 
 
 async def _per_county(
     key: tuple[Any, ...],
+    versions: Versions,
+    part: Callable[[tuple[int, int]], Any],
     county: str | None,
     n_days: int,
     compute: Callable[[list[str] | None], Awaitable[PerDay]],
-) -> tuple[PerDay, tuple[int, int, int]]:
-    """Counts per unit and day, cached county by county.
+) -> PerDay:
+    """Values per unit and day, cached county by county.
 
-    Each county's part is kept with the county's version (its ``county_activity`` counter,
-    and the counter of the divisions above the counties); the counties whose version changed
-    (all of them on a first request) are recounted by one ``compute(counties)`` (``None``:
-    every county, unfiltered). Versions are read before counting: a write landing meanwhile
-    makes the next request recount, never keeps stale counts. Also returns a summary of all
-    the versions (changes whenever any county's does), for the caches that are not split.
+    Each county's part is kept with ``part`` of the county's versions (status writes, case
+    writes; see :func:`_county_versions`) and of the divisions above the counties; the
+    counties whose version changed (all of them on a first request) are recounted by one
+    ``compute(counties)`` (``None``: every county, unfiltered). Versions are read before
+    counting: a write landing meanwhile makes the next request recount, never keeps stale
+    counts.
     """
-    versions = await _county_versions()
-    above = versions.pop("", 0)
-    wanted = [county] if county else sorted(versions)
+    above = part(versions.get("", (0, 0)))
+    wanted = [county] if county else sorted(c for c in versions if c)
     parts: dict[str, PerDay] = {}
     stale: list[str] = []
     for code in wanted:
+        version = (part(versions.get(code, (0, 0))), above)
         found = _cache.get((*key, code))
-        if found is not None and found[0] == (versions.get(code), above):
+        if found is not None and found[0] == version:
             parts[code] = found[1]
         else:
             stale.append(code)
@@ -287,19 +291,19 @@ async def _per_county(
         fresh = await compute(None if everything else stale)
         split: dict[str, PerDay] = {code: [{} for _ in range(n_days)] for code in stale}
         for i, per_unit in enumerate(fresh):
-            for unit_code, counts in per_unit.items():
-                part = split.get(county_of(unit_code) or "")
-                if part is not None:
-                    part[i][unit_code] = counts
+            for unit_code, value in per_unit.items():
+                target = split.get(county_of(unit_code) or "")
+                if target is not None:
+                    target[i][unit_code] = value
         for code in stale:
-            _store((*key, code), ((versions.get(code), above), split[code]))
+            version = (part(versions.get(code, (0, 0))), above)
+            _store((*key, code), (version, split[code]))
             parts[code] = split[code]
     out: PerDay = [{} for _ in range(n_days)]
     for code in wanted:
         for i, per_unit in enumerate(parts[code]):
             out[i].update(per_unit)
-    # Counters only grow: the sum changes whenever any of them does.
-    return out, (len(versions), above, sum(versions.values()))
+    return out
 
 
 def _county_filters(counties: list[str] | None) -> tuple[str, str, list[Any]]:
@@ -363,15 +367,16 @@ async def _counts_by(
 
 
 async def _active_by(
-    engine: Any, days: Sequence[date], unit: str, county: str | None
+    engine: Any, days: Sequence[date], unit: str, counties: list[str] | None
 ) -> list[dict[str, int]]:
     """points_active per unit on each of ``days`` (units with none absent)."""
     rows_sql, args = _days_sql(engine, days, windows=True)
     site_filter = division_filter = ""
-    if county:
-        site_filter = " AND s.county_code = {}"
-        division_filter = " AND v.county_code = {}"
-        args = [*args, county, county]
+    if counties is not None:
+        marks = ", ".join("{}" for _ in counties)
+        site_filter = f" AND s.county_code IN ({marks})"
+        division_filter = f" AND v.county_code IN ({marks})"
+        args = [*args, *counties, *counties]
     sql = _fill(ACTIVE_SQL, rows_sql, site_filter, division_filter, unit)
     out: list[dict[str, int]] = [{} for _ in days]
     for row in await StatusEvent.raw(sql, *args):
@@ -483,13 +488,14 @@ async def series_counts(
     if not days:
         return []
     engine = current()
-    out, _ = await _per_county(
+    return await _per_county(
         ("series", _database(engine), start, as_of, unit),
+        await _county_versions(),
+        lambda v: v[0],
         county,
         len(days),
         lambda counties: _series_counts(engine, days, unit, counties),
     )
-    return out
 
 
 async def _series_counts(
@@ -931,32 +937,30 @@ def _outline(text: str) -> BaseGeometry:
 # --------------------------------------------------------------------------- status version
 
 
-# county_activity holds one counter per county, bumped by triggers in the transaction of every
-# status event, site or division write (migration 2026-12-05T15:00; '' for the divisions above
-# the counties): reading it costs what the counties cost.
-COUNTY_VERSIONS_SQL = "SELECT county_code, writes FROM county_activity"
+# What the cached counts depend on, per county, in one statement whose cost grows with the
+# counties and points, never with the cases:
+# - county_activity: one counter per county, bumped by triggers in the transaction of every
+#   status event, site or division write of the county (migration 2026-12-05T15:00; '' for
+#   the divisions above the counties);
+# - case_activity: one counter per agency point, bumped by triggers in the transaction of every
+#   case insert, delete, or change of site or received_at (migration 2026-12-05T13:00), summed
+#   per county (what points_active depends on). Counters only grow.
+COUNTY_VERSIONS_SQL = """
+SELECT ca.county_code, ca.writes, COALESCE(cw.writes, 0) AS case_writes
+FROM county_activity ca
+LEFT JOIN (
+    SELECT s.county_code, SUM(a.writes) AS writes
+    FROM case_activity a JOIN site s ON s.id = a.site
+    GROUP BY s.county_code
+) cw ON cw.county_code = ca.county_code
+"""
 
 
-async def _county_versions() -> dict[str, int]:
-    """Each county's write counter: changes whenever that county's counts could change."""
+async def _county_versions() -> Versions:
+    """Each county's (status writes, case writes) counters; read before the counts they key,
+    never after: a write landing in between makes the next request recount."""
     rows = await StatusEvent.raw(COUNTY_VERSIONS_SQL)
-    return {r["county_code"]: int(r["writes"]) for r in rows}
-
-
-# case_activity holds one counter per agency point, bumped by triggers in the transaction of
-# every case write that can change points_active (migration 2026-12-05T13:00): reading it
-# costs what the points cost, never what the cases cost.
-CASES_VERSION_SQL = (
-    "SELECT COUNT(*) AS points, COALESCE(SUM(writes), 0) AS writes FROM case_activity"
-)
-
-
-async def _cases_version() -> tuple[int, int]:
-    """Changes whenever a case write could change points_active (the in-service spans are
-    the county versions' part). Read before the counts it keys, never after: a write that
-    lands in between makes the next request recompute instead of keeping stale counts."""
-    row = (await StatusEvent.raw(CASES_VERSION_SQL))[0]
-    return int(row["points"]), int(row["writes"])
+    return {r["county_code"]: (int(r["writes"]), int(r["case_writes"])) for r in rows}
 
 
 # --------------------------------------------------------------------------- GeoJSON and SVG

@@ -725,3 +725,42 @@ def test_a_write_by_any_path_recounts_only_its_county(client, monkeypatch):
     # The monthly series follows the same versions.
     series = client.get("/api/coverage/timeseries", params={"county": "431202"}).json()
     assert series["points"][-1]["points_in_service"] == 1
+
+
+def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatch):
+    """points_active is cached county by county too: a case at one point recounts that
+    county's active points, and none of the counts from status events."""
+    from registry.services import coverage
+
+    active_calls: list[list[str] | None] = []
+    count_calls: list[list[str] | None] = []
+    real_active, real_counts = coverage._active_by, coverage._counts_by
+
+    async def spy_active(engine, days, unit, counties):
+        active_calls.append(counties)
+        return await real_active(engine, days, unit, counties)
+
+    async def spy_counts(engine, days, unit, counties):
+        count_calls.append(counties)
+        return await real_counts(engine, days, unit, counties)
+
+    monkeypatch.setattr(coverage, "_active_by", spy_active)
+    monkeypatch.setattr(coverage, "_counts_by", spy_counts)
+    zhongfang = "431221000000"
+    day = "2014-06-30"
+
+    def active():
+        body = client.get("/api/coverage", params={"as_of": day}).json()
+        return county_of(body, HECHENG)["points_active"], county_of(body, zhongfang)[
+            "points_active"
+        ]
+
+    assert active() == (0, 0)
+    assert active_calls == [None] and count_calls == [None]
+    site, division = client.template.sites["zhongfang"], client.template.villages["zhongfang"]
+    add_cases(client, site, division, [datetime(2014, 6, 1, 3, 0, tzinfo=UTC)])
+    assert active() == (0, 1)
+    assert active_calls == [None, [zhongfang]]
+    assert count_calls == [None]  # the status counts were not touched
+    assert active() == (0, 1)
+    assert len(active_calls) == 2  # cached again
