@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ from registry.api.sites import (
 )
 from registry.db import bind, close_engine, current, make_engine, migrate, open_engine
 from registry.errors import exception_handler
-from registry.services import boundaries
+from registry.services import boundaries, coverage
 from registry.services.ratelimit import TokenBucketLimiter
 from registry.settings import Settings, get_settings, set_settings
 
@@ -65,8 +67,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         bind(engine)
         boundaries.invalidate()
         await open_engine(engine)
+        app.state.warm_task = None
+        if settings.warm_on_startup:
+            # In the background: the server answers at once; the first coverage readers find
+            # today's figures counted (a request during the warm-up counts them itself).
+            app.state.warm_task = asyncio.get_running_loop().create_task(coverage.warm())
 
     async def on_shutdown(app: Litestar) -> None:
+        task = app.state.warm_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await close_engine(current())
 
     sync_limiter = TokenBucketLimiter(

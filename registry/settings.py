@@ -56,6 +56,8 @@ class Settings:
         login_max_failures: failed logins per username or address before throttling.
         login_window_seconds: window in which failures are counted and the lock lasts.
         migrate_on_startup: apply pending migrations when the app starts.
+        warm_on_startup: count today's coverage figures and series of every campaign in the
+            background when the app starts, so the first readers get cached figures.
         previous_secret_keys: retired keys still accepted to verify tokens during a rotation.
         sync_rate_per_minute: case-sync batches an agent account may send per minute (0: no
             limit); a token bucket refilled at this rate.
@@ -74,6 +76,7 @@ class Settings:
     login_max_failures: int = 5
     login_window_seconds: int = 900
     migrate_on_startup: bool = True
+    warm_on_startup: bool = True
     previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     sync_rate_per_minute: int = 60
     sync_burst: int = 20
@@ -105,6 +108,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         login_max_failures=_int(env, "REGISTRY_LOGIN_MAX_FAILURES", 5),
         login_window_seconds=_int(env, "REGISTRY_LOGIN_WINDOW_SECONDS", 900),
         migrate_on_startup=env.get("REGISTRY_MIGRATE_ON_STARTUP", "1") not in ("0", "false"),
+        warm_on_startup=env.get("REGISTRY_WARM_ON_STARTUP", "1") not in ("0", "false"),
         previous_secret_keys=tuple(
             k.strip() for k in env.get("REGISTRY_PREVIOUS_SECRET_KEYS", "").split(",") if k.strip()
         ),

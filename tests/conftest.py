@@ -162,7 +162,9 @@ async def _build_template(url: str) -> Template:
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     var = tmp_path_factory.mktemp("var")
-    settings = replace(settings_from_env(), var_dir=var, migrate_on_startup=False)
+    settings = replace(
+        settings_from_env(), var_dir=var, migrate_on_startup=False, warm_on_startup=False
+    )
     set_settings(settings)
     return settings
 

@@ -14,10 +14,12 @@ projection) is :mod:`registry.domain.coverage`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from functools import lru_cache
+from time import perf_counter
 from typing import Any
 
 import msgspec
@@ -47,6 +49,8 @@ from registry.services.common import one_of
 from registry.services.plans import target_share_series_many
 from registry.services.sites import STATUS_ON_SQL
 from registry.tables import Campaign, Division, DivisionBoundary, StatusEvent
+
+log = logging.getLogger("registry.coverage")
 
 CITY_LEVEL = "city"
 # How the stored map outlines were made (seed/loader.py): shapely coverage_simplify at
@@ -553,6 +557,22 @@ def _campaign_info(c: maths.Campaign) -> CampaignInfo:
         figure=c.figure,
         figure_label=maths.FIGURE_LABELS_ZH.get(c.figure, c.figure),
     )
+
+
+async def warm() -> float:
+    """Count today's figures (all counties) and monthly series of every campaign into the
+    cache; returns the seconds it took. Run at startup in the background (a failure is
+    logged: the readers then count for themselves)."""
+    started = perf_counter()
+    try:
+        for campaign in (await list_campaigns()).items:
+            await coverage(None, campaign.code)
+            await timeseries(None, campaign.code)
+    except Exception:
+        log.exception("coverage warm-up failed; the first readers count the figures")
+    elapsed = perf_counter() - started
+    log.info("coverage warm-up: %.2f s", elapsed)
+    return elapsed
 
 
 async def list_campaigns() -> CampaignList:

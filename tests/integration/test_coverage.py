@@ -764,3 +764,40 @@ def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatc
     assert count_calls == [None]  # the status counts were not touched
     assert active() == (0, 1)
     assert len(active_calls) == 2  # cached again
+
+
+def test_the_server_counts_todays_figures_at_startup(
+    database_url, template, base_settings, monkeypatch
+):
+    """With warm_on_startup, the first reader after a start gets figures already counted."""
+    from registry.app import create_app
+    from registry.services import coverage
+    from registry.settings import set_settings
+    from tests.conftest import ApiClient
+
+    recounted: list[list[str] | None] = []
+    real = coverage._counts_by
+
+    async def spy(engine, days, unit, counties):
+        recounted.append(counties)
+        return await real(engine, days, unit, counties)
+
+    monkeypatch.setattr(coverage, "_counts_by", spy)
+    app = create_app(replace(base_settings, database_url=database_url, warm_on_startup=True))
+    try:
+        with ApiClient(app, raise_server_exceptions=False) as client:
+
+            async def warmed() -> None:
+                await app.state.warm_task
+
+            client.blocking_portal.call(warmed)
+            assert recounted  # the warm-up counted …
+            done = len(recounted)
+            for campaign in ("agency-points-2013", "centres-2015"):
+                response = client.get("/api/coverage", params={"campaign": campaign})
+                assert response.status_code == 200
+                series = client.get("/api/coverage/timeseries", params={"campaign": campaign})
+                assert series.status_code == 200
+            assert len(recounted) == done  # … so the readers counted nothing
+    finally:
+        set_settings(base_settings)
