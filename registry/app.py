@@ -41,7 +41,15 @@ from registry.api.sites import (
     SiteController,
     SiteGeoJSONController,
 )
-from registry.db import bind, close_engine, current, make_engine, migrate, open_engine
+from registry.db import (
+    RegistrySQLiteEngine,
+    bind,
+    close_engine,
+    current,
+    make_engine,
+    migrate,
+    open_engine,
+)
 from registry.errors import exception_handler
 from registry.services import boundaries, coverage
 from registry.services.ratelimit import TokenBucketLimiter
@@ -67,18 +75,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
         bind(engine)
         boundaries.invalidate()
         await open_engine(engine)
+        app.state.checkpoint_task = None
+        if isinstance(engine, RegistrySQLiteEngine) and settings.sqlite_checkpoint_seconds > 0:
+            app.state.checkpoint_task = asyncio.get_running_loop().create_task(
+                engine.run_checkpoints(settings.sqlite_checkpoint_seconds)
+            )
         app.state.warm_task = None
+        app.state.warm_ready = asyncio.Event()
         if settings.warm_on_startup:
             # In the background: the server answers at once; the first coverage readers find
-            # today's figures counted (a request during the warm-up counts them itself).
-            app.state.warm_task = asyncio.get_running_loop().create_task(coverage.warm())
+            # today's figures counted (a request during the warm-up counts them itself), and
+            # again after each China midnight.
+            app.state.warm_task = asyncio.get_running_loop().create_task(
+                coverage.keep_warm(app.state.warm_ready)
+            )
 
     async def on_shutdown(app: Litestar) -> None:
-        task = app.state.warm_task
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in (app.state.warm_task, app.state.checkpoint_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await close_engine(current())
 
     sync_limiter = TokenBucketLimiter(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import os
 import sqlite3
 import weakref
@@ -24,6 +25,8 @@ from registry.tables import TABLES
 
 # Piccolo's tooling finds the engine through this module path.
 os.environ.setdefault("PICCOLO_CONF", "registry.piccolo_conf")
+
+log = logging.getLogger("registry.db")
 
 SQLITE_PREFIX = "sqlite:///"
 PG_PREFIXES = ("postgresql://", "postgres://")
@@ -52,9 +55,11 @@ def _statement(raw: sqlite3.Connection, query: str, args: list[Any]) -> list[Any
         cursor.close()
 
 
-def _prepare(raw: sqlite3.Connection) -> None:
+def _prepare(raw: sqlite3.Connection, checkpoints_in_background: bool) -> None:
     raw.row_factory = dict_factory
     raw.execute("PRAGMA foreign_keys = 1")
+    if checkpoints_in_background:
+        raw.execute("PRAGMA wal_autocheckpoint = 0")
 
 
 def _stop_all(idle: list[aiosqlite.Connection]) -> None:
@@ -115,6 +120,7 @@ class RegistrySQLiteEngine(SQLiteEngine):
         self._idle: list[aiosqlite.Connection] = []
         self._opened = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.checkpoints_in_background = False
         weakref.finalize(self, _stop_all, self._idle)
 
     async def _open(self) -> aiosqlite.Connection:
@@ -122,7 +128,7 @@ class RegistrySQLiteEngine(SQLiteEngine):
         # An idle pooled connection's thread must not keep the interpreter alive at exit.
         connection._thread.daemon = True
         await connection
-        await connection._execute(_prepare, connection._conn)
+        await connection._execute(_prepare, connection._conn, self.checkpoints_in_background)
         return connection
 
     async def acquire(self) -> aiosqlite.Connection:
@@ -182,6 +188,40 @@ class RegistrySQLiteEngine(SQLiteEngine):
         while self._idle:
             self._opened -= 1
             await self._idle.pop().close()
+
+    async def checkpoint(self) -> dict[str, int]:
+        """One PASSIVE WAL checkpoint (never blocks readers or the writer): ``busy``, ``log``
+        (frames in the WAL), ``checkpointed``."""
+        connection = await self.acquire()
+        try:
+            rows = await connection._execute(
+                _statement, connection._conn, "PRAGMA wal_checkpoint(PASSIVE)", []
+            )
+        finally:
+            await self.release(connection)
+        row = rows[0]
+        return {"busy": row["busy"], "log": row["log"], "checkpointed": row["checkpointed"]}
+
+    async def run_checkpoints(self, interval_s: float) -> None:
+        """The server's WAL checkpoints, every ``interval_s``, in the background.
+
+        By default SQLite checkpoints inside the COMMIT that grows the WAL past 1,000 pages:
+        that writer (and every case write queued behind it) waited for the copy — at province
+        scale the p99 of single-case POSTs was ~220 ms instead of ~100. Here the server's
+        connections do not checkpoint on commit; this task does, concurrently with the writer.
+        Runs until cancelled (at shutdown; closing the last connection checkpoints too).
+        """
+        self.checkpoints_in_background = True
+        await self.close_pool()  # connections opened from now on leave checkpoints to us
+        try:
+            while True:
+                await asyncio.sleep(interval_s)
+                try:
+                    await self.checkpoint()
+                except Exception:
+                    log.exception("WAL checkpoint failed; retrying in %s s", interval_s)
+        finally:
+            self.checkpoints_in_background = False
 
     async def get_connection(self) -> aiosqlite.Connection:
         # Piccolo's batches: a prepared connection of their own, which they close.

@@ -56,6 +56,9 @@ class Settings:
         login_max_failures: failed logins per username or address before throttling.
         login_window_seconds: window in which failures are counted and the lock lasts.
         migrate_on_startup: apply pending migrations when the app starts.
+        sqlite_checkpoint_seconds: SQLite only: the server checkpoints the WAL in the
+            background every so many seconds instead of in the committing writer (0: SQLite's
+            automatic checkpoints).
         warm_on_startup: count today's coverage figures and series of every campaign in the
             background when the app starts, so the first readers get cached figures.
         previous_secret_keys: retired keys still accepted to verify tokens during a rotation.
@@ -77,6 +80,7 @@ class Settings:
     login_window_seconds: int = 900
     migrate_on_startup: bool = True
     warm_on_startup: bool = True
+    sqlite_checkpoint_seconds: float = 1.0
     previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     sync_rate_per_minute: int = 60
     sync_burst: int = 20
@@ -109,6 +113,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         login_window_seconds=_int(env, "REGISTRY_LOGIN_WINDOW_SECONDS", 900),
         migrate_on_startup=env.get("REGISTRY_MIGRATE_ON_STARTUP", "1") not in ("0", "false"),
         warm_on_startup=env.get("REGISTRY_WARM_ON_STARTUP", "1") not in ("0", "false"),
+        sqlite_checkpoint_seconds=float(env.get("REGISTRY_SQLITE_CHECKPOINT_SECONDS") or 1.0),
         previous_secret_keys=tuple(
             k.strip() for k in env.get("REGISTRY_PREVIOUS_SECRET_KEYS", "").split(",") if k.strip()
         ),

@@ -163,7 +163,11 @@ async def _build_template(url: str) -> Template:
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     var = tmp_path_factory.mktemp("var")
     settings = replace(
-        settings_from_env(), var_dir=var, migrate_on_startup=False, warm_on_startup=False
+        settings_from_env(),
+        var_dir=var,
+        migrate_on_startup=False,
+        warm_on_startup=False,
+        sqlite_checkpoint_seconds=0,
     )
     set_settings(settings)
     return settings

@@ -39,7 +39,13 @@ COLUMNS = (
 
 def changes_json(changes: list[dict[str, Any]]) -> str:
     """The ``changes`` column's text for a bulk insert (dates as ISO text, as :func:`record`)."""
-    return json.dumps(_jsonable(changes), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(changes, ensure_ascii=False, separators=(",", ":"), default=_iso)
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import math
 import uuid
 from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import anyio.to_thread
@@ -148,16 +149,25 @@ def _invalid_token(en: str = "invalid or expired token") -> Unauthorized:
 
 def _decode(encoded: str) -> dict[str, Any]:
     settings = get_settings()
-    for key in (settings.secret_key, *settings.previous_secret_keys):
+    return dict(_verified(encoded, settings.secret_key, settings.previous_secret_keys))
+
+
+@lru_cache(maxsize=4096)
+def _verified(encoded: str, secret: str, previous: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    """The claims of a token whose signature one of the keys verifies (remembered per token
+    and key set: every request of a session carries the same token, and PyJWT's check was a
+    tenth of a POST's CPU). Expiry and revocation are checked on every request by the caller."""
+    for key in (secret, *previous):
         try:
             # Only HS256 is accepted (no "none", no key confusion); expiry is checked against
             # the registry's clock below.
-            return jwt.decode(
+            claims = jwt.decode(
                 encoded,
                 key,
                 algorithms=[ALGORITHM],
                 options={"verify_exp": False, "verify_iat": False, "require": ["exp", "sub"]},
             )
+            return tuple(claims.items())
         except jwt.InvalidSignatureError:
             continue
         except jwt.PyJWTError:

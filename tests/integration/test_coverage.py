@@ -770,6 +770,8 @@ def test_the_server_counts_todays_figures_at_startup(
     database_url, template, base_settings, monkeypatch
 ):
     """With warm_on_startup, the first reader after a start gets figures already counted."""
+    import asyncio
+
     from registry.app import create_app
     from registry.services import coverage
     from registry.settings import set_settings
@@ -788,7 +790,7 @@ def test_the_server_counts_todays_figures_at_startup(
         with ApiClient(app, raise_server_exceptions=False) as client:
 
             async def warmed() -> None:
-                await app.state.warm_task
+                await asyncio.wait_for(app.state.warm_ready.wait(), 60)
 
             client.blocking_portal.call(warmed)
             assert recounted  # the warm-up counted …
@@ -801,3 +803,12 @@ def test_the_server_counts_todays_figures_at_startup(
             assert len(recounted) == done  # … so the readers counted nothing
     finally:
         set_settings(base_settings)
+
+
+def test_the_warm_up_comes_back_after_each_china_midnight():
+    from registry.services.coverage import seconds_to_next_day
+
+    # 2014-10-20 23:59:30 in China = 15:59:30 UTC.
+    assert seconds_to_next_day(datetime(2014, 10, 20, 15, 59, 30, tzinfo=UTC)) == 30
+    # Just after midnight China time: a whole day to wait.
+    assert seconds_to_next_day(datetime(2014, 10, 20, 16, 0, 0, tzinfo=UTC)) == 86400

@@ -111,3 +111,36 @@ def test_a_cancelled_waiter_passes_its_turn_on(tmp_path):
         await close_engine(engine)
 
     asyncio.run(run())
+
+
+def test_the_server_checkpoints_the_wal_in_the_background(tmp_path):
+    """With run_checkpoints, no connection checkpoints on commit (the writer never waits for
+    the copy) and the background task copies every committed frame into the database."""
+    engine = _engine(tmp_path)
+
+    async def run() -> None:
+        await engine._run_in_new_connection("PRAGMA journal_mode=wal")
+        await engine._run_in_new_connection("CREATE TABLE t (n INTEGER, pad TEXT)")
+        task = asyncio.create_task(engine.run_checkpoints(0.05))
+        await asyncio.sleep(0.01)
+        rows = await engine._run_in_new_connection("PRAGMA wal_autocheckpoint")
+        assert rows[0]["wal_autocheckpoint"] == 0
+        for _ in range(5):  # > 1,000 pages: SQLite would have checkpointed on commit
+            async with engine.transaction():
+                await _in_transaction(
+                    engine,
+                    "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k"
+                    " WHERE i < 2000) INSERT INTO t SELECT i, hex(randomblob(500)) FROM k",
+                )
+        await asyncio.sleep(0.3)
+        state = await engine.checkpoint()
+        assert state["log"] > 1000 and state["checkpointed"] == state["log"]
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not engine.checkpoints_in_background
+        rows = await engine._run_in_new_connection("SELECT COUNT(*) AS c FROM t")
+        assert rows[0]["c"] == 10_000
+        await close_engine(engine)
+
+    asyncio.run(run())
