@@ -979,11 +979,20 @@ class _CreateQueue:
         return taken
 
     async def _drain(self) -> None:
+        current: list[_Job] = []
         try:
             while self.jobs:
-                await self._run(self._take())
+                current = self._take()
+                await self._run(current)
+                current = []
         finally:
             self.task = None
+            # Only after an unexpected error or a cancellation (shutdown): no POST is left
+            # waiting for a drain that is gone.
+            for job in [*current, *self.jobs]:
+                if not job.done.done():
+                    job.done.set_exception(RuntimeError("the case write queue stopped"))
+            self.jobs = []
 
     async def _run(self, jobs: list[_Job]) -> None:
         try:

@@ -184,3 +184,20 @@ def test_posts_over_http_keep_their_status_codes(client):
     other = client.post("/api/cases", json={**body, "note": "改"}, headers=headers)
     assert other.status_code == 409 and other.json()["code"] == "case_exists"
     assert uuid.UUID(other.json()["case"]["id"]) == uuid.UUID(body["id"])
+
+
+def test_a_broken_queue_never_leaves_a_post_waiting(client, monkeypatch):
+    """Should the drain itself fail (a bug, or the server stopping), every waiting POST gets
+    an error instead of waiting for ever, and the next POST starts a new drain."""
+    from registry.services import cases
+
+    async def broken(self, jobs):
+        raise RuntimeError("bug in the drain")
+
+    monkeypatch.setattr(cases._CreateQueue, "_run", broken)
+    posts = [("agent_hecheng", record(client, resident_id_number=IDS[50 + n])) for n in range(3)]
+    answers = _create_all(client, posts)
+    assert all(isinstance(a, RuntimeError) for a in answers), answers
+    monkeypatch.undo()
+    answers = _create_all(client, [("agent_hecheng", record(client, resident_id_number=IDS[60]))])
+    assert answers[0][1] is True
