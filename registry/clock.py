@@ -6,7 +6,7 @@ Tests replace it with :func:`set_clock` instead of sleeping.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -29,6 +29,13 @@ def china_date(instant: datetime) -> date:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
     return instant.astimezone(CHINA).date()
+
+
+def seconds_to_next_day(at: datetime) -> float:
+    """Seconds from ``at`` to the next midnight in China (when :func:`today` changes)."""
+    local = at.astimezone(CHINA)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=CHINA)
+    return (midnight - local).total_seconds()
 
 
 def set_clock(fn: Callable[[], datetime] | None) -> None:

@@ -37,6 +37,33 @@ COLUMNS = (
 )
 
 
+def row(
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    changes: list[dict[str, Any]],
+    county_code: str | None,
+    note: str | None,
+    at: datetime,
+    request: str | None = None,
+) -> tuple[Any, ...]:
+    """An audit row in :data:`COLUMNS` order, for a bulk insert in the write's transaction
+    (``request``: the request id it carries; default the current request's)."""
+    return (
+        at,
+        actor.username,
+        actor.role or "",
+        action,
+        entity,
+        str(entity_id),
+        county_code,
+        changes_json(changes),
+        request_id.get() if request is None else request,
+        note,
+    )
+
+
 def changes_json(changes: list[dict[str, Any]]) -> str:
     """The ``changes`` column's text for a bulk insert (dates as ISO text, as :func:`record`)."""
     return json.dumps(changes, ensure_ascii=False, separators=(",", ":"), default=_iso)

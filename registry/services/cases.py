@@ -440,18 +440,9 @@ def _audit_entry(
     county: str,
     now: datetime,
 ) -> tuple[Any, ...]:
-    """An audit row in :data:`audit.COLUMNS` order."""
-    return (
-        now,
-        group.actor.username,
-        group.actor.role or "",
-        action,
-        "case",
-        str(case_id),
-        county,
-        audit.changes_json(changes),
-        group.request or "",
-        group.via,
+    """The audit row of one case write of ``group`` (its agent, request id and channel)."""
+    return audit.row(
+        group.actor, action, "case", case_id, changes, county, group.via, now, group.request or ""
     )
 
 

@@ -576,20 +576,13 @@ async def warm() -> float:
     return elapsed
 
 
-def seconds_to_next_day(at: datetime) -> float:
-    """Seconds from ``at`` to the next midnight in China (when "today" changes)."""
-    local = at.astimezone(clock.CHINA)
-    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=clock.CHINA)
-    return (midnight - local).total_seconds()
-
-
 async def keep_warm(ready: asyncio.Event) -> None:
     """:func:`warm` now (``ready`` is set after it) and again a minute after every China
     midnight, when the figures' "today" moves on; runs until cancelled (at shutdown)."""
     while True:
         await warm()
         ready.set()
-        await asyncio.sleep(seconds_to_next_day(clock.now()) + 60)
+        await asyncio.sleep(clock.seconds_to_next_day(clock.now()) + 60)
 
 
 async def list_campaigns() -> CampaignList:

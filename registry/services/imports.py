@@ -27,7 +27,6 @@ import shapely
 from geo.crs import transform_geometry
 from geo.geojson_io import GeometryError, geometry_to_geojson, parse_geometry
 from registry import clock
-from registry.context import request_id
 from registry.db import write_transaction
 from registry.domain import signage
 from registry.domain import status as status_rules
@@ -53,6 +52,7 @@ from registry.domain.text import clean_text
 from registry.schemas.imports import ImportIssue, ImportReport
 from registry.services import boundaries, bulk
 from registry.services.audit import COLUMNS as AUDIT_COLUMNS
+from registry.services.audit import row as audit_row
 from registry.services.tabular import FileProblem, RawTable, normalise_header, read_table
 from registry.settings import get_settings
 from registry.tables import AuditEntry, Division, DivisionBoundary, Site, StatusEvent
@@ -487,37 +487,6 @@ async def _select_in(column: Any, values: Iterable[str], *columns: Any) -> list[
     return out
 
 
-def _json_default(value: Any) -> Any:
-    """Dates in audit changes, as :func:`registry.services.audit.record` stores them."""
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _audit_row(
-    actor: Actor,
-    action: str,
-    entity: str,
-    entity_id: Any,
-    changes: list[dict[str, Any]],
-    county_code: str | None,
-    note: str | None,
-    now: datetime,
-) -> tuple[Any, ...]:
-    return (
-        now,
-        actor.username,
-        actor.role or "",
-        action,
-        entity,
-        str(entity_id),
-        county_code,
-        json.dumps(changes, ensure_ascii=False, separators=(",", ":"), default=_json_default),
-        request_id.get(),
-        note,
-    )
-
-
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"field": k, "before": before.get(k), "after": v}
@@ -577,7 +546,7 @@ class _Job:
         await bulk.insert_rows(
             AuditEntry,
             AUDIT_COLUMNS,
-            [_audit_row(self.actor, "import", self.what, "file", changes, scope, note, self.now)],
+            [audit_row(self.actor, "import", self.what, "file", changes, scope, note, self.now)],
         )
 
 
@@ -1000,7 +969,7 @@ class _DivisionJob(_Job):
             [(*r[1:-1], r[0]) for r in boundary_rows if r[-1]],
         )
         audit = [
-            _audit_row(
+            audit_row(
                 self.actor,
                 "create",
                 "division",
@@ -1012,7 +981,7 @@ class _DivisionJob(_Job):
             )
             for c in creates
         ] + [
-            _audit_row(
+            audit_row(
                 self.actor,
                 "update",
                 "division",
@@ -1545,7 +1514,7 @@ class _SiteJob(_Job):
                 **{k: v for k, v in item.values.items() if v is not None},
             }
             audit.append(
-                _audit_row(
+                audit_row(
                     self.actor,
                     "create",
                     "site",
@@ -1567,7 +1536,7 @@ class _SiteJob(_Job):
                     if k not in ("signage_problems", "location_warning")
                 }
                 audit.append(
-                    _audit_row(
+                    audit_row(
                         self.actor,
                         "update",
                         "site",
@@ -1594,7 +1563,7 @@ class _SiteJob(_Job):
                     )
                 )
                 audit.append(
-                    _audit_row(
+                    audit_row(
                         self.actor,
                         "status",
                         "site",

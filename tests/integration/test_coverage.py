@@ -664,21 +664,29 @@ def test_points_active_follows_any_case_write_even_from_another_process(client):
     assert active() == 0
 
 
+def recounts(monkeypatch, name: str) -> list[list[str] | None]:
+    """The counties each call of coverage's counting statement ``name`` counted (``None``:
+    all of them, unfiltered), recorded while the real statement runs."""
+    from registry.services import coverage
+
+    calls: list[list[str] | None] = []
+    real = getattr(coverage, name)
+
+    async def spy(engine, days, unit, counties):
+        calls.append(counties)
+        return await real(engine, days, unit, counties)
+
+    monkeypatch.setattr(coverage, name, spy)
+    return calls
+
+
 def test_a_write_by_any_path_recounts_only_its_county(client, monkeypatch):
     """Counts are cached county by county: a status event, a division or a site written by SQL
     outside the service (as another process would) is visible on the next request, and only
     the county it belongs to is counted again."""
-    from registry.services import coverage
     from registry.tables import Site, StatusEvent
 
-    recounted: list[list[str] | None] = []
-    real = coverage._counts_by
-
-    async def spy(engine, days, unit, counties):
-        recounted.append(counties)
-        return await real(engine, days, unit, counties)
-
-    monkeypatch.setattr(coverage, "_counts_by", spy)
+    recounted = recounts(monkeypatch, "_counts_by")
     zhongfang = "431221000000"
 
     def figures():
@@ -730,22 +738,9 @@ def test_a_write_by_any_path_recounts_only_its_county(client, monkeypatch):
 def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatch):
     """points_active is cached county by county too: a case at one point recounts that
     county's active points, and none of the counts from status events."""
-    from registry.services import coverage
 
-    active_calls: list[list[str] | None] = []
-    count_calls: list[list[str] | None] = []
-    real_active, real_counts = coverage._active_by, coverage._counts_by
-
-    async def spy_active(engine, days, unit, counties):
-        active_calls.append(counties)
-        return await real_active(engine, days, unit, counties)
-
-    async def spy_counts(engine, days, unit, counties):
-        count_calls.append(counties)
-        return await real_counts(engine, days, unit, counties)
-
-    monkeypatch.setattr(coverage, "_active_by", spy_active)
-    monkeypatch.setattr(coverage, "_counts_by", spy_counts)
+    active_calls = recounts(monkeypatch, "_active_by")
+    count_calls = recounts(monkeypatch, "_counts_by")
     zhongfang = "431221000000"
     day = "2014-06-30"
 
@@ -773,18 +768,10 @@ def test_the_server_counts_todays_figures_at_startup(
     import asyncio
 
     from registry.app import create_app
-    from registry.services import coverage
     from registry.settings import set_settings
     from tests.conftest import ApiClient
 
-    recounted: list[list[str] | None] = []
-    real = coverage._counts_by
-
-    async def spy(engine, days, unit, counties):
-        recounted.append(counties)
-        return await real(engine, days, unit, counties)
-
-    monkeypatch.setattr(coverage, "_counts_by", spy)
+    recounted = recounts(monkeypatch, "_counts_by")
     app = create_app(replace(base_settings, database_url=database_url, warm_on_startup=True))
     try:
         with ApiClient(app, raise_server_exceptions=False) as client:
@@ -803,12 +790,3 @@ def test_the_server_counts_todays_figures_at_startup(
             assert len(recounted) == done  # … so the readers counted nothing
     finally:
         set_settings(base_settings)
-
-
-def test_the_warm_up_comes_back_after_each_china_midnight():
-    from registry.services.coverage import seconds_to_next_day
-
-    # 2014-10-20 23:59:30 in China = 15:59:30 UTC.
-    assert seconds_to_next_day(datetime(2014, 10, 20, 15, 59, 30, tzinfo=UTC)) == 30
-    # Just after midnight China time: a whole day to wait.
-    assert seconds_to_next_day(datetime(2014, 10, 20, 16, 0, 0, tzinfo=UTC)) == 86400
