@@ -19,30 +19,19 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from registry import __version__
-from registry.api.accounts import AccountController, AuditController, AuthController
-from registry.api.bench import BenchController
-from registry.api.cases import CaseController, MatterController, sync_router
-from registry.api.coverage import (
+from registry.accounts.api import AccountController, AuditController, AuthController
+from registry.cases.api import CaseController, MatterController, sync_router
+from registry.core.errors import exception_handler
+from registry.core.ratelimit import TokenBucketLimiter
+from registry.core.settings import Settings, get_settings, set_settings
+from registry.coverage import service as coverage
+from registry.coverage.api import (
     CoverageController,
     CoverageGeoJSONController,
     MapController,
     ReportController,
 )
-from registry.api.deps import provide_actor
-from registry.api.divisions import DivisionController, GeoController
-from registry.api.docs import OfflineSwagger
-from registry.api.health import HealthController
-from registry.api.imports import ExportController, ImportController
-from registry.api.middleware import request_context_middleware, require_json_content_type
-from registry.api.openapi import StrictStructSchemaPlugin, document_errors
-from registry.api.pages import PageController
-from registry.api.plans import PlanController
-from registry.api.sites import (
-    SignageController,
-    SiteController,
-    SiteGeoJSONController,
-)
-from registry.db import (
+from registry.db.engines import (
     RegistrySQLiteEngine,
     bind,
     close_engine,
@@ -51,10 +40,22 @@ from registry.db import (
     migrate,
     open_engine,
 )
-from registry.errors import exception_handler
-from registry.services import boundaries, coverage
-from registry.services.ratelimit import TokenBucketLimiter
-from registry.settings import Settings, get_settings, set_settings
+from registry.divisions import boundaries
+from registry.divisions.api import DivisionController, GeoController
+from registry.http.bench import BenchController
+from registry.http.deps import provide_actor
+from registry.http.docs import OfflineSwagger
+from registry.http.health import HealthController
+from registry.http.middleware import request_context_middleware, require_json_content_type
+from registry.http.openapi import StrictStructSchemaPlugin, document_errors
+from registry.plans.api import PlanController
+from registry.sites.api import (
+    SignageController,
+    SiteController,
+    SiteGeoJSONController,
+)
+from registry.transfer.api import ExportController, ImportController
+from registry.web.pages import PageController
 
 log = logging.getLogger("registry")
 WEB = Path(__file__).resolve().parent / "web"

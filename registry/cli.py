@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from registry.settings import get_settings
+from registry.core.settings import get_settings
 
 
 class CliError(Exception):
@@ -34,7 +34,7 @@ def _read_password(confirm: bool = True) -> str:
 
 
 async def _with_engine(fn: Callable[[], Awaitable[Any]]) -> Any:
-    from registry.db import bind, close_engine, make_engine, open_engine
+    from registry.db.engines import bind, close_engine, make_engine, open_engine
 
     engine = make_engine(get_settings().database_url)
     bind(engine)
@@ -46,7 +46,7 @@ async def _with_engine(fn: Callable[[], Awaitable[Any]]) -> Any:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from registry.db import make_engine, migrate
+    from registry.db.engines import make_engine, migrate
 
     applied = asyncio.run(migrate(make_engine(get_settings().database_url)))
     print(f"migrations applied: {len(applied)}" + (f" ({', '.join(applied)})" if applied else ""))
@@ -98,9 +98,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_user(args: argparse.Namespace) -> None:
-    from registry.domain.access import SYSTEM
-    from registry.schemas.accounts import AccountCreate
-    from registry.services import accounts
+    from registry.accounts import service as accounts
+    from registry.accounts.schemas import AccountCreate
+    from registry.core.access import SYSTEM
 
     async def run() -> None:
         if args.user_command == "create":
@@ -138,7 +138,7 @@ def cmd_user(args: argparse.Namespace) -> None:
 def cmd_backup(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from registry.services.backup import BackupError, backup
+    from registry.transfer.backup import BackupError, backup
 
     try:
         size = backup(get_settings().database_url, Path(args.file))
@@ -150,7 +150,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
 def cmd_restore(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from registry.services.backup import BackupError, restore
+    from registry.transfer.backup import BackupError, restore
 
     try:
         restore(get_settings().database_url, Path(args.file), force=args.force)
@@ -162,9 +162,9 @@ def cmd_restore(args: argparse.Namespace) -> None:
 async def _plan_actor(username: str | None, data: bytes) -> Any:
     """Who a plan import acts as: ``--user`` (an active county planner) or, without it, a
     command-line planner of the file's county named after the operating-system user."""
-    from registry.domain.access import Actor
-    from registry.services import plans
-    from registry.services.auth import username_key
+    from registry.accounts.tokens import username_key
+    from registry.core.access import Actor
+    from registry.plans import service as plans
     from registry.tables import Account
 
     if username:
@@ -190,8 +190,8 @@ def _one_line(exc: Any) -> str:
 def _import_plan(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from registry.errors import RegistryError
-    from registry.services import plans
+    from registry.core.errors import RegistryError
+    from registry.plans import service as plans
 
     path = Path(args.file)
     if not path.is_file():
@@ -223,8 +223,8 @@ def _import_plan(args: argparse.Namespace) -> None:
 def _export_plan(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from registry.domain.access import Actor
-    from registry.services import plans
+    from registry.core.access import Actor
+    from registry.plans import service as plans
     from registry.tables import Plan
 
     path = Path(args.file)
@@ -297,8 +297,9 @@ def _print_report(report: Any) -> None:
 
 
 def _import_table(args: argparse.Namespace) -> None:
-    from registry.domain.access import SYSTEM
-    from registry.services import imports, tabular
+    from registry.core.access import SYSTEM
+    from registry.transfer import formats as tabular
+    from registry.transfer import imports
 
     try:
         data = tabular.read_path(args.file)
@@ -321,7 +322,7 @@ def _import_table(args: argparse.Namespace) -> None:
     bar.close()
     _print_report(report)
     if args.report:
-        from registry.services.tabular import write_csv, write_xlsx
+        from registry.transfer.formats import write_csv, write_xlsx
 
         rows = [[i.row, i.column, i.level, i.code, i.message] for i in report.issues]
         columns = ("row", "column", "level", "code", "message")
@@ -339,8 +340,8 @@ def _import_table(args: argparse.Namespace) -> None:
 def _export_table(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from registry.domain.access import SYSTEM
-    from registry.services import exports
+    from registry.core.access import SYSTEM
+    from registry.transfer import exports
 
     suffix = Path(args.file).suffix.lower().lstrip(".")
     if suffix not in exports.FORMATS:
@@ -373,7 +374,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from registry.bench import run_bench
+    from tools.bench import run_bench
 
     run_bench(args)
 
@@ -381,8 +382,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from registry.domain.access import SYSTEM
-    from registry.services import reports
+    from registry.core.access import SYSTEM
+    from registry.coverage import reports
 
     out = Path(args.output)
     fmt = out.suffix.lower().lstrip(".")
@@ -497,10 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from registry.db import DatabaseUrlError
-    from registry.domain.access import Denied
-    from registry.domain.errors import RuleViolation
-    from registry.errors import RegistryError
+    from registry.core.access import Denied
+    from registry.core.errors import RegistryError
+    from registry.core.rule_errors import RuleViolation
+    from registry.db.engines import DatabaseUrlError
 
     args = build_parser().parse_args(argv)
     try:

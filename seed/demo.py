@@ -32,14 +32,14 @@ import numpy as np
 import shapely
 
 from geo.boundaries import load_regions_geojson
-from registry import clock
-from registry.db import insert_many, write_transaction
-from registry.domain import signage
-from registry.domain.access import SYSTEM
-from registry.domain.codes import normalise_code
-from registry.domain.divisions import SITE_KIND_BY_DIVISION_KIND
-from registry.schemas.accounts import AccountCreate
-from registry.services import accounts
+from registry.accounts import service as accounts
+from registry.accounts.schemas import AccountCreate
+from registry.core import clock
+from registry.core.access import SYSTEM
+from registry.core.codes import normalise_code
+from registry.db.engines import insert_many, write_transaction
+from registry.divisions.rules import SITE_KIND_BY_DIVISION_KIND
+from registry.sites import signage
 from registry.tables import Account, Division, Site, StatusEvent
 from seed.loader import HUAIHUA
 

@@ -23,14 +23,13 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from registry import clock
-from registry.db import insert_many, write_transaction
-from registry.domain import cases as rules
-from registry.domain import workdays
-from registry.domain.cases import Timeline
-from registry.domain.resident import Resident, protect
-from registry.domain.resident_id import with_check_character
-from registry.settings import get_settings
+from registry.cases import rules, workdays
+from registry.cases.resident import Resident, protect
+from registry.cases.resident_id import with_check_character
+from registry.cases.rules import Timeline
+from registry.core import clock
+from registry.core.settings import get_settings
+from registry.db.engines import insert_many, write_transaction
 from registry.tables import Case, Matter, Site, StatusEvent
 
 CAMPAIGN_END = date(2015, 12, 31)

@@ -14,10 +14,10 @@ import shapely
 
 from geo.boundaries import load_regions_geojson, simplify_coverage
 from geo.geojson_io import geometry_to_geojson
-from registry.db import insert_many, write_transaction
-from registry.domain.codes import normalise_code
-from registry.domain.divisions import ABOLISHED_MARK, county_kind, township_kind
-from registry.services.matters import load_catalogue
+from registry.cases.matters import load_catalogue
+from registry.core.codes import normalise_code
+from registry.db.engines import insert_many, write_transaction
+from registry.divisions.rules import ABOLISHED_MARK, county_kind, township_kind
 from registry.tables import Campaign, Division, DivisionBoundary
 from seed import DATA_DIR
 

@@ -13,7 +13,7 @@ request — synthetic cases (masked residents only). Sites in counties without b
 placed without a containment check and flagged (``location_warning``).
 
 Everything is inserted with bulk statements on one connection per transaction
-(:mod:`registry.services.bulk`), not row by row.
+(:mod:`registry.db.bulk`), not row by row.
 """
 
 from __future__ import annotations
@@ -35,19 +35,19 @@ import shapely
 
 from geo.boundaries import Region, load_regions_geojson, simplify_coverage
 from geo.geojson_io import geometry_to_geojson
-from registry import clock
-from registry.db import current, is_sqlite, write_transaction
-from registry.domain import signage
-from registry.domain.codes import normalise_code
-from registry.domain.divisions import (
+from registry.core import clock
+from registry.core.codes import normalise_code
+from registry.core.rule_errors import RuleViolation
+from registry.db import bulk
+from registry.db.engines import current, is_sqlite, write_transaction
+from registry.divisions.rules import (
     POINT_KINDS,
     SITE_KIND_BY_DIVISION_KIND,
     county_kind,
     township_kind,
 )
-from registry.domain.errors import RuleViolation
-from registry.domain.location import no_boundary_warning
-from registry.services import bulk
+from registry.sites import signage
+from registry.sites.location import no_boundary_warning
 from registry.tables import Case, Division, DivisionBoundary, Matter, Site, StatusEvent
 from seed import DATA_DIR, demo, loader
 

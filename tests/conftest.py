@@ -28,8 +28,8 @@ from litestar.testing import TestClient
 os.environ.setdefault("REGISTRY_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 os.environ.setdefault("REGISTRY_VAR_DIR", str(Path(__file__).parent / ".var"))
 
-from registry import clock
-from registry.settings import Settings, set_settings, settings_from_env
+from registry.core import clock
+from registry.core.settings import Settings, set_settings, settings_from_env
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -88,10 +88,18 @@ class Template:
 
 
 async def _build_template(url: str) -> Template:
-    from registry.db import bind, close_engine, insert_many, make_engine, migrate, open_engine
-    from registry.domain.access import SYSTEM
-    from registry.schemas.accounts import AccountCreate, TokenRequest
-    from registry.services import accounts, auth
+    from registry.accounts import service as accounts
+    from registry.accounts import tokens as auth
+    from registry.accounts.schemas import AccountCreate, TokenRequest
+    from registry.core.access import SYSTEM
+    from registry.db.engines import (
+        bind,
+        close_engine,
+        insert_many,
+        make_engine,
+        migrate,
+        open_engine,
+    )
     from registry.tables import Division, Site, StatusEvent
     from seed import loader
     from seed.demo import village_rows
@@ -296,8 +304,8 @@ async def table_checksums() -> dict[str, Any]:
 
 async def _use_database(url: str) -> None:
     """Point the running app at another database (tables, caches, pool)."""
-    from registry.db import bind, make_engine, open_engine
-    from registry.services import boundaries
+    from registry.db.engines import bind, make_engine, open_engine
+    from registry.divisions import boundaries
 
     engine = make_engine(url)
     bind(engine)
@@ -306,7 +314,7 @@ async def _use_database(url: str) -> None:
 
 
 async def _release_database() -> None:
-    from registry.db import close_engine, current
+    from registry.db.engines import close_engine, current
 
     await close_engine(current())
 
@@ -330,8 +338,8 @@ def client(
     base_settings: Settings,
     shared_clients: dict[str, ApiClient],
 ) -> Iterator[ApiClient]:
+    from registry.accounts.tokens import throttle
     from registry.app import create_app
-    from registry.services.auth import throttle
 
     settings = replace(base_settings, database_url=database_url)
     set_settings(settings)

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from registry import bench
-from registry.db import bind, make_engine, migrate, open_engine
+from registry.db.engines import bind, make_engine, migrate, open_engine
+from tools import bench
 
 RUNS = (("city", 200_000), ("city", 2_000_000), ("province", 200_000), ("province", 2_000_000))
 
@@ -23,7 +23,7 @@ RUNS = (("city", 200_000), ("city", 2_000_000), ("province", 200_000), ("provinc
 async def measure(url: str) -> tuple[int, int, int, dict[str, float]]:
     bind(engine := make_engine(url))
     await open_engine(engine)
-    from registry.services import coverage
+    from registry.coverage import service as coverage
     from registry.tables import Case, Division, Site, StatusEvent
 
     out: dict[str, float] = {}

@@ -26,9 +26,9 @@ from pathlib import Path
 
 os.environ.setdefault("REGISTRY_SECRET_KEY", "bench-secret-key-not-for-production-0123456789")
 
-from registry import clock
-from registry.domain.resident_id import with_check_character
-from registry.settings import set_settings, settings_from_env
+from registry.cases.resident_id import with_check_character
+from registry.core import clock
+from registry.core.settings import set_settings, settings_from_env
 from tests.conftest import (
     PG_ADMIN_URL,
     ApiClient,

@@ -96,7 +96,7 @@ def test_generated_cases_are_masked_and_a_second_run_adds_more(client):
 
 def test_deferred_indexes_are_rebuilt(client):
     async def indexes():
-        from registry.db import current, is_sqlite
+        from registry.db.engines import current, is_sqlite
         from registry.tables import Case
 
         if is_sqlite(current()):
@@ -120,7 +120,7 @@ def test_deferred_indexes_are_rebuilt(client):
 
 def test_synthetic_sites_lie_in_their_county_with_dated_events(client):
     async def run():
-        from registry.services.sites import statuses_on
+        from registry.sites.service import statuses_on
         from registry.tables import Site, StatusEvent
 
         await scale.load_synthetic()

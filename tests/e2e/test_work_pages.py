@@ -172,7 +172,7 @@ def test_page_weights_are_small(server):
 
 
 def _id(first17: str) -> str:
-    from registry.domain.resident_id import with_check_character
+    from registry.cases.resident_id import with_check_character
 
     return with_check_character(first17)
 
@@ -195,9 +195,9 @@ ID_NUMBERS = [
 
 
 def test_the_agent_page_checks_identity_numbers_like_the_server(server, browser):
-    """The on-device check (common.js) gives the same verdicts as registry.domain.resident_id."""
-    from registry.clock import today
-    from registry.domain.resident_id import problems
+    """The on-device check (common.js) gives the same verdicts as registry.cases.resident_id."""
+    from registry.cases.resident_id import problems
+    from registry.core.clock import today
 
     day = today().isoformat()
     context, watch = open_context(browser, server)

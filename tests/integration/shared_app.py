@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from registry.settings import Settings
+from registry.core.settings import Settings
 from tests.conftest import ApiClient, Template, _pg_admin, _pg_url
 
 
@@ -22,8 +22,8 @@ def module_client(
 ) -> Iterator[ApiClient]:
     """An ApiClient (lifespan running) on a fresh copy of ``template``; ``overrides`` change
     settings (e.g. a higher sync rate limit)."""
+    from registry.accounts.tokens import throttle
     from registry.app import create_app
-    from registry.services.auth import throttle
 
     drop = None
     if template.engine == "sqlite":

@@ -12,7 +12,7 @@ from tests.integration.test_cli import registry
 
 
 def _checksums(url: str) -> dict:
-    from registry.db import bind, close_engine, make_engine, open_engine
+    from registry.db.engines import bind, close_engine, make_engine, open_engine
 
     async def run():
         engine = make_engine(url)

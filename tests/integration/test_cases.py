@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from registry.domain.resident_id import with_check_character
+from registry.cases.resident_id import with_check_character
 
 # Monday 20 October 2014, 10:00 in China.
 NOW = datetime(2014, 10, 20, 2, 0, tzinfo=UTC)
@@ -561,7 +561,7 @@ def test_missing_case_is_404(client):
 
 
 def test_active_points_are_those_with_a_case_in_the_last_90_days(client, two_counties):
-    from registry.services.cases import active_site_ids
+    from registry.cases.service import active_site_ids
 
     hecheng, zhongfang = client.template.sites["hecheng"], client.template.sites["zhongfang"]
     assert client.run(lambda: active_site_ids(date(2014, 10, 20))) == {hecheng, zhongfang}

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from registry.domain import cases as rules
-from registry.domain.cases import Timeline
+from registry.cases import rules
+from registry.cases.rules import Timeline
 from seed import demo_cases
 
 NOW = datetime(2018, 6, 29, 4, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from registry.domain.resident_id import with_check_character
+from registry.cases.resident_id import with_check_character
 from tests.integration.test_cases import NOW, patch, post, record, sync
 
 NAME = "欧阳春花"
@@ -131,7 +131,7 @@ def test_resident_data_never_leaves_in_clear(client, frozen_clock, captured_logs
     assert keep(sync(client, batch, "planner_hecheng")).status_code == 403
 
     # A crash in the middle of a sync is logged with its traceback.
-    from registry.services import cases
+    from registry.cases import service as cases
 
     async def crash(entries):
         raise RuntimeError("disk full")
@@ -150,8 +150,8 @@ def test_resident_data_never_leaves_in_clear(client, frozen_clock, captured_logs
         client.get("/api/audit", params={"entity": "case"}, headers=client.auth("planner_hecheng"))
     )
 
-    from registry.domain.access import Actor
-    from registry.services.cases import CaseFilters, export_cases
+    from registry.cases.service import CaseFilters, export_cases
+    from registry.core.access import Actor
 
     municipal = Actor(username="municipal", role="municipal", scope="431200000000")
     exported = client.run(lambda: export_cases(municipal, CaseFilters()))

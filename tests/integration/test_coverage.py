@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from geo.boundaries import load_regions_geojson
-from registry import clock
+from registry.core import clock
 from seed.loader import HUAIHUA
 
 HUITONG = "431225000000"  # 会同县
@@ -667,7 +667,7 @@ def test_points_active_follows_any_case_write_even_from_another_process(client):
 def recounts(monkeypatch, name: str) -> list[list[str] | None]:
     """The counties each call of coverage's counting statement ``name`` counted (``None``:
     all of them, unfiltered), recorded while the real statement runs."""
-    from registry.services import coverage
+    from registry.coverage import service as coverage
 
     calls: list[list[str] | None] = []
     real = getattr(coverage, name)
@@ -768,7 +768,7 @@ def test_the_server_counts_todays_figures_at_startup(
     import asyncio
 
     from registry.app import create_app
-    from registry.settings import set_settings
+    from registry.core.settings import set_settings
     from tests.conftest import ApiClient
 
     recounted = recounts(monkeypatch, "_counts_by")

@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from registry import clock
-from registry.domain import coverage as maths
-from registry.domain.status import DatedStatus
+from registry.core import clock
+from registry.coverage import rules as maths
+from registry.sites.status import DatedStatus
 
 CHECK_DAYS = [
     date(2013, 4, 18),
@@ -36,7 +36,7 @@ async def load_demo_city() -> None:
 
 
 async def reference_counts(days):
-    """The counts of every county and township from the rows, with registry.domain.coverage."""
+    """The counts of every county and township from the rows, with registry.coverage.rules."""
     from registry.tables import Division, Site, StatusEvent
 
     divisions = [
@@ -66,7 +66,7 @@ async def reference_counts(days):
 
 @pytest.mark.slow
 def test_sql_counts_equal_the_definition_on_the_demo_city(client, engine_name, capsys):
-    from registry.services import coverage
+    from registry.coverage import service as coverage
 
     client.run(load_demo_city)
     expected_county, expected_township = client.run(lambda: reference_counts(CHECK_DAYS))
@@ -102,7 +102,7 @@ def test_sql_counts_equal_the_definition_on_the_demo_city(client, engine_name, c
 
 def print_timings(client, engine_name, capsys):
     """Cold (cache cleared) and cached timings on the demo city: printed, never asserted."""
-    from registry.services import coverage
+    from registry.coverage import service as coverage
 
     today = clock.today().isoformat()
     cases = [

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
-from registry.domain.resident_id import with_check_character
-from registry.settings import get_settings
+from registry.cases.resident_id import with_check_character
+from registry.core.settings import get_settings
 from tests.conftest import Template, _pg_admin, _pg_url
 from tests.load.server import Server
 

@@ -36,8 +36,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from registry.domain.resident_id import with_check_character
-from registry.settings import Settings
+from registry.cases.resident_id import with_check_character
+from registry.core.settings import Settings
 from tests.conftest import IN_CI, PASSWORD, ApiClient, Template
 from tests.integration.shared_app import module_client
 
@@ -262,9 +262,9 @@ async def _fresh_token(username: str) -> str:
     its password): the account is re-enabled and a token minted at its current version."""
     import jwt
 
-    from registry import clock
-    from registry.services.auth import ALGORITHM
-    from registry.settings import get_settings
+    from registry.accounts.tokens import ALGORITHM
+    from registry.core import clock
+    from registry.core.settings import get_settings
     from registry.tables import Account
 
     row = await Account.select().where(Account.username == username).first()

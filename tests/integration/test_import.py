@@ -268,7 +268,7 @@ def test_xlsx_bomb_is_refused_before_inflating(client):
 
 
 def test_upload_over_the_limit_is_refused_with_a_clear_message(client, monkeypatch):
-    import registry.api.imports as api
+    import registry.transfer.api as api
 
     monkeypatch.setattr(api, "MAX_FILE_BYTES", 1000)
     before = client.snapshot()

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from registry.domain.plans import cumulative_target_share
+from registry.plans.rules import cumulative_target_share
 
 HECHENG = "431202000000"
 ZHONGFANG = "431221000000"
@@ -445,7 +445,7 @@ def test_amending_an_approved_plan_opens_a_new_version_and_keeps_the_old_in_forc
     again = client.get(f"/api/plans/{v1['id']}", headers=client.auth("municipal")).json()
     assert again["state"] == "approved" and again["in_force"] is True
 
-    from registry.services.plans import target_share_series
+    from registry.plans.service import target_share_series
 
     day = [date(2014, 6, 30)]
     assert client.run(lambda: target_share_series(HECHENG, CENTRES, day)) == [0.2]
@@ -539,7 +539,7 @@ def test_versions_of_different_plans_cannot_be_compared(client):
 
 
 def test_target_share_series_follows_the_plan_in_force(client):
-    from registry.services.plans import target_share_series
+    from registry.plans.service import target_share_series
 
     days = [date(2014, 6, 29), date(2014, 6, 30), date(2014, 12, 31), date(2015, 12, 31)]
     assert client.run(lambda: target_share_series(HECHENG, CENTRES, days)) is None

@@ -411,7 +411,7 @@ def test_registry_import_and_export_plan_commands(
     client, database_url, tmp_path, capsys, base_settings
 ):
     from registry import cli
-    from registry.settings import set_settings
+    from registry.core.settings import set_settings
 
     path = tmp_path / "plan.xlsx"
     path.write_bytes(save(fill(template(client))[0]))

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from registry.domain.resident_id import with_check_character
-from registry.settings import get_settings
+from registry.cases.resident_id import with_check_character
+from registry.core.settings import get_settings
 from tests.conftest import PASSWORD
 from tests.integration.test_cases import NOW, record, sync
 
@@ -87,7 +87,7 @@ def test_a_zero_rate_turns_the_limit_off(client, frozen_clock):
 
 
 def test_the_limit_comes_from_the_environment():
-    from registry.settings import settings_from_env
+    from registry.core.settings import settings_from_env
 
     env = {
         "REGISTRY_SECRET_KEY": "k" * 40,
@@ -125,7 +125,7 @@ def test_secret_key_passwords_and_tokens_never_reach_the_logs(client, every_log_
     agent_password = "Agent-Passw0rd-42!"
     previous_key = "previous-secret-key-0123456789-abcdefghijklmnop"
     monkeypatch.setattr(
-        "registry.services.auth.get_settings",
+        "registry.accounts.tokens.get_settings",
         lambda: replace(get_settings(), previous_secret_keys=(previous_key,)),
     )
     tokens: list[str] = []
@@ -181,7 +181,7 @@ def test_secret_key_passwords_and_tokens_never_reach_the_logs(client, every_log_
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("registry.services.sites.get_site", explode)
+    monkeypatch.setattr("registry.sites.service.get_site", explode)
     assert (
         client.get(f"/api/sites/{client.template.sites['hecheng']}", headers=municipal).json()[
             "code"
@@ -216,7 +216,7 @@ def test_a_backup_file_is_readable_by_its_owner_only(client, database_url, tmp_p
     import shutil
     import stat
 
-    from registry.services.backup import backup
+    from registry.transfer.backup import backup
 
     if not database_url.startswith("sqlite") and shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed")

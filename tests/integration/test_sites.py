@@ -11,7 +11,7 @@ import shapely
 
 from geo.boundaries import BoundaryIndex, load_regions_geojson
 from geo.crs import from_wgs84
-from registry import clock
+from registry.core import clock
 from seed.loader import HUAIHUA
 
 HECHENG = "431202000000"
@@ -420,7 +420,7 @@ def test_dated_status_history_drives_the_current_status(client):
 
 
 def test_status_on_a_past_date_is_answered_from_events(client):
-    from registry.services.sites import statuses_on
+    from registry.sites.service import statuses_on
 
     site = new_site(client)
     change(client, site["id"], "built", "2013-08-01")

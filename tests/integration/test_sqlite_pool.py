@@ -1,4 +1,4 @@
-"""The pooled SQLite engine (registry.db.RegistrySQLiteEngine): bounded, fresh, never hands
+"""The pooled SQLite engine (registry.db.engines.RegistrySQLiteEngine): bounded, fresh, never hands
 out a connection in an unknown state."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.db import SQLITE_POOL_MAX, RegistrySQLiteEngine, close_engine, make_engine
+from registry.db.engines import SQLITE_POOL_MAX, RegistrySQLiteEngine, close_engine, make_engine
 
 
 async def _in_transaction(engine: RegistrySQLiteEngine, sql: str) -> None:

@@ -77,11 +77,12 @@ async def add_load_fixtures(
 ) -> LoadWorld:
     """Add ``n_agents`` in-service agency points with an agent account each and ``n_hot`` points
     in 鹤城区 for the planners to a seeded database (the test template)."""
-    from registry.db import bind, close_engine, insert_many, make_engine, open_engine
-    from registry.domain.access import SYSTEM
-    from registry.schemas.accounts import AccountCreate, TokenRequest
-    from registry.services import accounts, auth
-    from registry.settings import get_settings
+    from registry.accounts import service as accounts
+    from registry.accounts import tokens as auth
+    from registry.accounts.schemas import AccountCreate, TokenRequest
+    from registry.core.access import SYSTEM
+    from registry.core.settings import get_settings
+    from registry.db.engines import bind, close_engine, insert_many, make_engine, open_engine
     from registry.tables import Division, Site, StatusEvent
 
     engine = make_engine(database_url)
@@ -267,7 +268,7 @@ class Client:
     # --- agents -------------------------------------------------------------------------
 
     def _record(self, n: int) -> dict[str, Any]:
-        from registry.domain.resident_id import with_check_character
+        from registry.cases.resident_id import with_check_character
 
         rng = self.rng
         received = datetime.now(UTC) - timedelta(minutes=rng.randint(5, 5000))
@@ -517,7 +518,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def verify(world: LoadWorld, results: list[dict[str, Any]], report: LoadReport) -> None:
     """Compare what the clients were told with what the database holds."""
-    from registry.db import bind, close_engine, make_engine, open_engine
+    from registry.db.engines import bind, close_engine, make_engine, open_engine
     from registry.tables import AuditEntry, Case, Site
 
     acked = [i for r in results for i in r["acked_cases"]]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from piccolo.engine.sqlite import SQLiteEngine
 
-from registry.db import write_transaction
+from registry.db.engines import write_transaction
 
 
 async def _run_writers(path: Path, writers: int, hold_s: float) -> tuple[list[int], list[str]]:

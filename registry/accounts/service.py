@@ -1,0 +1,270 @@
+"""Accounts: created, listed, disabled and reset by the municipal centre (or the CLI)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from registry.accounts.passwords import check_password
+from registry.accounts.schemas import Account, AccountCreate, AccountList, AccountUpdate
+from registry.accounts.tokens import hash_password, username_key
+from registry.core import audit, clock
+from registry.core.access import Actor, normalise_scope, require_role
+from registry.core.codes import level_of_code
+from registry.core.errors import Conflict, NotFound
+from registry.core.params import one_of, page
+from registry.core.rule_errors import RuleViolation
+from registry.core.text import clean_text
+from registry.db.engines import write_transaction
+from registry.divisions.rules import POINT_KINDS
+from registry.tables import Account as AccountRow
+from registry.tables import Division, Site
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{3,32}$")
+COLUMNS = (
+    AccountRow.id,
+    AccountRow.username,
+    AccountRow.display_name,
+    AccountRow.phone,
+    AccountRow.role,
+    AccountRow.scope,
+    AccountRow.active,
+    AccountRow.is_demo,
+    AccountRow.created_at,
+    AccountRow.updated_at,
+)
+
+
+def _check_username(username: str) -> str:
+    name = clean_text(username, "username", max_length=32, required=True) or ""
+    if not _USERNAME.match(name):
+        raise RuleViolation(
+            "invalid_username",
+            "用户名须为 3–32 位字母、数字、汉字或 . _ -",
+            "a username is 3–32 letters, digits, Chinese characters or . _ -",
+            "username",
+        )
+    return name
+
+
+async def _check_scope_exists(role: str, scope: str) -> str | None:
+    """The county the scope belongs to (for audit), after checking the scope exists."""
+    if role == "village_agent":
+        site = (
+            await Site.select(Site.id, Site.kind, Site.status, Site.county_code)
+            .where(Site.id == int(scope))
+            .first()
+        )
+        if site is None or site["kind"] not in POINT_KINDS:
+            raise RuleViolation(
+                "invalid_scope",
+                f"代办点 {scope} 不存在（代办员的范围须为村/社区代办点）",
+                f"agency point {scope} does not exist (an agent's scope is a village or "
+                "community agency point)",
+                "scope",
+            )
+        if site["status"] == "closed":
+            raise RuleViolation(
+                "invalid_scope",
+                f"代办点 {scope} 已撤销",
+                f"agency point {scope} is closed",
+                "scope",
+            )
+        return site["county_code"]
+    row = await Division.select(Division.code, Division.level).where(Division.code == scope).first()
+    if row is None or row["level"] != level_of_code(scope):
+        raise RuleViolation(
+            "invalid_scope", f"区划 {scope} 不存在", f"division {scope} does not exist", "scope"
+        )
+    return scope if role == "county_planner" else None
+
+
+def _to_account(row: dict[str, Any]) -> Account:
+    return msgspec.convert(row, Account)
+
+
+async def create_account(actor: Actor, data: AccountCreate, is_demo: bool = False) -> Account:
+    """Create an account (municipal actors only; the CLI acts as the system)."""
+    require_role(actor, "municipal")
+    username = _check_username(data.username)
+    scope = normalise_scope(data.role, data.scope)
+    if data.role == "municipal" and actor.scope and scope != actor.scope:
+        raise RuleViolation(
+            "invalid_scope",
+            "只能在本市范围内创建账号",
+            "accounts can only be created for your own city",
+            "scope",
+        )
+    if data.role == "county_planner" and actor.scope and scope[:4] != actor.scope[:4]:
+        raise RuleViolation(
+            "invalid_scope",
+            "只能为本市的县(市、区)创建规划员",
+            "planners can only be created for counties of your city",
+            "scope",
+        )
+    check_password(data.password, username)
+    display = clean_text(data.display_name, "display_name", max_length=100) or ""
+    phone = clean_text(data.phone, "phone", max_length=30)
+    county = await _check_scope_exists(data.role, scope)
+    password_hash = await hash_password(data.password)
+    key = username_key(username)
+    now = clock.now()
+    async with write_transaction():
+        if await AccountRow.exists().where(AccountRow.username_key == key):
+            raise Conflict(
+                "username_taken",
+                f"用户名 {username} 已被使用（不区分大小写）",
+                f"the username {username} is taken (case-insensitive)",
+            )
+        row = AccountRow(
+            username=username,
+            username_key=key,
+            display_name=display,
+            phone=phone,
+            role=data.role,
+            scope=scope,
+            active=True,
+            password_hash=password_hash,
+            token_version=1,
+            is_demo=is_demo,
+            created_at=now,
+            updated_at=now,
+        )
+        await row.save()
+        await audit.record(
+            actor,
+            "create",
+            "account",
+            row.id,
+            audit.diff(
+                {},
+                {
+                    "username": username,
+                    "role": data.role,
+                    "scope": scope,
+                    "display_name": display,
+                    "phone": phone,
+                    "active": True,
+                },
+            ),
+            county_code=county,
+        )
+    return await get_account(actor, row.id)
+
+
+async def get_account(actor: Actor, account_id: int) -> Account:
+    require_role(actor, "municipal")
+    row = await AccountRow.select(*COLUMNS).where(AccountRow.id == account_id).first()
+    if row is None:
+        raise NotFound(
+            "account_not_found", f"账号 {account_id} 不存在", f"account {account_id} not found"
+        )
+    return _to_account(row)
+
+
+async def list_accounts(
+    actor: Actor,
+    role: str | None,
+    scope: str | None,
+    active: bool | None,
+    limit: int | None,
+    offset: int | None,
+) -> AccountList:
+    require_role(actor, "municipal")
+    limit, offset = page(limit, offset)
+    role = one_of(role, ("municipal", "county_planner", "village_agent"), "role")
+    query = AccountRow.select(*COLUMNS).order_by(AccountRow.id)
+    count = AccountRow.count()
+    clauses = []
+    if role:
+        clauses.append(AccountRow.role == role)
+    if scope:
+        clauses.append(AccountRow.scope == scope.strip())
+    if active is not None:
+        clauses.append(AccountRow.active == active)
+    for clause in clauses:
+        query = query.where(clause)
+        count = count.where(clause)
+    rows = await query.limit(limit).offset(offset)
+    return AccountList(
+        items=[_to_account(r) for r in rows], total=await count, limit=limit, offset=offset
+    )
+
+
+async def update_account(actor: Actor, account_id: int, data: AccountUpdate) -> Account:
+    """Change display name, phone, active flag or password; disabling revokes tokens."""
+    require_role(actor, "municipal")
+    before = await AccountRow.select().where(AccountRow.id == account_id).first()
+    if before is None:
+        raise NotFound(
+            "account_not_found", f"账号 {account_id} 不存在", f"account {account_id} not found"
+        )
+    changes: dict[str, Any] = {}
+    if data.display_name is not UNSET:
+        changes["display_name"] = (
+            clean_text(data.display_name, "display_name", max_length=100) or ""
+        )
+    if data.phone is not UNSET:
+        changes["phone"] = clean_text(data.phone, "phone", max_length=30)
+    if data.active is not UNSET:
+        if not data.active and actor.account_id == account_id:
+            raise RuleViolation(
+                "cannot_disable_self",
+                "不能停用自己的账号",
+                "you cannot disable your own account",
+                "active",
+            )
+        changes["active"] = data.active
+    values: dict[Any, Any] = {getattr(AccountRow, k): v for k, v in changes.items()}
+    revoke = (data.active is False and before["active"]) or data.password is not UNSET
+    if data.password is not UNSET:
+        check_password(data.password, before["username"])
+        values[AccountRow.password_hash] = await hash_password(data.password)
+    if revoke:
+        values[AccountRow.token_version] = before["token_version"] + 1
+    audited = audit.diff(before, changes)
+    if data.password is not UNSET:
+        audited.append({"field": "password", "before": "***", "after": "***"})
+    if values:
+        values[AccountRow.updated_at] = clock.now()
+        async with write_transaction():
+            await AccountRow.update(values).where(AccountRow.id == account_id)
+            await audit.record(
+                actor,
+                "update",
+                "account",
+                account_id,
+                audited,
+                county_code=before["scope"] if before["role"] == "county_planner" else None,
+            )
+    return await get_account(actor, account_id)
+
+
+async def set_password_by_username(actor: Actor, username: str, password: str) -> None:
+    """CLI password reset."""
+    row = (
+        await AccountRow.select(AccountRow.id)
+        .where(AccountRow.username_key == username_key(username))
+        .first()
+    )
+    if row is None:
+        raise NotFound(
+            "account_not_found", f"账号 {username} 不存在", f"account {username} not found"
+        )
+    await update_account(actor, row["id"], AccountUpdate(password=password))
+
+
+async def set_active_by_username(actor: Actor, username: str, active: bool) -> Account:
+    row = (
+        await AccountRow.select(AccountRow.id)
+        .where(AccountRow.username_key == username_key(username))
+        .first()
+    )
+    if row is None:
+        raise NotFound(
+            "account_not_found", f"账号 {username} 不存在", f"account {username} not found"
+        )
+    return await update_account(actor, row["id"], AccountUpdate(active=active))

@@ -1,1 +1,0 @@
-"""One Litestar Controller per resource: parse, call a service, shape the answer."""

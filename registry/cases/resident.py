@@ -1,0 +1,157 @@
+"""Resident personal data (PIPL): checks, masks and keyed hashes. Values are never echoed.
+
+What the registry keeps of a resident: the name masked (``张*明``), the phone masked
+(``138****5678``), the ID number masked (``4312**********123X``) and as a keyed hash
+(HMAC-SHA256 with the server secret) so repeat services to one resident can be counted without
+the number itself. A second keyed hash covers name, ID and phone together: it lets a replayed
+sync record be recognised without keeping any of them in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from datetime import date
+
+import msgspec
+
+from registry.cases import resident_id
+from registry.core.rule_errors import RuleViolation
+from registry.core.text import clean_text
+
+NAME_MAX = 30
+_DIGIT = re.compile(r"\d")
+_PHONE_NOISE = re.compile(r"[\s\-()（）]")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# Landline with its area code: 0 + 2–3 digit area + 7–8 digit number.
+_LANDLINE = re.compile(r"^0\d{9,11}$")
+
+
+class Resident(msgspec.Struct, frozen=True):
+    """What is stored of a resident: masks and keyed hashes only."""
+
+    name_masked: str
+    id_masked: str
+    phone_masked: str | None
+    id_hash: str
+    data_hash: str
+
+
+def keyed_hash(secret: str, value: str) -> str:
+    """HMAC-SHA256 of ``value`` keyed with ``secret``, hex."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def clean_name(raw: str | None) -> str:
+    """A resident's name: NFKC, trimmed, 1–30 characters, no digits or control characters.
+
+    Raises:
+        RuleViolation: ``invalid_resident_name`` (the value itself is not repeated).
+    """
+    try:
+        name = clean_text(raw, "resident_name", max_length=NAME_MAX, required=True)
+    except RuleViolation as exc:
+        raise RuleViolation(
+            "invalid_resident_name",
+            f"居民姓名无效（{exc.zh}）",
+            f"invalid resident name ({exc.en})",
+            "resident_name",
+        ) from None
+    assert name is not None
+    if _DIGIT.search(name):
+        raise RuleViolation(
+            "invalid_resident_name",
+            "居民姓名不能包含数字",
+            "a resident name cannot contain digits",
+            "resident_name",
+        )
+    return name
+
+
+def mask_name(name: str) -> str:
+    """``张*明``: first and last characters kept (``张*`` for two, ``*`` for one)."""
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def clean_phone(raw: str | None) -> str | None:
+    """A mobile (11 digits, 1[3-9]…) or a landline with area code; +86 prefix dropped.
+
+    Raises:
+        RuleViolation: ``invalid_phone`` (the value itself is not repeated).
+    """
+    if raw is None:
+        return None
+    text = _PHONE_NOISE.sub("", unicodedata.normalize("NFKC", raw))
+    if not text:
+        return None
+    if text.startswith("+86"):
+        text = text[3:]
+    elif text.startswith("0086"):
+        text = text[4:]
+    if text.isascii() and (_MOBILE.match(text) or _LANDLINE.match(text)):
+        return text
+    raise RuleViolation(
+        "invalid_phone",
+        "电话号码格式无效：应为 11 位手机号或带区号的固定电话",
+        "malformed phone number: an 11-digit mobile or a landline with its area code",
+        "resident_phone",
+    )
+
+
+def mask_phone(phone: str) -> str:
+    """``138****5678`` for a mobile; ``0745-****5678`` for a landline (area code kept)."""
+    if _MOBILE.match(phone):
+        return phone[:3] + "****" + phone[-4:]
+    area = 3 if phone[1] in "12" else 4
+    return phone[:area] + "-****" + phone[-4:]
+
+
+def mask_id(number: str) -> str:
+    """``4312**********123X``: the first four and last four characters kept."""
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def protect(
+    secret: str, name: str | None, id_number: str | None, phone: str | None, today: date
+) -> Resident:
+    """Check a resident's name, ID and phone and return only their masks and keyed hashes.
+
+    Raises:
+        RuleViolation: the first failing field (``invalid_resident_name``,
+            ``invalid_resident_id`` naming each failing rule, ``invalid_phone``).
+    """
+    clean = clean_name(name)
+    checked = resident_id.validate(id_number or "", today)
+    phone_clean = clean_phone(phone)
+    return Resident(
+        name_masked=mask_name(clean),
+        id_masked=mask_id(checked.number),
+        phone_masked=mask_phone(phone_clean) if phone_clean else None,
+        id_hash=keyed_hash(secret, checked.number),
+        data_hash=keyed_hash(
+            secret, "\x1f".join(("resident", clean, checked.number, phone_clean or ""))
+        ),
+    )
+
+
+def resident_problems(
+    name: str | None, id_number: str | None, phone: str | None, today: date
+) -> list[RuleViolation]:
+    """Every problem of a resident's data (the ID's rules listed one by one)."""
+    found: list[RuleViolation] = []
+    try:
+        clean_name(name)
+    except RuleViolation as exc:
+        found.append(exc)
+    found.extend(resident_id.problems(id_number or "", today))
+    try:
+        clean_phone(phone)
+    except RuleViolation as exc:
+        found.append(exc)
+    return found

@@ -1,0 +1,153 @@
+"""Who may touch what: roles, scopes and the pure checks services apply to every request.
+
+- ``municipal``: scope is the city code; reads everything, approves plans, manages accounts,
+  writes any site of the city.
+- ``county_planner``: scope is one county code; writes the sites and plans of that county and
+  reads (masked) its cases.
+- ``village_agent``: scope is one agency-point site id; logs that point's cases only.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from registry.core.codes import level_of_code, normalise_code
+from registry.core.rule_errors import RuleViolation
+
+ROLES = ("municipal", "county_planner", "village_agent")
+ROLE_LABELS_ZH = {
+    "municipal": "市政务服务中心",
+    "county_planner": "县级规划员",
+    "village_agent": "村代办员",
+}
+
+
+class Actor(msgspec.Struct, frozen=True):
+    """The person behind a request (``role`` None for an anonymous reader)."""
+
+    username: str = "anonymous"
+    role: str | None = None
+    scope: str = ""
+    account_id: int | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.role is None
+
+    @property
+    def is_municipal(self) -> bool:
+        return self.role == "municipal"
+
+    @property
+    def is_planner(self) -> bool:
+        return self.role == "county_planner"
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role == "village_agent"
+
+
+ANONYMOUS = Actor()
+SYSTEM = Actor(username="system", role="municipal", scope="")
+
+
+class Denied(Exception):
+    """A scope or role check failed (services raise 401 for anonymous, 403 otherwise)."""
+
+    def __init__(self, zh: str, en: str, code: str = "forbidden") -> None:
+        super().__init__(en)
+        self.zh = zh
+        self.en = en
+        self.code = code
+
+
+def normalise_scope(role: str, scope: str) -> str:
+    """Validate a scope against its role and return its canonical form.
+
+    Raises:
+        RuleViolation: ``invalid_role`` or ``invalid_scope`` (e.g. a planner with a village
+            scope, an agent with a county scope).
+    """
+    if role not in ROLES:
+        raise RuleViolation(
+            "invalid_role",
+            f"未知角色：{role}",
+            f"unknown role {role!r}; one of {', '.join(ROLES)}",
+            "role",
+        )
+    scope = (scope or "").strip()
+    if role == "village_agent":
+        if not (scope.isascii() and scope.isdigit()) or len(scope) > 12 or int(scope) <= 0:
+            raise RuleViolation(
+                "invalid_scope",
+                "代办员的范围应为代办点编号（站点 id）",
+                "a village agent's scope is the id of one agency-point site",
+                "scope",
+            )
+        return str(int(scope))
+    try:
+        code = normalise_code(scope, field="scope")
+    except RuleViolation as exc:
+        raise RuleViolation("invalid_scope", exc.zh, exc.en, "scope") from exc
+    wanted = "city" if role == "municipal" else "county"
+    if level_of_code(code) != wanted:
+        raise RuleViolation(
+            "invalid_scope",
+            f"{ROLE_LABELS_ZH[role]}的范围应为{'市' if wanted == 'city' else '县'}级区划代码",
+            f"the scope of a {role} must be a {wanted} code, got a {level_of_code(code)} code",
+            "scope",
+        )
+    return code
+
+
+def _deny_anonymous(actor: Actor) -> None:
+    if actor.anonymous:
+        raise Denied("需要登录", "sign-in required", code="not_authenticated")
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    """The actor must be signed in with one of ``roles``."""
+    _deny_anonymous(actor)
+    if actor.role not in roles:
+        raise Denied(
+            f"当前角色（{ROLE_LABELS_ZH.get(actor.role or '', actor.role)}）无权执行此操作",
+            f"the role {actor.role} may not do this",
+            code="wrong_role",
+        )
+
+
+def in_city(actor: Actor, county_code: str) -> bool:
+    """Whether a municipal actor's city contains the county."""
+    return bool(actor.scope) and county_code[:4] == actor.scope[:4]
+
+
+def require_county(actor: Actor, county_code: str) -> None:
+    """Write access to a county's register: its planners and the municipal centre."""
+    require_role(actor, "municipal", "county_planner")
+    if actor.is_municipal and in_city(actor, county_code):
+        return
+    if actor.is_planner and actor.scope == county_code:
+        return
+    raise Denied(
+        "无权操作其他县(市、区)的数据",
+        f"{actor.username} may not act on county {county_code}",
+        code="out_of_scope",
+    )
+
+
+def can_read_county(actor: Actor, county_code: str) -> bool:
+    """Non-public reads of a county (masked cases, audit): its planners and the city."""
+    if actor.is_municipal:
+        return in_city(actor, county_code)
+    return actor.is_planner and actor.scope == county_code
+
+
+def require_site_agent(actor: Actor, site_id: int) -> None:
+    """Case writes: only the agent of that agency point."""
+    require_role(actor, "village_agent")
+    if actor.scope != str(site_id):
+        raise Denied(
+            "代办员只能操作本代办点的事项",
+            f"{actor.username} is the agent of site {actor.scope}, not of site {site_id}",
+            code="out_of_scope",
+        )

@@ -1,0 +1,141 @@
+"""Settings read from the environment, once.
+
+Every field has a documented default; see the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _load_or_create_secret(var_dir: Path) -> str:
+    """Return the secret from var/secret.key, generating it on first use."""
+    path = var_dir / "secret.key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Created with mode 0600 so other local users cannot read it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration of the registry.
+
+    Attributes:
+        database_url: ``sqlite:///path`` (relative to the project) or ``postgresql://…``.
+        secret_key: signs tokens and keys the resident-ID hash.
+        host: address to bind.
+        port: port to bind.
+        var_dir: where the SQLite database and the generated secret live.
+        token_ttl_seconds: lifetime of an access token.
+        max_body_bytes: request body limit for ordinary endpoints.
+        max_batch_body_bytes: request body limit for sync and import endpoints.
+        boundary_tolerance_m: how far outside its county a site may lie (with a warning).
+        login_max_failures: failed logins per username or address before throttling.
+        login_window_seconds: window in which failures are counted and the lock lasts.
+        migrate_on_startup: apply pending migrations when the app starts.
+        sqlite_checkpoint_seconds: SQLite only: the server checkpoints the WAL in the
+            background every so many seconds instead of in the committing writer (0: SQLite's
+            automatic checkpoints).
+        warm_on_startup: count today's coverage figures and series of every campaign in the
+            background when the app starts, so the first readers get cached figures.
+        previous_secret_keys: retired keys still accepted to verify tokens during a rotation.
+        sync_rate_per_minute: case-sync batches an agent account may send per minute (0: no
+            limit); a token bucket refilled at this rate.
+        sync_burst: batches an agent may send at once after a quiet spell (the bucket's size).
+    """
+
+    database_url: str
+    secret_key: str = field(repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = DEFAULT_VAR_DIR
+    token_ttl_seconds: int = 8 * 3600
+    max_body_bytes: int = 1_000_000
+    max_batch_body_bytes: int = 20_000_000
+    boundary_tolerance_m: float = 200.0
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    migrate_on_startup: bool = True
+    warm_on_startup: bool = True
+    sqlite_checkpoint_seconds: float = 1.0
+    previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    sync_rate_per_minute: int = 60
+    sync_burst: int = 20
+
+    @property
+    def engine_name(self) -> str:
+        return (
+            "postgres"
+            if self.database_url.startswith(("postgres://", "postgresql://"))
+            else "sqlite"
+        )
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (``os.environ`` by default)."""
+    env = dict(os.environ if env is None else env)
+    var_dir = Path(env.get("REGISTRY_VAR_DIR") or DEFAULT_VAR_DIR)
+    url = env.get("REGISTRY_DATABASE_URL") or f"sqlite:///{var_dir / 'registry.sqlite3'}"
+    secret = env.get("REGISTRY_SECRET_KEY") or _load_or_create_secret(var_dir)
+    return Settings(
+        database_url=url,
+        secret_key=secret,
+        host=env.get("REGISTRY_HOST") or "127.0.0.1",
+        port=_int(env, "REGISTRY_PORT", 8000),
+        var_dir=var_dir,
+        token_ttl_seconds=_int(env, "REGISTRY_TOKEN_TTL_SECONDS", 8 * 3600),
+        max_body_bytes=_int(env, "REGISTRY_MAX_BODY_BYTES", 1_000_000),
+        max_batch_body_bytes=_int(env, "REGISTRY_MAX_BATCH_BODY_BYTES", 20_000_000),
+        login_max_failures=_int(env, "REGISTRY_LOGIN_MAX_FAILURES", 5),
+        login_window_seconds=_int(env, "REGISTRY_LOGIN_WINDOW_SECONDS", 900),
+        migrate_on_startup=env.get("REGISTRY_MIGRATE_ON_STARTUP", "1") not in ("0", "false"),
+        warm_on_startup=env.get("REGISTRY_WARM_ON_STARTUP", "1") not in ("0", "false"),
+        sqlite_checkpoint_seconds=float(env.get("REGISTRY_SQLITE_CHECKPOINT_SECONDS") or 1.0),
+        previous_secret_keys=tuple(
+            k.strip() for k in env.get("REGISTRY_PREVIOUS_SECRET_KEYS", "").split(",") if k.strip()
+        ),
+        sync_rate_per_minute=_int(env, "REGISTRY_SYNC_RATE_PER_MINUTE", 60),
+        sync_burst=_int(env, "REGISTRY_SYNC_BURST", 20),
+    )
+
+
+_override: Settings | None = None
+
+
+@lru_cache(maxsize=1)
+def _from_env() -> Settings:
+    return settings_from_env()
+
+
+def get_settings() -> Settings:
+    """The process-wide settings: read once from the environment unless set explicitly."""
+    return _override or _from_env()
+
+
+def set_settings(settings: Settings | None) -> None:
+    """Use ``settings`` process-wide (create_app and tests); None returns to the environment."""
+    global _override
+    _override = settings

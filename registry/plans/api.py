@@ -1,0 +1,244 @@
+"""Construction plans: versions, workflow, checks, progress, overview and spreadsheets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.params import FromQuery, JSONBody, QueryParameter
+
+from registry.http.deps import MAX_ID, CurrentActor, PathId
+from registry.plans import service as plans
+from registry.plans import xlsx as plan_xlsx
+from registry.plans.schemas import (
+    Plan,
+    PlanCheck,
+    PlanComparison,
+    PlanCreate,
+    PlanImport,
+    PlanOverview,
+    PlanProgress,
+    PlanUpdate,
+    PlanVersions,
+    ReviewAction,
+)
+
+
+def _xlsx(content: bytes, filename: str) -> Response[bytes]:
+    return Response(
+        content=content,
+        media_type=plan_xlsx.XLSX_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@dataclass
+class XlsxUploadOperation(Operation):
+    """The import route reads the raw request body: document it as an xlsx file."""
+
+    def __post_init__(self) -> None:
+        if self.request_body is None:
+            self.request_body = RequestBody(
+                content={
+                    plan_xlsx.XLSX_MEDIA_TYPE: OpenAPIMediaType(
+                        schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                    )
+                },
+                description="the filled plan workbook (.xlsx, at most 5 MB)",
+                required=True,
+            )
+
+
+class PlanController(Controller):
+    path = "/api/plans"
+    tags = ["plans"]
+
+    @get("/", operation_id="listPlans", summary="Plan state of every county (overview)")
+    async def overview(
+        self,
+        actor: CurrentActor,
+        campaign: FromQuery[str | None] = None,
+        county: FromQuery[str | None] = None,
+        plan_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        overdue: FromQuery[bool | None] = None,
+        limit: FromQuery[int] = 50,
+        offset: FromQuery[int] = 0,
+    ) -> PlanOverview:
+        """One row per county and campaign: `state` of its newest version (`none` without a
+        plan), the version in force, item counts, submission date and whether the review is
+        overdue (submitted more than 15 days ago). Municipal: every county of the city;
+        planner: their own county."""
+        return await plans.overview(actor, campaign, county, plan_state, overdue, limit, offset)
+
+    @post("/", operation_id="createPlan", summary="Open a county's plan for a campaign")
+    async def create(self, actor: CurrentActor, data: JSONBody[PlanCreate]) -> Plan:
+        """The county's planners only. Version 1, state `draft`. 409 `plan_exists` when the
+        county already has a plan for the campaign; 422 `invalid_plan` lists every item
+        error."""
+        return await plans.create_plan(actor, data)
+
+    @get("/{plan_id:int}", operation_id="getPlan", summary="One plan version with its items")
+    async def get_plan(self, actor: CurrentActor, plan_id: PathId) -> Plan:
+        return await plans.get_plan(plan_id, actor)
+
+    @put(
+        "/{plan_id:int}",
+        operation_id="updatePlan",
+        summary="Edit (or amend an approved) plan",
+        responses={
+            201: ResponseSpec(
+                data_container=Plan,
+                description="An approved version was amended: the new version (draft)",
+                generate_examples=False,
+            )
+        },
+    )
+    async def update(
+        self, actor: CurrentActor, plan_id: PathId, data: JSONBody[PlanUpdate]
+    ) -> Response[Plan]:
+        """A draft or returned version is changed in place (200). An approved version is
+        amended by a NEW version (201: new id, version + 1, `amends` = this id, state
+        `draft`); the approved one stays in force until the new one is approved. A submitted
+        version is not editable (409 `plan_not_editable`)."""
+        plan, created = await plans.update_plan(actor, plan_id, data)
+        return Response(content=plan, status_code=201 if created else 200)
+
+    @post(
+        "/{plan_id:int}/submit",
+        operation_id="submitPlan",
+        summary="Submit for review",
+        status_code=200,
+    )
+    async def submit(
+        self,
+        actor: CurrentActor,
+        plan_id: PathId,
+        data: JSONBody[ReviewAction | None] = None,
+    ) -> Plan:
+        """422 `plan_check_failed` with every error and every unexplained missing division."""
+        return await plans.submit(actor, plan_id, data.comment if data else None)
+
+    @post(
+        "/{plan_id:int}/approve",
+        operation_id="approvePlan",
+        summary="Approve a submitted plan (municipal)",
+        status_code=200,
+    )
+    async def approve(
+        self,
+        actor: CurrentActor,
+        plan_id: PathId,
+        data: JSONBody[ReviewAction | None] = None,
+    ) -> Plan:
+        return await plans.decide(actor, plan_id, "approve", data.comment if data else None)
+
+    @post(
+        "/{plan_id:int}/return",
+        operation_id="returnPlan",
+        summary="Return a submitted plan with a comment (municipal)",
+        status_code=200,
+    )
+    async def return_plan(
+        self,
+        actor: CurrentActor,
+        plan_id: PathId,
+        data: JSONBody[ReviewAction | None] = None,
+    ) -> Plan:
+        return await plans.decide(actor, plan_id, "return", data.comment if data else None)
+
+    @get("/{plan_id:int}/check", operation_id="checkPlan", summary="Submission check")
+    async def check(self, actor: CurrentActor, plan_id: PathId) -> PlanCheck:
+        return await plans.check(plan_id, actor)
+
+    @get("/{plan_id:int}/versions", operation_id="listPlanVersions", summary="Every version")
+    async def versions(self, actor: CurrentActor, plan_id: PathId) -> PlanVersions:
+        return await plans.versions(plan_id, actor)
+
+    @get(
+        "/{plan_id:int}/compare",
+        operation_id="comparePlanVersions",
+        summary="Items added, removed and changed between two versions",
+    )
+    async def compare(
+        self,
+        actor: CurrentActor,
+        plan_id: PathId,
+        other: Annotated[
+            int, QueryParameter(name="with", ge=1, le=MAX_ID, description="the other version's id")
+        ],
+    ) -> PlanComparison:
+        return await plans.compare(plan_id, other, actor)
+
+    @get("/{plan_id:int}/progress", operation_id="planProgress", summary="Plan vs actual")
+    async def progress(
+        self, actor: CurrentActor, plan_id: PathId, as_of: FromQuery[date | None] = None
+    ) -> PlanProgress:
+        """Per item: the division's site status on `as_of` (default today) and on the target
+        date, `met` / `late` / `pending`; per quarter: cumulative planned and achieved
+        counts."""
+        return await plans.progress(plan_id, actor, as_of)
+
+    @get(
+        "/{plan_id:int}/export.xlsx",
+        operation_id="exportPlan",
+        summary="A version as an xlsx workbook",
+        media_type=plan_xlsx.XLSX_MEDIA_TYPE,
+    )
+    async def export(self, actor: CurrentActor, plan_id: PathId) -> Response[bytes]:
+        content, filename = await plans.export_xlsx(actor, plan_id)
+        return _xlsx(content, filename)
+
+    @get(
+        "/template.xlsx",
+        operation_id="planTemplate",
+        summary="Blank plan workbook of a county, divisions pre-filled",
+        media_type=plan_xlsx.XLSX_MEDIA_TYPE,
+    )
+    async def template(
+        self, actor: CurrentActor, county: FromQuery[str], campaign: FromQuery[str]
+    ) -> Response[bytes]:
+        content = await plans.template_xlsx(actor, county, campaign)
+        county_code = county.strip().ljust(12, "0")
+        return _xlsx(content, plans.xlsx_filename(county_code, campaign, None))
+
+    @post(
+        "/import",
+        operation_id="importPlan",
+        summary="Upload a filled workbook (raw xlsx body)",
+        request_max_body_size=plan_xlsx.MAX_UPLOAD_BYTES,
+        operation_class=XlsxUploadOperation,
+        responses={
+            200: ResponseSpec(
+                data_container=PlanImport,
+                description="A dry run, or a draft's or returned version's content replaced",
+                generate_examples=False,
+            )
+        },
+    )
+    async def import_plan(
+        self, actor: CurrentActor, request: Request, dry_run: FromQuery[bool] = False
+    ) -> Response[PlanImport]:
+        """The body is the .xlsx file itself (`Content-Type:
+        application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`, at most 5 MB).
+        Creates the plan (201), replaces a draft's or returned version's content (200) or
+        opens a new version of an approved plan (201). Refused files write nothing: 413/422
+        with `errors: [{row, column, message, code}]`."""
+        body = await request.body()
+        result = await plans.import_xlsx(actor, body, dry_run=dry_run)
+        created = not dry_run and result.action in ("create", "new_version")
+        return Response(content=result, status_code=201 if created else 200)

@@ -1,1 +1,0 @@
-"""Request and response bodies (msgspec Structs), shared by api/ and services/."""

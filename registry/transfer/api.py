@@ -1,0 +1,163 @@
+"""Bulk import (file upload) and export (file download)."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+
+from registry.core.access import require_role
+from registry.core.errors import InvalidInput, RegistryError
+from registry.http.deps import CurrentActor
+from registry.transfer import exports, imports
+from registry.transfer.formats import MAX_FILE_BYTES, FileProblem, too_large, write_csv, write_xlsx
+from registry.transfer.schemas import ImportReport
+
+REPORT_FORMATS = ("json", "csv", "xlsx")
+REPORT_COLUMNS = ("row", "column", "level", "code", "message")
+
+
+class FileTooLarge(RegistryError):
+    status_code = 413
+    default_code = "file_too_large"
+
+
+async def _read_upload(request: Request) -> bytes:
+    """The raw body, refused (413) from its Content-Length or as soon as it passes the limit —
+    a 200 MB upload is never held in memory."""
+    try:
+        announced = request.content_length
+    except Exception:
+        announced = None
+    if announced is not None and announced > MAX_FILE_BYTES:
+        raise _too_large(too_large(announced))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            raise _too_large(too_large(size))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(problem: FileProblem) -> FileTooLarge:
+    return FileTooLarge(problem.code, problem.zh, problem.en, **problem.extra)
+
+
+def _report_file(report: ImportReport, fmt: str, status: int) -> Response[bytes]:
+    rows = [[i.row, i.column, i.level, i.code, i.message] for i in report.issues]
+    if fmt == "csv":
+        content, media = write_csv(REPORT_COLUMNS, rows), exports.MEDIA_TYPES["csv"]
+    else:
+        content, media = write_xlsx(REPORT_COLUMNS, rows, "report"), exports.MEDIA_TYPES["xlsx"]
+    return Response(
+        content,
+        status_code=status,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{report.what}-report.{fmt}"'
+        },
+    )
+
+
+class ImportController(Controller):
+    path = "/api/import"
+    tags = ["import/export"]
+
+    @post(
+        "/{what:str}",
+        operation_id="importFile",
+        summary="Import divisions or sites from a CSV, XLSX or GeoJSON file (raw body)",
+        request_max_body_size=None,
+        status_code=200,
+    )
+    async def import_file(
+        self,
+        actor: CurrentActor,
+        request: Request,
+        what: FromPath[str],
+        dry_run: FromQuery[bool] = False,
+        format: FromQuery[str | None] = None,
+        filename: FromQuery[str | None] = None,
+        report: FromQuery[str] = "json",
+    ) -> Response:
+        """Send the file itself as the request body (`Content-Type` e.g. `text/csv`), up to
+        50 MB. The whole file is written in one transaction, or nothing when any row is
+        invalid (422 with the report). `dry_run=true` checks without writing. `report=csv` or
+        `report=xlsx` returns the row-level report as a file instead of JSON. Planners import
+        rows of their own county only; the municipal centre any row of the city."""
+        if what not in imports.WHAT:
+            raise InvalidInput(
+                "unknown_import",
+                f"只能导入 divisions 或 sites，收到 {what}",
+                f"import divisions or sites, not {what!r}",
+            )
+        if report not in REPORT_FORMATS:
+            raise InvalidInput(
+                "invalid_report_format",
+                "report 应为 json、csv 或 xlsx",
+                "report must be json, csv or xlsx",
+            )
+        require_role(actor, "municipal", "county_planner")
+        data = await _read_upload(request)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        hint = format or {
+            "text/csv": "csv",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+            "application/geo+json": "geojson",
+        }.get(content_type)
+        result = await imports.import_file(
+            actor, what, data, name=filename, fmt=hint, dry_run=dry_run
+        )
+        status = 422 if result.errors else 200
+        if report != "json":
+            return _report_file(result, report, status)
+        if status == 200:
+            return Response(msgspec.to_builtins(result), status_code=200)
+        first = [
+            {
+                "field": f"row {i.row}: {i.column}" if i.row else (i.column or "file"),
+                "message": i.message,
+            }
+            for i in result.issues
+            if i.level == "error"
+        ][:50]
+        body = {
+            "status": 422,
+            "code": "import_invalid",
+            "detail": (
+                f"导入文件有 {result.errors} 处错误，未写入任何数据 / "
+                f"the file has {result.errors} error(s); nothing was written"
+            ),
+            "errors": first,
+            "report": msgspec.to_builtins(result),
+        }
+        return Response(body, status_code=422, media_type=MediaType.JSON)
+
+
+class ExportController(Controller):
+    path = "/api/export"
+    tags = ["import/export"]
+
+    @get(
+        "/{name:str}",
+        operation_id="exportFile",
+        summary="Export divisions, sites, history or cases: name is what.format",
+    )
+    async def export_file(
+        self, actor: CurrentActor, name: FromPath[str], county: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        """`divisions` and `sites` are public (`.csv` `.xlsx` `.geojson` `.json`);
+        `history` (status events) and `cases` (masked resident data only) need a planner
+        (own county) or the municipal centre. CSV is UTF-8 with BOM for Excel."""
+        what, fmt = exports.parse_target(name)
+        result = await exports.export(actor, what, fmt, county)
+        return Response(
+            result.content,
+            media_type=result.media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{result.filename}"',
+                "X-Row-Count": str(result.rows),
+            },
+        )
