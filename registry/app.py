@@ -21,7 +21,6 @@ from litestar.static_files import create_static_files_router
 from registry import __version__
 from registry.accounts.api import AccountController, AuditController, AuthController
 from registry.cases.api import CaseController, MatterController, sync_router
-from registry.core.errors import exception_handler
 from registry.core.ratelimit import TokenBucketLimiter
 from registry.core.settings import Settings, get_settings, set_settings
 from registry.coverage import service as coverage
@@ -45,6 +44,7 @@ from registry.divisions.api import DivisionController, GeoController
 from registry.http.bench import BenchController
 from registry.http.deps import provide_actor
 from registry.http.docs import OfflineSwagger
+from registry.http.errors import exception_handler
 from registry.http.health import HealthController
 from registry.http.middleware import request_context_middleware, require_json_content_type
 from registry.http.openapi import StrictStructSchemaPlugin, document_errors

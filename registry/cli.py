@@ -183,7 +183,7 @@ def _one_line(exc: Any) -> str:
     errors = getattr(exc, "errors", None) or []
     parts = [f"{e.get('field')}: {e.get('message')}" for e in errors[:5]]
     more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
-    detail = f"{exc.code}: {exc.detail}"
+    detail = f"{exc.code}: {exc.message}"
     return detail + (" — " + "; ".join(parts) + more if parts else "")
 
 
@@ -498,9 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from registry.core.access import Denied
     from registry.core.errors import RegistryError
-    from registry.core.rule_errors import RuleViolation
     from registry.db.engines import DatabaseUrlError
 
     args = build_parser().parse_args(argv)
@@ -508,12 +506,8 @@ def main(argv: list[str] | None = None) -> None:
         args.fn(args)
     except CliError as exc:
         sys.exit(f"registry: {exc}")
-    except RuleViolation as exc:
-        sys.exit(f"registry: {exc.code}: {exc.zh} / {exc.en}")
     except RegistryError as exc:
-        sys.exit(f"registry: {exc.code}: {exc.detail}")
-    except Denied as exc:
-        sys.exit(f"registry: {exc.code}: {exc.zh} / {exc.en}")
+        sys.exit(f"registry: {exc.code}: {exc.message}")
     except DatabaseUrlError as exc:
         sys.exit(f"registry: {exc}")
     except (OSError, sqlite3.Error) as exc:

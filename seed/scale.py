@@ -37,7 +37,7 @@ from geo.boundaries import Region, load_regions_geojson, simplify_coverage
 from geo.geojson_io import geometry_to_geojson
 from registry.core import clock
 from registry.core.codes import normalise_code
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.db import bulk
 from registry.db.engines import current, is_sqlite, write_transaction
 from registry.divisions.rules import (

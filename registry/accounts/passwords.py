@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 
 MIN_LENGTH = 10
 _COMMON = {

@@ -14,9 +14,8 @@ from registry.accounts.tokens import hash_password, username_key
 from registry.core import audit, clock
 from registry.core.access import Actor, normalise_scope, require_role
 from registry.core.codes import level_of_code
-from registry.core.errors import Conflict, NotFound
+from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.params import one_of, page
-from registry.core.rule_errors import RuleViolation
 from registry.core.text import clean_text
 from registry.db.engines import write_transaction
 from registry.divisions.rules import POINT_KINDS

@@ -108,7 +108,6 @@ async def issue_token(data: TokenRequest, address: str) -> TokenResponse:
             "login_throttled",
             f"登录失败次数过多，请 {wait} 秒后再试",
             f"too many failed sign-ins; retry in {wait} s",
-            headers={"Retry-After": str(wait)},
             retry_after=wait,
         )
     row = await Account.select().where(Account.username_key == key).first()

@@ -13,8 +13,7 @@ from registry.cases.rules import check_matter_code, check_time_limit
 from registry.cases.schemas import Matter, MatterCreate, MatterList, MatterUpdate
 from registry.core import audit
 from registry.core.access import Actor, require_role
-from registry.core.errors import Conflict, NotFound
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.text import clean_text
 from registry.db.engines import write_transaction
 from registry.tables import Matter as MatterRow

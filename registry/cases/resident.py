@@ -18,7 +18,7 @@ from datetime import date
 import msgspec
 
 from registry.cases import resident_id
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.core.text import clean_text
 
 NAME_MAX = 30

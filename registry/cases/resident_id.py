@@ -20,7 +20,7 @@ from datetime import date
 
 import msgspec
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 
 FIELD = "resident_id_number"
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

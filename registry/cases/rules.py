@@ -22,7 +22,7 @@ import msgspec
 from registry.cases import workdays
 from registry.cases.resident import keyed_hash
 from registry.core.clock import CHINA, china_date
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 
 STATES = ("received", "forwarded", "completed", "returned", "delivered")
 OPEN_STATES = ("received", "forwarded")

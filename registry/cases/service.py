@@ -46,12 +46,11 @@ from registry.cases.schemas import (
     UnitFigures,
 )
 from registry.core import audit, clock
-from registry.core.access import Actor, Denied, can_read_county, require_role
+from registry.core.access import Actor, can_read_county, require_role
 from registry.core.codes import normalise_code
 from registry.core.context import request_id
-from registry.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from registry.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from registry.core.params import code_or_none, one_of, page
-from registry.core.rule_errors import RuleViolation
 from registry.core.settings import get_settings
 from registry.core.text import clean_text
 from registry.db import bulk
@@ -171,7 +170,7 @@ class Candidate:
     note: str | None = None
     version: int | None = None
     fingerprint: str = ""
-    errors: list[RecordError] = field(default_factory=list)
+    errors: list[RuleViolation] = field(default_factory=list)
     # Set by the database phase.
     result: str = ""
     row: dict[str, Any] | None = None
@@ -183,11 +182,10 @@ class Candidate:
         self.row = None
 
     def fail(self, *violations: RuleViolation) -> None:
-        for v in violations:
-            self.errors.append(RecordError(field=v.field, code=v.code, message=f"{v.zh} / {v.en}"))
+        self.errors.extend(violations)
 
     def fail_code(self, code: str, zh: str, en: str, field: str | None = None) -> None:
-        self.errors.append(RecordError(field=field, code=code, message=f"{zh} / {en}"))
+        self.errors.append(RuleViolation(code, zh, en, field))
 
 
 def _content(c: Candidate) -> dict[str, Any]:
@@ -759,7 +757,7 @@ async def get_case(actor: Actor, case_id: uuid.UUID) -> Case:
     if case is None:
         raise NotFound("case_not_found", "事项不存在", "case not found")
     if not _may_read(actor, case):
-        raise Denied("无权查看该事项", "you may not read this case", code="out_of_scope")
+        raise Forbidden("out_of_scope", "无权查看该事项", "you may not read this case")
     return case
 
 
@@ -808,22 +806,22 @@ class CaseFilters:
     def check_scope(self, actor: Actor) -> None:
         """Asking explicitly for another point's or county's cases is refused (403)."""
         if actor.is_agent and self.site is not None and str(self.site) != actor.scope:
-            raise Denied(
+            raise Forbidden(
+                "out_of_scope",
                 "代办员只能查看本代办点的事项",
                 "an agent can only read their own point's cases",
-                code="out_of_scope",
             )
         if actor.is_planner and self.county is not None and self.county != actor.scope:
-            raise Denied(
+            raise Forbidden(
+                "out_of_scope",
                 "规划员只能查看本县的事项",
                 "a planner can only read their own county's cases",
-                code="out_of_scope",
             )
         if actor.is_planner and self.township is not None and self.township[:6] != actor.scope[:6]:
-            raise Denied(
+            raise Forbidden(
+                "out_of_scope",
                 "规划员只能查看本县的事项",
                 "a planner can only read their own county's cases",
-                code="out_of_scope",
             )
 
     def where(self, today: date) -> list[Any]:
@@ -893,27 +891,29 @@ async def export_cases(actor: Actor, filters: CaseFilters) -> list[dict[str, Any
 def _check_agent(actor: Actor, site_id: int) -> None:
     require_role(actor, "village_agent")
     if actor.scope != str(site_id):
-        raise Denied(
+        raise Forbidden(
+            "out_of_scope",
             "代办员只能操作本代办点的事项",
             f"{actor.username} is the agent of point {actor.scope}, not of point {site_id}",
-            code="out_of_scope",
         )
+
+
+def record_error(v: RuleViolation) -> RecordError:
+    """A record's problem as the sync answer lists it."""
+    return RecordError(field=v.field, code=v.code, message=v.message)
 
 
 def _raise_invalid(c: Candidate) -> None:
     """The HTTP error of a refused single record (every problem listed)."""
     first = c.errors[0]
     if first.code == "site_not_found":
-        raise NotFound(first.code, *first.message.split(" / ", 1))
+        raise NotFound(first.code, first.zh, first.en)
     if first.code == "out_of_scope":
-        raise Forbidden(first.code, *first.message.split(" / ", 1))
+        raise Forbidden(first.code, first.zh, first.en)
     codes = [e.code for e in c.errors]
-    code = first.code
-    zh, en = first.message.split(" / ", 1)
+    code, zh, en = first.code, first.zh, first.en
     if code.startswith("id_") and all(x.startswith("id_") for x in codes):
-        problem = InvalidResidentId(
-            [RuleViolation(e.code, *e.message.split(" / ", 1), e.field) for e in c.errors]
-        )
+        problem = InvalidResidentId(c.errors)
         code, zh, en = problem.code, problem.zh, problem.en
     raise InvalidInput(
         code,
@@ -1080,7 +1080,7 @@ async def update_case(actor: Actor, case_id: uuid.UUID, data: CaseUpdate) -> Cas
     if c.result == "conflict":
         server = (await _cases_by_id([case_id]))[case_id]
         first = c.errors[0]
-        raise Conflict(first.code, *first.message.split(" / ", 1), case=msgspec.to_builtins(server))
+        raise Conflict(first.code, first.zh, first.en, case=msgspec.to_builtins(server))
     if c.errors:
         _raise_invalid(c)
     return (await _cases_by_id([case_id]))[case_id]
@@ -1152,7 +1152,7 @@ async def sync(actor: Actor, records: list[Any]) -> SyncResponse:
                 index=c.index,
                 id=str(c.id) if c.id is not None else c.raw_id,
                 result=c.result,
-                errors=c.errors,
+                errors=[record_error(e) for e in c.errors],
                 case=shown.get(c.id) if c.id is not None and c.result != "invalid" else None,
             )
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import msgspec
 
 from registry.core.codes import level_of_code, normalise_code
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import Forbidden, RuleViolation, Unauthorized
 
 ROLES = ("municipal", "county_planner", "village_agent")
 ROLE_LABELS_ZH = {
@@ -49,16 +49,6 @@ class Actor(msgspec.Struct, frozen=True):
 
 ANONYMOUS = Actor()
 SYSTEM = Actor(username="system", role="municipal", scope="")
-
-
-class Denied(Exception):
-    """A scope or role check failed (services raise 401 for anonymous, 403 otherwise)."""
-
-    def __init__(self, zh: str, en: str, code: str = "forbidden") -> None:
-        super().__init__(en)
-        self.zh = zh
-        self.en = en
-        self.code = code
 
 
 def normalise_scope(role: str, scope: str) -> str:
@@ -102,17 +92,17 @@ def normalise_scope(role: str, scope: str) -> str:
 
 def _deny_anonymous(actor: Actor) -> None:
     if actor.anonymous:
-        raise Denied("需要登录", "sign-in required", code="not_authenticated")
+        raise Unauthorized()
 
 
 def require_role(actor: Actor, *roles: str) -> None:
     """The actor must be signed in with one of ``roles``."""
     _deny_anonymous(actor)
     if actor.role not in roles:
-        raise Denied(
+        raise Forbidden(
+            "wrong_role",
             f"当前角色（{ROLE_LABELS_ZH.get(actor.role or '', actor.role)}）无权执行此操作",
             f"the role {actor.role} may not do this",
-            code="wrong_role",
         )
 
 
@@ -128,10 +118,10 @@ def require_county(actor: Actor, county_code: str) -> None:
         return
     if actor.is_planner and actor.scope == county_code:
         return
-    raise Denied(
+    raise Forbidden(
+        "out_of_scope",
         "无权操作其他县(市、区)的数据",
         f"{actor.username} may not act on county {county_code}",
-        code="out_of_scope",
     )
 
 
@@ -140,14 +130,3 @@ def can_read_county(actor: Actor, county_code: str) -> bool:
     if actor.is_municipal:
         return in_city(actor, county_code)
     return actor.is_planner and actor.scope == county_code
-
-
-def require_site_agent(actor: Actor, site_id: int) -> None:
-    """Case writes: only the agent of that agency point."""
-    require_role(actor, "village_agent")
-    if actor.scope != str(site_id):
-        raise Denied(
-            "代办员只能操作本代办点的事项",
-            f"{actor.username} is the agent of site {actor.scope}, not of site {site_id}",
-            code="out_of_scope",
-        )

@@ -123,7 +123,8 @@ async def list_entries(
     offset: int | None,
 ) -> dict[str, Any]:
     """Audit entries, newest first: municipal sees all, a planner their county's."""
-    from registry.core.access import Denied, require_role
+    from registry.core.access import require_role
+    from registry.core.errors import Forbidden
     from registry.core.params import code_or_none, page
 
     require_role(actor, "municipal", "county_planner")
@@ -131,10 +132,10 @@ async def list_entries(
     county = code_or_none(county, "county")
     if actor.is_planner:
         if county and county != actor.scope:
-            raise Denied(
+            raise Forbidden(
+                "out_of_scope",
                 "规划员只能查看本县的审计记录",
                 "a planner can only read their own county's audit entries",
-                code="out_of_scope",
             )
         county = actor.scope
     clauses = []

@@ -5,7 +5,7 @@ Structure of a 12-digit code: ``PP CC DD TTT VVV`` — province, city, county, t
 
 from __future__ import annotations
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 
 LEVELS = ("province", "city", "county", "township", "village")
 

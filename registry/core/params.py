@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from registry.core.codes import normalise_code
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000

@@ -75,7 +75,6 @@ class TokenBucketLimiter:
             self.code,
             f"{self.zh}过于频繁（每分钟最多 {per_minute} 次），请 {wait} 秒后再试",
             f"too many {self.en} requests (at most {per_minute} a minute); retry in {wait} s",
-            headers={"Retry-After": str(wait)},
             retry_after=wait,
         )
 

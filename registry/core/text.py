@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 
 # C0/C1 controls (tab and line breaks are checked separately), bidi overrides, lone surrogates.
 _CONTROL = re.compile(

@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from registry.core.access import Actor, require_role
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.coverage import rules as maths
 from registry.coverage import service
 from registry.coverage.schemas import Coverage, TownshipCoverage, UnitFigures

@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import msgspec
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.divisions.rules import CENTRE_KINDS, POINT_KINDS, exists_on
 from registry.sites import status as status_rules
 

@@ -32,8 +32,8 @@ from geo.geojson_io import feature, feature_collection, point_feature
 from geo.render import COVERAGE_CLASSES, Area, MapPoint, render_choropleth
 from registry.core import clock
 from registry.core.codes import county_of, level_of_code, normalise_code
+from registry.core.errors import RuleViolation
 from registry.core.params import one_of
-from registry.core.rule_errors import RuleViolation
 from registry.coverage import rules as maths
 from registry.coverage.schemas import (
     CampaignInfo,

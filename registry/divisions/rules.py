@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 
 LEVELS = ("city", "county", "township", "village")
 KINDS = ("市", "区", "县", "县级市", "乡", "镇", "街道", "村", "社区")

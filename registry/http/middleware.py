@@ -15,6 +15,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.core.context import request_id
 from registry.core.errors import BadRequest, RegistryError, UnsupportedMediaType
+from registry.http.errors import error_body, status_of
 
 # Only our own origin: no CDN, no inline script (styles may be inline: Swagger UI needs it).
 CONTENT_SECURITY_POLICY = (
@@ -53,11 +54,11 @@ def _nul_in_query(scope: Scope) -> bool:
 
 
 async def _send_error(send: Send, error: RegistryError) -> None:
-    body = msgspec.json.encode(error.body())
+    body = msgspec.json.encode(error_body(error))
     await send(
         {
             "type": "http.response.start",
-            "status": error.status_code,
+            "status": status_of(error),
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

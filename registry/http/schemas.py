@@ -19,3 +19,5 @@ class ErrorBody(msgspec.Struct):
     code: str
     detail: str
     errors: list[FieldError]
+    detail_zh: str = ""
+    detail_en: str = ""

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.divisions.rules import exists_on
 
 STATES = ("draft", "submitted", "approved", "returned", "superseded")

@@ -22,11 +22,10 @@ from msgspec import UNSET
 from piccolo.query.functions.aggregate import Count
 
 from registry.core import audit, clock
-from registry.core.access import Actor, Denied, can_read_county, in_city, require_role
+from registry.core.access import Actor, can_read_county, in_city, require_role
 from registry.core.codes import normalise_code
-from registry.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RegistryError
+from registry.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from registry.core.params import code_or_none, one_of, page
-from registry.core.rule_errors import RuleViolation
 from registry.core.text import clean_text
 from registry.db.engines import current, insert_many, is_sqlite, write_transaction
 from registry.plans import rules
@@ -43,14 +42,6 @@ from registry.plans.schemas import PlanCreate, PlanItemIn, PlanUpdate
 from registry.tables import Campaign, Division, Plan, PlanItem, PlanReview
 
 ENTITY = "plan"
-
-
-class XlsxError(RegistryError):
-    """An upload refused as a whole (status from the reason: 413 or 422)."""
-
-    def __init__(self, rejected: plan_xlsx.XlsxRejected) -> None:
-        self.status_code = rejected.status
-        super().__init__(rejected.code, rejected.zh, rejected.en)
 
 
 @dataclass(frozen=True)
@@ -163,37 +154,37 @@ async def _lineage(county_code: str, campaign: str) -> list[dict[str, Any]]:
 def _require_author(actor: Actor, county_code: str) -> None:
     """Only the county's own planners write its plans."""
     if actor.is_municipal:
-        raise Denied(
+        raise Forbidden(
+            "wrong_role",
             "建设规划由县(市、区)规划员编制，市政务服务中心负责审查",
             "plans are written by the county's planners; the municipal centre reviews them",
-            code="wrong_role",
         )
     require_role(actor, "county_planner")
     if actor.scope != county_code:
-        raise Denied(
+        raise Forbidden(
+            "out_of_scope",
             "只能编制本县(市、区)的建设规划",
             f"{actor.username} may not write plans of county {county_code}",
-            code="out_of_scope",
         )
 
 
 def _require_reader(actor: Actor, county_code: str) -> None:
     require_role(actor, "municipal", "county_planner")
     if not can_read_county(actor, county_code):
-        raise Denied(
+        raise Forbidden(
+            "out_of_scope",
             "无权查看其他县(市、区)的建设规划",
             f"{actor.username} may not read plans of county {county_code}",
-            code="out_of_scope",
         )
 
 
 def _require_reviewer(actor: Actor, county_code: str) -> None:
     require_role(actor, "municipal")
     if not in_city(actor, county_code):
-        raise Denied(
+        raise Forbidden(
+            "out_of_scope",
             "无权审查其他市的建设规划",
             f"{actor.username} may not review plans of county {county_code}",
-            code="out_of_scope",
         )
 
 
@@ -825,10 +816,10 @@ async def overview(
     state = one_of(state, (rules.NO_PLAN, *rules.STATES), "state")
     if actor.is_planner:
         if county and county != actor.scope:
-            raise Denied(
+            raise Forbidden(
+                "out_of_scope",
                 "规划员只能查看本县的规划",
                 "a planner can only read their own county's plans",
-                code="out_of_scope",
             )
         county = actor.scope
     campaigns = [await campaign_info(campaign)] if campaign else await _plannable_campaigns()
@@ -1278,10 +1269,7 @@ def _cell_errors(parsed: plan_xlsx.ParsedPlan) -> list[dict[str, Any]]:
 
 def parse_upload(data: bytes) -> plan_xlsx.ParsedPlan:
     """Parse an uploaded workbook; whole-file refusals become 413/422, cell errors 422."""
-    try:
-        parsed = plan_xlsx.parse_workbook(data)
-    except plan_xlsx.XlsxRejected as exc:
-        raise XlsxError(exc) from None
+    parsed = plan_xlsx.parse_workbook(data)
     if parsed.errors:
         raise _xlsx_invalid(_cell_errors(parsed))
     return parsed

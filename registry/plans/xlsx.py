@@ -35,7 +35,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from registry.core.codes import normalise_code
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import InvalidInput, RuleViolation, TooLarge
 from registry.core.text import clean_text, compact
 from registry.plans.rules import (
     FUNDING_MAX,
@@ -107,15 +107,8 @@ INFO_KEYS = (
 _INFO_LABELS = {label: key for key, label in INFO_KEYS}
 
 
-class XlsxRejected(Exception):
-    """The upload as a whole is refused (not an xlsx, too large, too many rows)."""
-
-    def __init__(self, code: str, zh: str, en: str, status: int = 422) -> None:
-        super().__init__(en)
-        self.code = code
-        self.zh = zh
-        self.en = en
-        self.status = status
+class XlsxRejected(InvalidInput):
+    """The upload as a whole is refused (not an xlsx, unreadable); too large: :class:`TooLarge`."""
 
 
 @dataclass(frozen=True)
@@ -311,11 +304,10 @@ def build_workbook(meta: SheetMeta, rows: list[SheetRow]) -> bytes:
 def _check_container(data: bytes) -> None:
     """Refuse what is not an xlsx, and zips that would inflate beyond the limits."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise XlsxRejected(
+        raise TooLarge(
             "xlsx_too_large",
             f"文件超过 {MAX_UPLOAD_BYTES // 1_000_000} MB",
             f"the file is larger than {MAX_UPLOAD_BYTES} bytes",
-            status=413,
         )
     not_xlsx = XlsxRejected(
         "not_xlsx",
@@ -334,11 +326,10 @@ def _check_container(data: bytes) -> None:
         raise not_xlsx
     inflated = sum(i.file_size for i in infos)
     if len(infos) > MAX_ZIP_ENTRIES or inflated > MAX_UNCOMPRESSED_BYTES:
-        raise XlsxRejected(
+        raise TooLarge(
             "xlsx_too_large",
             "文件解压后过大（疑似压缩炸弹），已拒绝",
             f"the workbook inflates to {inflated} bytes in {len(infos)} parts; refused",
-            status=413,
         )
 
 
@@ -415,7 +406,7 @@ def parse_workbook(data: bytes) -> ParsedPlan:
         _read_info(wb, parsed)
         _read_plan(wb[PLAN_SHEET], parsed)
         return parsed
-    except XlsxRejected:
+    except (XlsxRejected, TooLarge):
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise XlsxRejected(

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from geo.boundaries import BoundaryIndex, Containment, swapped_latlon
 from geo.crs import CRS_VALUES, out_of_china_arrays, to_wgs84, to_wgs84_arrays
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 
 COORD_METHODS = ("gps", "map_pick", "survey", "geocoded")
 

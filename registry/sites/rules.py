@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.divisions.rules import exists_on
 
 

@@ -14,9 +14,8 @@ from geo.geojson_io import feature_collection, point_feature
 from registry.core import audit, clock
 from registry.core.access import Actor, require_county
 from registry.core.codes import normalise_code
-from registry.core.errors import Conflict, NotFound
+from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.params import code_or_none, one_of, page
-from registry.core.rule_errors import RuleViolation
 from registry.core.settings import get_settings
 from registry.core.text import clean_text
 from registry.db.engines import write_transaction

@@ -13,7 +13,7 @@ from datetime import date
 
 import msgspec
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.divisions.rules import CENTRE_KINDS
 
 PROGRESSION = ("planned", "under_construction", "built", "in_service", "standardized")

@@ -7,7 +7,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
 from registry.core.access import require_role
-from registry.core.errors import InvalidInput, RegistryError
+from registry.core.errors import InvalidInput, TooLarge
 from registry.http.deps import CurrentActor
 from registry.transfer import exports, imports
 from registry.transfer.formats import MAX_FILE_BYTES, FileProblem, too_large, write_csv, write_xlsx
@@ -15,11 +15,6 @@ from registry.transfer.schemas import ImportReport
 
 REPORT_FORMATS = ("json", "csv", "xlsx")
 REPORT_COLUMNS = ("row", "column", "level", "code", "message")
-
-
-class FileTooLarge(RegistryError):
-    status_code = 413
-    default_code = "file_too_large"
 
 
 async def _read_upload(request: Request) -> bytes:
@@ -41,8 +36,8 @@ async def _read_upload(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _too_large(problem: FileProblem) -> FileTooLarge:
-    return FileTooLarge(problem.code, problem.zh, problem.en, **problem.extra)
+def _too_large(problem: FileProblem) -> TooLarge:
+    return TooLarge(problem.code, problem.zh, problem.en, **problem.extra)
 
 
 def _report_file(report: ImportReport, fmt: str, status: int) -> Response[bytes]:

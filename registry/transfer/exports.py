@@ -13,8 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from geo.geojson_io import feature_collection, point_feature
-from registry.core.access import Actor, Denied, can_read_county, require_role
-from registry.core.errors import InvalidInput, NotFound
+from registry.core.access import Actor, can_read_county, require_role
+from registry.core.errors import Forbidden, InvalidInput, NotFound
 from registry.core.params import code_or_none
 from registry.tables import Case, Division, DivisionBoundary, Site, StatusEvent
 from registry.transfer.formats import write_csv, write_xlsx
@@ -141,14 +141,14 @@ def _restricted(actor: Actor, county: str | None) -> str | None:
     require_role(actor, "municipal", "county_planner")
     if actor.is_planner:
         if county and county != actor.scope:
-            raise Denied(
+            raise Forbidden(
+                "out_of_scope",
                 "规划员只能导出本县的数据",
                 "a planner can export only their own county",
-                code="out_of_scope",
             )
         return actor.scope
     if county and actor.scope and not can_read_county(actor, county):
-        raise Denied("无权导出该县的数据", f"may not export county {county}", code="out_of_scope")
+        raise Forbidden("out_of_scope", "无权导出该县的数据", f"may not export county {county}")
     return county
 
 

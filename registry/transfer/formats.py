@@ -19,6 +19,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from registry.core.errors import InvalidInput
+
 MAX_FILE_BYTES = 50 * 1024 * 1024
 """Largest import file accepted (CSV, XLSX or GeoJSON), checked before reading it."""
 MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
@@ -31,19 +33,11 @@ MAX_ROWS = 1_000_000
 FORMATS = ("csv", "xlsx", "geojson")
 
 
-class FileProblem(Exception):
+class FileProblem(InvalidInput):
     """A file-level fault: nothing of the file is used."""
 
     def __init__(self, code: str, zh: str, en: str, **extra: Any) -> None:
-        super().__init__(f"{code}: {en}")
-        self.code = code
-        self.zh = zh
-        self.en = en
-        self.extra = extra
-
-    @property
-    def message(self) -> str:
-        return f"{self.zh} / {self.en}"
+        super().__init__(code, zh, en, **extra)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from registry.core.access import Actor, in_city, require_role
 from registry.core.audit import COLUMNS as AUDIT_COLUMNS
 from registry.core.audit import row as audit_row
 from registry.core.codes import level_of_code, normalise_code
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.core.settings import get_settings
 from registry.core.text import clean_text
 from registry.db import bulk

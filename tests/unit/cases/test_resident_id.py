@@ -8,7 +8,7 @@ import pytest
 
 from registry.cases import resident, resident_id
 from registry.cases.resident_id import InvalidResidentId, with_check_character
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 
 TODAY = date(2026, 11, 26)
 # 1980-born resident of 鹤城区 (431202, created 1997): must pass (python-stdnum refuses it).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from registry.core.codes import level_of_code, normalise_code, parent_code_of
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.core.text import clean_text
 from registry.divisions.rules import county_kind, exists_on, site_kind_for, township_kind
 

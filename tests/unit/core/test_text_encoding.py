@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.core.text import clean_text
 
 

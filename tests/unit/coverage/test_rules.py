@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.coverage.rules import (
     NO_TOWNSHIPS,
     NO_VILLAGES,

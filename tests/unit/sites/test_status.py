@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.sites.status import (
     DatedStatus,
     allowed_next,

@@ -10,7 +10,7 @@ import pytest
 
 from geo.boundaries import BoundaryIndex, load_regions_geojson
 from geo.crs import from_wgs84
-from registry.core.rule_errors import RuleViolation
+from registry.core.errors import RuleViolation
 from registry.divisions.rules import county_kind, township_kind
 from registry.sites.location import (
     check_containment_many,
