@@ -21,8 +21,8 @@ from litestar.static_files import create_static_files_router
 from registry import __version__
 from registry.accounts.api import AccountController, AuditController, AuthController
 from registry.cases.api import CaseController, MatterController, sync_router
-from registry.core.ratelimit import TokenBucketLimiter
-from registry.core.settings import Settings, get_settings, set_settings
+from registry.core import runtime
+from registry.core.settings import Settings, get_settings
 from registry.coverage import service as coverage
 from registry.coverage.api import (
     CoverageController,
@@ -30,16 +30,8 @@ from registry.coverage.api import (
     MapController,
     ReportController,
 )
-from registry.db.engines import (
-    RegistrySQLiteEngine,
-    bind,
-    close_engine,
-    current,
-    make_engine,
-    migrate,
-    open_engine,
-)
-from registry.divisions import boundaries
+from registry.db.binding import bind, migrate
+from registry.db.engines import RegistrySQLiteEngine, close_engine, make_engine, open_engine
 from registry.divisions.api import DivisionController, GeoController
 from registry.http.bench import BenchController
 from registry.http.deps import provide_actor
@@ -68,14 +60,15 @@ GZIP_LEVEL = 4
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the registry's ASGI app for ``settings`` (environment by default)."""
     settings = settings or get_settings()
-    set_settings(settings)
+    state = runtime.Runtime(settings)
     engine = make_engine(settings.database_url)
 
     async def on_startup(app: Litestar) -> None:
+        # The startup's background tasks (checkpoints, warm-up) inherit this context.
+        runtime.activate(state)
         if settings.migrate_on_startup:
             await migrate(engine)
         bind(engine)
-        boundaries.invalidate()
         await open_engine(engine)
         # What exists now (modules, routes, the OpenAPI schema …) lives as long as the server:
         # out of the collector's sight, a full collection no longer walks it. Those pauses
@@ -103,15 +96,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await close_engine(current())
+        await close_engine(state.engine or engine)
 
-    sync_limiter = TokenBucketLimiter(
-        "事项同步",
-        "case sync",
-        "sync_rate_limited",
-        settings.sync_rate_per_minute,
-        settings.sync_burst,
-    )
     openapi = OpenAPIConfig(
         title="怀化便民服务登记 API / Huaihua convenience-service registry",
         version=__version__,
@@ -146,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ReportController,
         MatterController,
         CaseController,
-        sync_router(settings.max_batch_body_bytes, sync_limiter),
+        sync_router(settings.max_batch_body_bytes),
         ImportController,
         ExportController,
         PageController,
@@ -184,6 +170,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
-    app.state.sync_limiter = sync_limiter
+    app.state.runtime = state
     document_errors(app)
     return app

@@ -34,19 +34,15 @@ def _read_password(confirm: bool = True) -> str:
 
 
 async def _with_engine(fn: Callable[[], Awaitable[Any]]) -> Any:
-    from registry.db.engines import bind, close_engine, make_engine, open_engine
+    from registry.db.binding import connected
 
-    engine = make_engine(get_settings().database_url)
-    bind(engine)
-    await open_engine(engine, pool_size=4)
-    try:
+    async with connected(get_settings()):
         return await fn()
-    finally:
-        await close_engine(engine)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from registry.db.engines import make_engine, migrate
+    from registry.db.binding import migrate
+    from registry.db.engines import make_engine
 
     applied = asyncio.run(migrate(make_engine(get_settings().database_url)))
     print(f"migrations applied: {len(applied)}" + (f" ({', '.join(applied)})" if applied else ""))

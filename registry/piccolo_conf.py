@@ -1,14 +1,15 @@
-"""Piccolo configuration: the engine is chosen from ``REGISTRY_DATABASE_URL``.
+"""Piccolo configuration, for Piccolo's own tooling (``piccolo migrations new registry --auto``).
 
-The app and the CLI rebind the engine with :func:`registry.db.engines.bind`; this module exists for
-Piccolo's own tooling (``piccolo migrations new registry --auto``).
+The engine is made from ``REGISTRY_DATABASE_URL``. The app and the CLI bind their own engine
+(:func:`registry.db.binding.bind`); only :func:`registry.db.binding.migrate` points ``DB`` at
+the engine it migrates, for the run (Piccolo's migration manager finds its engine here).
 """
 
 from piccolo.conf.apps import AppRegistry
 
-from registry.core.settings import get_settings
+from registry.core.settings import settings_from_env
 from registry.db.engines import make_engine
 
-DB = make_engine(get_settings().database_url)
+DB = make_engine(settings_from_env().database_url)
 
 APP_REGISTRY = AppRegistry(apps=["registry.piccolo_app"])

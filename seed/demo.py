@@ -37,7 +37,8 @@ from registry.accounts.schemas import AccountCreate
 from registry.core import clock
 from registry.core.access import SYSTEM
 from registry.core.codes import normalise_code
-from registry.db.engines import insert_many, write_transaction
+from registry.db.bulk import insert_many
+from registry.db.transactions import write_transaction
 from registry.divisions.rules import SITE_KIND_BY_DIVISION_KIND
 from registry.sites import signage
 from registry.tables import Account, Division, Site, StatusEvent

@@ -29,7 +29,8 @@ from registry.cases.resident_id import with_check_character
 from registry.cases.rules import Timeline
 from registry.core import clock
 from registry.core.settings import get_settings
-from registry.db.engines import insert_many, write_transaction
+from registry.db.bulk import insert_many
+from registry.db.transactions import write_transaction
 from registry.tables import Case, Matter, Site, StatusEvent
 
 CAMPAIGN_END = date(2015, 12, 31)

@@ -16,7 +16,8 @@ from geo.boundaries import load_regions_geojson, simplify_coverage
 from geo.geojson_io import geometry_to_geojson
 from registry.cases.matters import load_catalogue
 from registry.core.codes import normalise_code
-from registry.db.engines import insert_many, write_transaction
+from registry.db.bulk import insert_many
+from registry.db.transactions import write_transaction
 from registry.divisions.rules import ABOLISHED_MARK, county_kind, township_kind
 from registry.tables import Campaign, Division, DivisionBoundary
 from seed import DATA_DIR

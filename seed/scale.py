@@ -39,7 +39,9 @@ from registry.core import clock
 from registry.core.codes import normalise_code
 from registry.core.errors import RuleViolation
 from registry.db import bulk
-from registry.db.engines import current, is_sqlite, write_transaction
+from registry.db.binding import current
+from registry.db.engines import is_sqlite
+from registry.db.transactions import write_transaction
 from registry.divisions.rules import (
     POINT_KINDS,
     SITE_KIND_BY_DIVISION_KIND,

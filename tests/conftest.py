@@ -28,8 +28,8 @@ from litestar.testing import TestClient
 os.environ.setdefault("REGISTRY_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 os.environ.setdefault("REGISTRY_VAR_DIR", str(Path(__file__).parent / ".var"))
 
-from registry.core import clock
-from registry.core.settings import Settings, set_settings, settings_from_env
+from registry.core import clock, runtime
+from registry.core.settings import Settings, settings_from_env
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -92,24 +92,16 @@ async def _build_template(url: str) -> Template:
     from registry.accounts import tokens as auth
     from registry.accounts.schemas import AccountCreate, TokenRequest
     from registry.core.access import SYSTEM
-    from registry.db.engines import (
-        bind,
-        close_engine,
-        insert_many,
-        make_engine,
-        migrate,
-        open_engine,
-    )
+    from registry.db.binding import connected, migrate
+    from registry.db.bulk import insert_many
+    from registry.db.engines import make_engine
     from registry.tables import Division, Site, StatusEvent
     from seed import loader
     from seed.demo import village_rows
 
-    engine = make_engine(url)
-    await migrate(engine)
-    bind(engine)
-    await open_engine(engine, pool_size=2)
+    await migrate(make_engine(url))
     template = Template(engine="sqlite" if url.startswith("sqlite") else "postgres", url=url)
-    try:
+    async with connected(replace(settings_from_env(), database_url=url), pool_size=2):
         await loader.load_base()
         townships = await Division.select().where(Division.level == "township")
         await insert_many(Division, [Division(**v) for v in village_rows(townships)])
@@ -162,8 +154,6 @@ async def _build_template(url: str) -> Template:
                 TokenRequest(username=username, password=PASSWORD), "template"
             )
             template.tokens[username] = token.access_token
-    finally:
-        await close_engine(engine)
     return template
 
 
@@ -177,7 +167,6 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         warm_on_startup=False,
         sqlite_checkpoint_seconds=0,
     )
-    set_settings(settings)
     return settings
 
 
@@ -281,8 +270,18 @@ class ApiClient(TestClient):
         return {"Authorization": f"Bearer {self.template.tokens[who]}"}
 
     def run(self, fn: Callable[[], Any]) -> Any:
-        """Run an async function in the app's event loop (for direct database checks)."""
-        return self.blocking_portal.call(fn)
+        """Run an async function in the app's event loop, with the app's runtime active (for
+        direct database checks and service calls)."""
+        state = self.app.state.runtime
+
+        async def call() -> Any:
+            token = runtime.activate(state)
+            try:
+                return await fn()
+            finally:
+                runtime.deactivate(token)
+
+        return self.blocking_portal.call(call)
 
     def snapshot(self) -> dict[str, Any]:
         """Row counts and a content checksum of every table: 'nothing changed' checks."""
@@ -303,18 +302,18 @@ async def table_checksums() -> dict[str, Any]:
 
 
 async def _use_database(url: str) -> None:
-    """Point the running app at another database (tables, caches, pool)."""
-    from registry.db.engines import bind, make_engine, open_engine
-    from registry.divisions import boundaries
+    """Point the running app at another database (tables, pool; bind forgets the caches)."""
+    from registry.db.binding import bind
+    from registry.db.engines import make_engine, open_engine
 
     engine = make_engine(url)
     bind(engine)
-    boundaries.invalidate()
     await open_engine(engine)
 
 
 async def _release_database() -> None:
-    from registry.db.engines import close_engine, current
+    from registry.db.binding import current
+    from registry.db.engines import close_engine
 
     await close_engine(current())
 
@@ -338,36 +337,49 @@ def client(
     base_settings: Settings,
     shared_clients: dict[str, ApiClient],
 ) -> Iterator[ApiClient]:
-    from registry.accounts.tokens import throttle
     from registry.app import create_app
 
     settings = replace(base_settings, database_url=database_url)
-    set_settings(settings)
     test_client = shared_clients.get(template.engine)
     if test_client is None:
         test_client = ApiClient(create_app(settings), raise_server_exceptions=False)
         test_client.__enter__()
         shared_clients[template.engine] = test_client
     else:
+        test_client.app.state.runtime.settings = settings
         test_client.run(lambda: _use_database(database_url))
     test_client.template = template
-    throttle.reset()
-    test_client.app.state.sync_limiter.reset()
+    state = test_client.app.state.runtime
+    state.reset()
+    # The test's own code (clock, settings, direct service calls) sees the app's runtime.
+    token = runtime.activate(state)
     try:
         yield test_client
     finally:
         test_client.run(_release_database)
-        set_settings(base_settings)
-        clock.set_clock(None)
-        throttle.reset()
+        state.reset()
+        runtime.deactivate(token)
+
+
+@pytest.fixture
+def fresh_runtime() -> Iterator[runtime.Runtime]:
+    """A runtime of its own, active for the test (code that runs without the app)."""
+    state = runtime.Runtime(settings_from_env())
+    token = runtime.activate(state)
+    yield state
+    runtime.deactivate(token)
 
 
 @pytest.fixture
 def frozen_clock() -> Iterator[Callable[[Any], None]]:
     """Set the registry's clock: ``frozen_clock(datetime)``; restored after the test."""
 
+    token = None if runtime.active() else runtime.activate(runtime.Runtime(settings_from_env()))
+
     def set_to(instant: Any) -> None:
         clock.set_clock(lambda: instant)
 
     yield set_to
     clock.set_clock(None)
+    if token is not None:
+        runtime.deactivate(token)

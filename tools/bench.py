@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -117,17 +117,11 @@ def _pg_admin(url: str, sql: str) -> None:
 
 
 async def _in_engine(url: str, fn: Callable[[], Any]) -> Any:
-    from registry.db.engines import bind, close_engine, make_engine, open_engine
-    from registry.divisions import boundaries
+    from registry.core.settings import get_settings
+    from registry.db.binding import connected
 
-    engine = make_engine(url)
-    bind(engine)
-    boundaries.invalidate()
-    await open_engine(engine, pool_size=4)
-    try:
+    async with connected(replace(get_settings(), database_url=url)):
         return await fn()
-    finally:
-        await close_engine(engine)
 
 
 async def _prepare(scale: str, cases: int) -> dict[str, Any]:
@@ -667,7 +661,8 @@ def run_bench(args: Any) -> dict[str, Any]:
     try:
         url = db.new()
         _step(f"database {results['engine']}: migrate and seed --scale {args.scale}")
-        from registry.db.engines import make_engine, migrate
+        from registry.db.binding import migrate
+        from registry.db.engines import make_engine
 
         _quiet(lambda: asyncio.run(migrate(make_engine(url))))
         seed = asyncio.run(_in_engine(url, lambda: _prepare(args.scale, cases)))

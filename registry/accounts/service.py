@@ -17,7 +17,7 @@ from registry.core.codes import level_of_code
 from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.params import one_of, page
 from registry.core.text import clean_text
-from registry.db.engines import write_transaction
+from registry.db.transactions import write_transaction
 from registry.divisions.rules import POINT_KINDS
 from registry.tables import Account as AccountRow
 from registry.tables import Division, Site

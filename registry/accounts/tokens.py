@@ -13,7 +13,6 @@ import math
 import uuid
 from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import anyio.to_thread
@@ -22,9 +21,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from registry.accounts.schemas import Me, TokenRequest, TokenResponse
-from registry.core import clock
+from registry.core import clock, runtime
 from registry.core.access import ANONYMOUS, Actor
 from registry.core.errors import TooManyRequests, Unauthorized
+from registry.core.runtime import LRU
 from registry.core.settings import get_settings
 from registry.core.text import nfkc
 from registry.tables import Account
@@ -91,7 +91,9 @@ class LoginThrottle:
         self._failures.clear()
 
 
-throttle = LoginThrottle()
+def throttle() -> LoginThrottle:
+    """The deployment's login throttle."""
+    return runtime.current().slot("accounts.login_throttle", LoginThrottle)
 
 
 def _bad_credentials() -> Unauthorized:
@@ -102,7 +104,7 @@ async def issue_token(data: TokenRequest, address: str) -> TokenResponse:
     """Check a username and password and return a signed bearer token."""
     key = username_key(data.username)
     keys = [f"user:{key}", f"addr:{address}"]
-    wait = throttle.retry_after(keys)
+    wait = throttle().retry_after(keys)
     if wait:
         raise TooManyRequests(
             "login_throttled",
@@ -113,12 +115,12 @@ async def issue_token(data: TokenRequest, address: str) -> TokenResponse:
     row = await Account.select().where(Account.username_key == key).first()
     valid = await verify_password(row["password_hash"] if row else _DUMMY_HASH, data.password)
     if not row or not valid:
-        throttle.fail(keys)
+        throttle().fail(keys)
         raise _bad_credentials()
     if not row["active"]:
-        throttle.fail(keys)
+        throttle().fail(keys)
         raise Unauthorized("account_disabled", "账号已停用", "the account is disabled")
-    throttle.succeed(key)
+    throttle().succeed(key)
     settings = get_settings()
     now = clock.now()
     ttl = settings.token_ttl_seconds
@@ -148,14 +150,20 @@ def _invalid_token(en: str = "invalid or expired token") -> Unauthorized:
 
 def _decode(encoded: str) -> dict[str, Any]:
     settings = get_settings()
-    return dict(_verified(encoded, settings.secret_key, settings.previous_secret_keys))
+    key = (encoded, settings.secret_key, settings.previous_secret_keys)
+    verified = runtime.current().slot("accounts.verified_tokens", lambda: LRU(4096))
+    claims = verified.get(key)
+    if claims is None:
+        claims = _verified(*key)
+        verified.put(key, claims)
+    return dict(claims)
 
 
-@lru_cache(maxsize=4096)
 def _verified(encoded: str, secret: str, previous: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
     """The claims of a token whose signature one of the keys verifies (remembered per token
-    and key set: every request of a session carries the same token, and PyJWT's check was a
-    tenth of a POST's CPU). Expiry and revocation are checked on every request by the caller."""
+    and key set by :func:`_decode`: every request of a session carries the same token, and
+    PyJWT's check was a tenth of a POST's CPU). Expiry and revocation are checked on every
+    request by the caller."""
     for key in (secret, *previous):
         try:
             # Only HS256 is accepted (no "none", no key confusion); expiry is checked against

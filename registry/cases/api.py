@@ -28,11 +28,12 @@ from registry.cases.schemas import (
     SyncResponse,
 )
 from registry.cases.service import CaseFilters
+from registry.core import runtime
 from registry.core.ratelimit import TokenBucketLimiter
 from registry.http.deps import CurrentActor, provide_actor
 
 if TYPE_CHECKING:
-    from litestar.types import Guard
+    pass
 
 DateFrom = Annotated[date | None, QueryParameter(name="from")]
 DateTo = Annotated[date | None, QueryParameter(name="to")]
@@ -155,26 +156,38 @@ class CaseSyncController(Controller):
         return await cases.sync(actor, data.records)
 
 
-def sync_rate_guard(limiter: TokenBucketLimiter) -> Guard:
+def sync_limiter() -> TokenBucketLimiter:
+    """The deployment's buckets of case-sync batches, one per agent account."""
+    settings = runtime.current().settings
+    return runtime.current().slot(
+        "cases.sync_limiter",
+        lambda: TokenBucketLimiter(
+            "事项同步",
+            "case sync",
+            "sync_rate_limited",
+            settings.sync_rate_per_minute,
+            settings.sync_burst,
+        ),
+    )
+
+
+async def sync_rate_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """A guard taking one token of the agent's bucket before the batch is even parsed (a
     stolen token cannot make the server parse 20 MB bodies without limit): 429
     ``sync_rate_limited`` with Retry-After when the bucket is empty. Other roles go on to the
     handler's own 401/403."""
 
-    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        actor = await provide_actor(connection)
-        if actor.is_agent and actor.account_id is not None:
-            limiter.take(actor.account_id)
-
-    return guard
+    actor = await provide_actor(connection)
+    if actor.is_agent and actor.account_id is not None:
+        sync_limiter().take(actor.account_id)
 
 
-def sync_router(max_body_bytes: int, limiter: TokenBucketLimiter) -> Router:
+def sync_router(max_body_bytes: int) -> Router:
     """The sync route with its own, larger body limit (a batch of 1,000 records) and a rate
     limit per agent account."""
     return Router(
         path="/",
         route_handlers=[CaseSyncController],
         request_max_body_size=max_body_bytes,
-        guards=[sync_rate_guard(limiter)],
+        guards=[sync_rate_guard],
     )

@@ -15,7 +15,7 @@ from registry.core import audit
 from registry.core.access import Actor, require_role
 from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.text import clean_text
-from registry.db.engines import write_transaction
+from registry.db.transactions import write_transaction
 from registry.tables import Matter as MatterRow
 
 MAX_MATERIALS = 30

@@ -19,6 +19,7 @@ import contextvars
 import logging
 import re
 import uuid
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -45,7 +46,7 @@ from registry.cases.schemas import (
     SyncSummary,
     UnitFigures,
 )
-from registry.core import audit, clock
+from registry.core import audit, clock, runtime
 from registry.core.access import Actor, can_read_county, require_role
 from registry.core.codes import normalise_code
 from registry.core.context import request_id
@@ -54,7 +55,9 @@ from registry.core.params import code_or_none, one_of, page
 from registry.core.settings import get_settings
 from registry.core.text import clean_text
 from registry.db import bulk
-from registry.db.engines import current, is_sqlite, write_transaction
+from registry.db.binding import current
+from registry.db.engines import is_sqlite
+from registry.db.transactions import write_transaction
 from registry.sites.status import DatedStatus, status_on
 from registry.tables import AuditEntry, Division, Site, StatusEvent
 from registry.tables import Case as CaseRow
@@ -951,8 +954,11 @@ class _CreateQueue:
         job = _Job(group, loop.create_future())
         self.jobs.append(job)
         if self.task is None:
-            # A fresh context: the drain belongs to no request (and to no transaction).
-            self.task = loop.create_task(self._drain(), context=contextvars.Context())
+            # A fresh context: the drain belongs to no request (and to no transaction), only
+            # to the deployment.
+            context = contextvars.Context()
+            context.run(runtime.activate, runtime.current())
+            self.task = loop.create_task(self._drain(), context=context)
         return await job.done
 
     def _take(self) -> list[_Job]:
@@ -1030,17 +1036,14 @@ def _settle(job: _Job, *, exception: bool) -> None:
         job.done.set_exception(sys.exc_info()[1] or RuntimeError("case write failed"))
 
 
-# One queue per event loop (the server has one; tests run several).
-_create_queues: dict[asyncio.AbstractEventLoop, _CreateQueue] = {}
-
-
 def _create_queue() -> _CreateQueue:
+    """The runtime's queue of single-case POSTs on the running event loop (the server has one
+    loop; tests run several)."""
+    queues = runtime.current().slot("cases.create_queues", weakref.WeakKeyDictionary)
     loop = asyncio.get_running_loop()
-    queue = _create_queues.get(loop)
+    queue = queues.get(loop)
     if queue is None:
-        for stale in [k for k in _create_queues if k.is_closed()]:
-            del _create_queues[stale]
-        queue = _create_queues[loop] = _CreateQueue()
+        queue = queues[loop] = _CreateQueue()
     return queue
 
 

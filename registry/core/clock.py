@@ -1,6 +1,6 @@
 """The registry's clock: UTC instants, and "today" in China (Asia/Shanghai).
 
-Tests replace it with :func:`set_clock` instead of sleeping.
+Tests replace it with :func:`set_clock` (on the active runtime) instead of sleeping.
 """
 
 from __future__ import annotations
@@ -9,14 +9,17 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-CHINA = ZoneInfo("Asia/Shanghai")
+from registry.core.runtime import active, current
 
-_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def now() -> datetime:
-    """The current instant, timezone-aware UTC."""
-    return _now()
+    """The current instant, timezone-aware UTC (the runtime's injected clock, if any)."""
+    runtime = active()
+    if runtime is not None and runtime.clock is not None:
+        return runtime.clock()
+    return datetime.now(UTC)
 
 
 def today() -> date:
@@ -39,6 +42,5 @@ def seconds_to_next_day(at: datetime) -> float:
 
 
 def set_clock(fn: Callable[[], datetime] | None) -> None:
-    """Replace the clock (None restores the system clock)."""
-    global _now
-    _now = fn or (lambda: datetime.now(UTC))
+    """Replace the active runtime's clock (None restores the system clock)."""
+    current().clock = fn

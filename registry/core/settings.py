@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -122,20 +121,9 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
     )
 
 
-_override: Settings | None = None
-
-
-@lru_cache(maxsize=1)
-def _from_env() -> Settings:
-    return settings_from_env()
-
-
 def get_settings() -> Settings:
-    """The process-wide settings: read once from the environment unless set explicitly."""
-    return _override or _from_env()
+    """The settings of the active deployment (its runtime's), else read from the environment."""
+    from registry.core.runtime import active
 
-
-def set_settings(settings: Settings | None) -> None:
-    """Use ``settings`` process-wide (create_app and tests); None returns to the environment."""
-    global _override
-    _override = settings
+    runtime = active()
+    return runtime.settings if runtime is not None else settings_from_env()

@@ -19,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from functools import lru_cache
 from time import perf_counter
 from typing import Any
 
@@ -30,10 +29,11 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.geojson_io import feature, feature_collection, point_feature
 from geo.render import COVERAGE_CLASSES, Area, MapPoint, render_choropleth
-from registry.core import clock
+from registry.core import clock, runtime
 from registry.core.codes import county_of, level_of_code, normalise_code
 from registry.core.errors import RuleViolation
 from registry.core.params import one_of
+from registry.core.runtime import LRU
 from registry.coverage import rules as maths
 from registry.coverage.schemas import (
     CampaignInfo,
@@ -44,7 +44,8 @@ from registry.coverage.schemas import (
     TownshipCoverage,
     UnitFigures,
 )
-from registry.db.engines import current, is_sqlite
+from registry.db.binding import current
+from registry.db.engines import is_sqlite
 from registry.divisions.rules import CENTRE_KINDS, POINT_KINDS, SITE_KINDS, exists_on
 from registry.plans.service import target_share_series_many
 from registry.sites.service import STATUS_ON_SQL
@@ -241,22 +242,11 @@ def _database(engine: Any) -> str:
 # repeated request costs a few small queries, a status change recounts one county. Oldest
 # entries go first.
 CACHE_SIZE = 8192
-_cache: dict[tuple[Any, ...], Any] = {}
 
 
-def _store(key: tuple[Any, ...], value: Any) -> None:
-    if key not in _cache and len(_cache) >= CACHE_SIZE:
-        _cache.pop(next(iter(_cache)))
-    _cache[key] = value
-
-
-async def _memo(key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]) -> Any:
-    """The cached value of ``key``, computed (and the oldest entry dropped) when absent."""
-    found = _cache.get(key)
-    if found is None:
-        found = await compute()
-        _store(key, found)
-    return found
+def _cache() -> LRU:
+    """The runtime's cache of counted figures (least recently used entries go first)."""
+    return runtime.current().slot("coverage.figures", lambda: LRU(CACHE_SIZE))
 
 
 PerDay = list[dict[str, Any]]
@@ -286,7 +276,7 @@ async def _per_county(
     stale: list[str] = []
     for code in wanted:
         version = (part(versions.get(code, (0, 0))), above)
-        found = _cache.get((*key, code))
+        found = _cache().get((*key, code))
         if found is not None and found[0] == version:
             parts[code] = found[1]
         else:
@@ -302,7 +292,7 @@ async def _per_county(
                     target[i][unit_code] = value
         for code in stale:
             version = (part(versions.get(code, (0, 0))), above)
-            _store((*key, code), (version, split[code]))
+            _cache().put((*key, code), (version, split[code]))
             parts[code] = split[code]
     out: PerDay = [{} for _ in range(n_days)]
     for code in wanted:
@@ -953,15 +943,18 @@ async def county_outlines() -> dict[str, dict[str, Any]]:
 
 
 async def county_shapes() -> dict[str, BaseGeometry]:
-    """The same outlines as shapely geometries, for the SVG map."""
-    return {code: _outline(text) for code, text in (await _outline_texts()).items()}
-
-
-@lru_cache(maxsize=4096)
-def _outline(text: str) -> BaseGeometry:
-    """A stored outline as a shapely geometry, parsed once per distinct text (the same
-    objects on every map, so the SVG renderer's memo of their paths holds)."""
-    return shapely.from_geojson(text)  # GEOS reads the text (shape(json.loads()) took 0.6 ms each)
+    """The same outlines as shapely geometries, for the SVG map: parsed once per distinct text
+    (the same objects on every map, so the SVG renderer's memo of their paths holds)."""
+    parsed = runtime.current().slot("coverage.outlines", lambda: LRU(4096))
+    shapes = {}
+    for code, text in (await _outline_texts()).items():
+        shape = parsed.get(text)
+        if shape is None:
+            # GEOS reads the text (shape(json.loads()) took 0.6 ms each)
+            shape = shapely.from_geojson(text)
+            parsed.put(text, shape)
+        shapes[code] = shape
+    return shapes
 
 
 # --------------------------------------------------------------------------- status version

@@ -18,7 +18,8 @@ from typing import Any
 
 from piccolo.table import Table
 
-from registry.db.engines import current, is_sqlite
+from registry.db.binding import current
+from registry.db.engines import is_sqlite
 
 CHUNK_ROWS = 5000
 # Page cache of a bulk-writing SQLite connection (KiB, negative = size): inserts into random-key
@@ -149,3 +150,9 @@ async def deferred_indexes(table: type[Table]) -> AsyncIterator[int]:
     yield len(indexes)
     for _, ddl in indexes:
         await connection.execute(ddl)
+
+
+async def insert_many(table: Any, rows: list[Any], chunk_size: int = 500) -> None:
+    """Insert table instances in chunks (PostgreSQL caps a statement at 32,767 parameters)."""
+    for start in range(0, len(rows), chunk_size):
+        await table.insert(*rows[start : start + chunk_size])

@@ -1,4 +1,4 @@
-"""Database engines: choice by URL, binding, pools, write transactions and migrations.
+"""Database engines: choice by URL, the pooled SQLite engine, pools, integrity errors.
 
 SQLite: WAL journal, a 30 s busy timeout and IMMEDIATE write transactions, or concurrent
 writers fail with "database is locked". PostgreSQL: one connection pool per process.
@@ -12,7 +12,6 @@ import logging
 import os
 import sqlite3
 import weakref
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,6 @@ import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
-
-from registry.tables import TABLES
 
 # Piccolo's tooling finds the engine through this module path.
 os.environ.setdefault("PICCOLO_CONF", "registry.piccolo_conf")
@@ -284,32 +281,6 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.engine_type == "sqlite"
 
 
-_current: Engine | None = None
-
-
-def bind(engine: Engine) -> None:
-    """Make every table (and Piccolo's migration table) use ``engine``."""
-    global _current
-    from piccolo.apps.migrations.tables import Migration
-
-    import registry.piccolo_conf as conf
-
-    conf.DB = engine
-    for table in (*TABLES, Migration):
-        table._meta.db = engine
-    _current = engine
-
-
-def current() -> Engine:
-    """The engine tables are bound to."""
-    if _current is None:
-        import registry.piccolo_conf as conf
-
-        bind(conf.DB)
-    assert _current is not None
-    return _current
-
-
 async def open_engine(engine: Engine, pool_size: int = PG_POOL_MAX) -> None:
     """Prepare an engine for serving: WAL on SQLite, a connection pool on PostgreSQL."""
     if is_sqlite(engine):
@@ -324,91 +295,6 @@ async def close_engine(engine: Engine) -> None:
         await engine.close_pool()
     elif not is_sqlite(engine) and getattr(engine, "pool", None) is not None:
         await engine.close_connection_pool()
-
-
-_write_locks: dict[tuple[str, asyncio.AbstractEventLoop], asyncio.Lock] = {}
-
-
-def _sqlite_write_lock(engine: Any) -> asyncio.Lock:
-    """One lock per SQLite file and event loop (the server's)."""
-    loop = asyncio.get_running_loop()
-    key = (str(engine.path), loop)
-    lock = _write_locks.get(key)
-    if lock is None:
-        for stale in [k for k in _write_locks if k[1].is_closed()]:
-            del _write_locks[stale]
-        lock = _write_locks[key] = asyncio.Lock()
-    return lock
-
-
-class _SQLiteWriteTransaction:
-    """An IMMEDIATE transaction entered one at a time (FIFO) within this process.
-
-    SQLite has one writer at a time anyway. Without the queue, every waiting writer polls the
-    file lock in SQLite's busy handler (sleeps of up to 100 ms, no order), and a writer whose
-    transaction awaits the busy event loop between statements holds the lock long enough for
-    the others' 30 s busy timeout to expire: under load (200 clients) syncs and edits failed
-    with "database is locked" (500). Queued in asyncio, a writer takes the lock the moment the
-    previous one commits. A nested write (already in a transaction) reuses the outer one.
-    """
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.transaction = engine.transaction(transaction_type=TransactionType.immediate)
-        self.lock: asyncio.Lock | None = None
-
-    async def __aenter__(self) -> Any:
-        if self.engine.current_transaction.get() is None:
-            self.lock = _sqlite_write_lock(self.engine)
-            await self.lock.acquire()
-        try:
-            return await self.transaction.__aenter__()
-        except BaseException:
-            if self.lock is not None:
-                self.lock.release()
-            raise
-
-    async def __aexit__(self, *exc: Any) -> bool:
-        try:
-            return await self.transaction.__aexit__(*exc)
-        finally:
-            if self.lock is not None:
-                self.lock.release()
-
-
-def write_transaction(engine: Engine | None = None) -> AbstractAsyncContextManager[Any]:
-    """A transaction for writes: on SQLite IMMEDIATE and queued in-process (one writer at a
-    time, first come first served), so writers wait their turn instead of failing."""
-    engine = engine or current()
-    if is_sqlite(engine):
-        return _SQLiteWriteTransaction(engine)
-    return engine.transaction()
-
-
-def in_transaction(engine: Engine | None = None) -> bool:
-    engine = engine or current()
-    return engine.current_transaction.get() is not None
-
-
-async def migrate(engine: Engine) -> list[str]:
-    """Apply pending migrations to ``engine``; returns the names applied. Idempotent."""
-    from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
-    from piccolo.apps.migrations.tables import Migration
-
-    bind(engine)
-    await open_engine(engine, pool_size=2)
-    try:
-        if not await Migration.table_exists():
-            await Migration.create_table()
-        before = set(await Migration.get_migrations_which_ran(app_name="registry"))
-        manager = ForwardsMigrationManager(app_name="registry", migration_id="all")
-        result = await manager.run()
-        if not result.success:
-            raise RuntimeError(f"migrations failed: {result.message}")
-        after = await Migration.get_migrations_which_ran(app_name="registry")
-        return [name for name in after if name not in before]
-    finally:
-        await close_engine(engine)
 
 
 def integrity_kind(exc: BaseException) -> str | None:
@@ -431,9 +317,3 @@ def integrity_kind(exc: BaseException) -> str | None:
     if isinstance(exc, pg.IntegrityConstraintViolationError):
         return "integrity"
     return None
-
-
-async def insert_many(table: Any, rows: list[Any], chunk_size: int = 500) -> None:
-    """Insert table instances in chunks (PostgreSQL caps a statement at 32,767 parameters)."""
-    for start in range(0, len(rows), chunk_size):
-        await table.insert(*rows[start : start + chunk_size])

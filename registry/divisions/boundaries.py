@@ -1,6 +1,7 @@
-"""County boundaries from the database, indexed once per process (STRtree, prepared).
+"""County boundaries from the database, indexed once per runtime (STRtree, prepared).
 
-The index is rebuilt after a boundary is written (see :func:`invalidate`).
+The index lives on the runtime and is forgotten when its engine is rebound; after a boundary
+is written, :func:`invalidate` drops it.
 """
 
 from __future__ import annotations
@@ -10,37 +11,41 @@ import json
 import shapely
 
 from geo.boundaries import BoundaryIndex, Region
+from registry.core import runtime
 from registry.tables import DivisionBoundary
 
-_index: BoundaryIndex | None = None
-_engine_id: int | None = None
+SLOT = "divisions.county_index"
 
 
-async def county_index() -> BoundaryIndex:
-    """The index of every county-level boundary (built on first use)."""
-    global _index, _engine_id
-    engine = DivisionBoundary._meta.db
-    if _index is None or _engine_id != id(engine):
-        rows = await DivisionBoundary.select(
-            DivisionBoundary.division.code.as_alias("code"),
-            DivisionBoundary.division.name.as_alias("name"),
-            DivisionBoundary.geometry,
-        ).where(DivisionBoundary.division.level == "county")
-        regions = [
+async def _build() -> BoundaryIndex:
+    rows = await DivisionBoundary.select(
+        DivisionBoundary.division.code.as_alias("code"),
+        DivisionBoundary.division.name.as_alias("name"),
+        DivisionBoundary.geometry,
+    ).where(DivisionBoundary.division.level == "county")
+    return BoundaryIndex(
+        [
             Region(
                 code=row["code"], name=row["name"], geometry=shapely.from_geojson(row["geometry"])
             )
             for row in rows
         ]
-        _index = BoundaryIndex(regions)
-        _engine_id = id(engine)
-    return _index
+    )
+
+
+async def county_index() -> BoundaryIndex:
+    """The index of every county-level boundary (built on first use)."""
+    state = runtime.current()
+    index = state.slot(SLOT, dict).get("index")
+    if index is None:
+        index = await _build()
+        state.slot(SLOT, dict)["index"] = index
+    return index
 
 
 def invalidate() -> None:
-    """Forget the index (after boundaries change or the engine is rebound)."""
-    global _index
-    _index = None
+    """Forget the index (after boundaries change)."""
+    runtime.current().forget(SLOT)
 
 
 async def boundary_feature_geometry(code: str, simplified: bool = False) -> dict | None:

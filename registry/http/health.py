@@ -6,7 +6,7 @@ import msgspec
 from litestar import Controller, get
 
 from registry import __version__
-from registry.db.engines import current
+from registry.db.binding import current
 from registry.tables import Division
 
 

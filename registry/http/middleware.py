@@ -13,6 +13,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import BodyKwarg
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from registry.core import runtime
 from registry.core.context import request_id
 from registry.core.errors import BadRequest, RegistryError, UnsupportedMediaType
 from registry.http.errors import error_body, status_of
@@ -86,6 +87,8 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
             return
         rid = _request_id(scope)
         token = request_id.set(rid)
+        # The app's runtime (engine, caches, limiters) for everything this request runs.
+        active = runtime.activate(scope["app"].state.runtime)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -108,6 +111,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
             else:
                 await app(scope, receive, send_with_headers)
         finally:
+            runtime.deactivate(active)
             request_id.reset(token)
 
     return middleware

@@ -27,7 +27,10 @@ from registry.core.codes import normalise_code
 from registry.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from registry.core.params import code_or_none, one_of, page
 from registry.core.text import clean_text
-from registry.db.engines import current, insert_many, is_sqlite, write_transaction
+from registry.db.binding import current
+from registry.db.bulk import insert_many
+from registry.db.engines import is_sqlite
+from registry.db.transactions import write_transaction
 from registry.plans import rules
 from registry.plans import schemas as out
 from registry.plans import xlsx as plan_xlsx

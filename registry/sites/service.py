@@ -18,7 +18,7 @@ from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.params import code_or_none, one_of, page
 from registry.core.settings import get_settings
 from registry.core.text import clean_text
-from registry.db.engines import write_transaction
+from registry.db.transactions import write_transaction
 from registry.divisions import boundaries
 from registry.divisions.rules import SITE_KINDS, site_kind_for
 from registry.sites import signage

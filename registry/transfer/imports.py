@@ -35,7 +35,7 @@ from registry.core.errors import RuleViolation
 from registry.core.settings import get_settings
 from registry.core.text import clean_text
 from registry.db import bulk
-from registry.db.engines import write_transaction
+from registry.db.transactions import write_transaction
 from registry.divisions import boundaries
 from registry.divisions.rules import (
     LEVELS,

@@ -14,15 +14,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from registry.db.engines import bind, make_engine, migrate, open_engine
+from registry.db.binding import migrate
+from registry.db.engines import make_engine
 from tools import bench
 
 RUNS = (("city", 200_000), ("city", 2_000_000), ("province", 200_000), ("province", 2_000_000))
 
 
 async def measure(url: str) -> tuple[int, int, int, dict[str, float]]:
-    bind(engine := make_engine(url))
-    await open_engine(engine)
     from registry.coverage import service as coverage
     from registry.tables import Case, Division, Site, StatusEvent
 
@@ -56,7 +55,7 @@ def run(scale: str, cases: int) -> str:
         bench._quiet(lambda: asyncio.run(migrate(make_engine(url))))
         prepare: Any = lambda: bench._prepare(scale, cases)  # noqa: E731
         asyncio.run(bench._in_engine(url, prepare))
-        villages, points, stored, ms = asyncio.run(measure(url))
+        villages, points, stored, ms = asyncio.run(bench._in_engine(url, lambda: measure(url)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     times = " | ".join(f"{v:.0f} ms" for v in ms.values())

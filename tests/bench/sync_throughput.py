@@ -27,8 +27,8 @@ from pathlib import Path
 os.environ.setdefault("REGISTRY_SECRET_KEY", "bench-secret-key-not-for-production-0123456789")
 
 from registry.cases.resident_id import with_check_character
-from registry.core import clock
-from registry.core.settings import set_settings, settings_from_env
+from registry.core import clock, runtime
+from registry.core.settings import settings_from_env
 from tests.conftest import (
     PG_ADMIN_URL,
     ApiClient,
@@ -84,9 +84,9 @@ def run_engine(url: str, batches: int) -> dict[str, float]:
     settings = replace(
         settings_from_env(), database_url=url, migrate_on_startup=False, sync_rate_per_minute=0
     )
-    set_settings(settings)
     with ApiClient(create_app(settings), raise_server_exceptions=False) as client:
         client.template = template
+        token = runtime.activate(client.app.state.runtime)
         clock.set_clock(lambda: NOW)
         try:
             headers = client.auth("agent_hecheng")
@@ -104,6 +104,7 @@ def run_engine(url: str, batches: int) -> dict[str, float]:
             updated = _timed(client, headers, edits, "updated")
         finally:
             clock.set_clock(None)
+            runtime.deactivate(token)
     return {"created": created, "unchanged": unchanged, "updated": updated}
 
 

@@ -96,7 +96,8 @@ def test_generated_cases_are_masked_and_a_second_run_adds_more(client):
 
 def test_deferred_indexes_are_rebuilt(client):
     async def indexes():
-        from registry.db.engines import current, is_sqlite
+        from registry.db.binding import current
+        from registry.db.engines import is_sqlite
         from registry.tables import Case
 
         if is_sqlite(current()):

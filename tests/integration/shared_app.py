@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from registry.core import runtime
 from registry.core.settings import Settings
 from tests.conftest import ApiClient, Template, _pg_admin, _pg_url
 
@@ -22,7 +23,6 @@ def module_client(
 ) -> Iterator[ApiClient]:
     """An ApiClient (lifespan running) on a fresh copy of ``template``; ``overrides`` change
     settings (e.g. a higher sync rate limit)."""
-    from registry.accounts.tokens import throttle
     from registry.app import create_app
 
     drop = None
@@ -34,13 +34,15 @@ def module_client(
         name = f"registry_m_{uuid.uuid4().hex[:10]}"
         _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template.url.rpartition("/")[2]}"')
         url, drop = _pg_url(name), name
-    throttle.reset()
     try:
         settings = replace(base, database_url=url, **overrides)  # type: ignore[arg-type]
         with ApiClient(create_app(settings), raise_server_exceptions=False) as client:
             client.template = template
-            yield client
+            token = runtime.activate(client.app.state.runtime)
+            try:
+                yield client
+            finally:
+                runtime.deactivate(token)
     finally:
-        throttle.reset()
         if drop:
             _pg_admin(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')

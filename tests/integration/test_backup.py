@@ -12,7 +12,8 @@ from tests.integration.test_cli import registry
 
 
 def _checksums(url: str) -> dict:
-    from registry.db.engines import bind, close_engine, make_engine, open_engine
+    from registry.db.binding import bind
+    from registry.db.engines import close_engine, make_engine, open_engine
 
     async def run():
         engine = make_engine(url)

@@ -768,25 +768,21 @@ def test_the_server_counts_todays_figures_at_startup(
     import asyncio
 
     from registry.app import create_app
-    from registry.core.settings import set_settings
     from tests.conftest import ApiClient
 
     recounted = recounts(monkeypatch, "_counts_by")
     app = create_app(replace(base_settings, database_url=database_url, warm_on_startup=True))
-    try:
-        with ApiClient(app, raise_server_exceptions=False) as client:
+    with ApiClient(app, raise_server_exceptions=False) as client:
 
-            async def warmed() -> None:
-                await asyncio.wait_for(app.state.warm_ready.wait(), 60)
+        async def warmed() -> None:
+            await asyncio.wait_for(app.state.warm_ready.wait(), 60)
 
-            client.blocking_portal.call(warmed)
-            assert recounted  # the warm-up counted …
-            done = len(recounted)
-            for campaign in ("agency-points-2013", "centres-2015"):
-                response = client.get("/api/coverage", params={"campaign": campaign})
-                assert response.status_code == 200
-                series = client.get("/api/coverage/timeseries", params={"campaign": campaign})
-                assert series.status_code == 200
-            assert len(recounted) == done  # … so the readers counted nothing
-    finally:
-        set_settings(base_settings)
+        client.blocking_portal.call(warmed)
+        assert recounted  # the warm-up counted …
+        done = len(recounted)
+        for campaign in ("agency-points-2013", "centres-2015"):
+            response = client.get("/api/coverage", params={"campaign": campaign})
+            assert response.status_code == 200
+            series = client.get("/api/coverage/timeseries", params={"campaign": campaign})
+            assert series.status_code == 200
+        assert len(recounted) == done  # … so the readers counted nothing

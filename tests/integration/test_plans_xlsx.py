@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import replace
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -411,27 +410,23 @@ def test_registry_import_and_export_plan_commands(
     client, database_url, tmp_path, capsys, base_settings
 ):
     from registry import cli
-    from registry.core.settings import set_settings
 
     path = tmp_path / "plan.xlsx"
     path.write_bytes(save(fill(template(client))[0]))
-    set_settings(replace(base_settings, database_url=database_url))
-    try:
-        before = client.snapshot()
-        cli.main(["import", "plan", str(path), "--dry-run"])
-        assert "would create" in capsys.readouterr().out
-        assert client.snapshot() == before
-        cli.main(["import", "plan", str(path), "--user", "planner_hecheng"])
-        out = capsys.readouterr().out
-        assert out.startswith("create: plan ") and "147 items, 2 explained" in out
-        plan_id = int(out.split("plan ")[1].split()[0])
-        target = tmp_path / "out.xlsx"
-        cli.main(["export", "plan", str(target), "--plan", str(plan_id)])
-        assert open_book(target.read_bytes())["规划"].cell(1, 1).value == "区划代码"
-        bad = tmp_path / "bad.xlsx"
-        bad.write_bytes(b"not a workbook")
-        with pytest.raises(SystemExit) as exit_info:
-            cli.main(["import", "plan", str(bad)])
-        assert "not_xlsx" in str(exit_info.value)
-    finally:
-        set_settings(base_settings)
+    # The command reads the active runtime's settings: the client's database.
+    before = client.snapshot()
+    cli.main(["import", "plan", str(path), "--dry-run"])
+    assert "would create" in capsys.readouterr().out
+    assert client.snapshot() == before
+    cli.main(["import", "plan", str(path), "--user", "planner_hecheng"])
+    out = capsys.readouterr().out
+    assert out.startswith("create: plan ") and "147 items, 2 explained" in out
+    plan_id = int(out.split("plan ")[1].split()[0])
+    target = tmp_path / "out.xlsx"
+    cli.main(["export", "plan", str(target), "--plan", str(plan_id)])
+    assert open_book(target.read_bytes())["规划"].cell(1, 1).value == "区划代码"
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a workbook")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["import", "plan", str(bad)])
+    assert "not_xlsx" in str(exit_info.value)

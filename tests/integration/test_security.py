@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from registry.cases.api import sync_limiter
 from registry.cases.resident_id import with_check_character
 from registry.core.settings import get_settings
 from tests.conftest import PASSWORD
@@ -26,7 +27,7 @@ def _batch(client, n: int, where: str = "hecheng") -> list[dict]:
 
 def test_an_agent_gets_a_burst_of_syncs_then_429_with_retry_after(client, frozen_clock):
     frozen_clock(NOW)
-    limiter = client.app.state.sync_limiter
+    limiter = sync_limiter()
     burst, per_minute = limiter.burst, round(limiter.rate * 60)
     assert (burst, per_minute) == (20, 60)
     for _ in range(burst):
@@ -57,8 +58,8 @@ def test_an_agent_gets_a_burst_of_syncs_then_429_with_retry_after(client, frozen
 
 def test_retry_after_counts_the_seconds_to_the_next_token(client, frozen_clock):
     frozen_clock(NOW)
-    client.app.state.sync_limiter.rate = 6 / 60  # six a minute: one token every 10 s
-    for _ in range(client.app.state.sync_limiter.burst):
+    sync_limiter().rate = 6 / 60  # six a minute: one token every 10 s
+    for _ in range(sync_limiter().burst):
         assert sync(client, []).status_code == 200
     assert sync(client, []).headers["retry-after"] == "10"
     frozen_clock(NOW + timedelta(seconds=4))
@@ -75,14 +76,14 @@ def test_the_limit_counts_agents_only_others_get_their_own_errors(
     client, frozen_clock, who, status, code
 ):
     frozen_clock(NOW)
-    for _ in range(client.app.state.sync_limiter.burst + 5):
+    for _ in range(sync_limiter().burst + 5):
         response = sync(client, [], who)
         assert (response.status_code, response.json()["code"]) == (status, code)
 
 
 def test_a_zero_rate_turns_the_limit_off(client, frozen_clock):
     frozen_clock(NOW)
-    client.app.state.sync_limiter.rate = 0
+    sync_limiter().rate = 0
     assert all(sync(client, []).status_code == 200 for _ in range(50))
 
 

@@ -39,7 +39,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -82,13 +82,11 @@ async def add_load_fixtures(
     from registry.accounts.schemas import AccountCreate, TokenRequest
     from registry.core.access import SYSTEM
     from registry.core.settings import get_settings
-    from registry.db.engines import bind, close_engine, insert_many, make_engine, open_engine
+    from registry.db.binding import connected
+    from registry.db.bulk import insert_many
     from registry.tables import Division, Site, StatusEvent
 
-    engine = make_engine(database_url)
-    bind(engine)
-    await open_engine(engine, pool_size=4)
-    try:
+    async with connected(replace(get_settings(), database_url=database_url)):
         used = {r["division"] for r in await Site.select(Site.division)}
         villages = [
             v
@@ -169,8 +167,6 @@ async def add_load_fixtures(
             counties=counties,
             signs=signs,
         )
-    finally:
-        await close_engine(engine)
 
 
 # ------------------------------------------------------------------------------ the clients
@@ -518,7 +514,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def verify(world: LoadWorld, results: list[dict[str, Any]], report: LoadReport) -> None:
     """Compare what the clients were told with what the database holds."""
-    from registry.db.engines import bind, close_engine, make_engine, open_engine
+    from registry.core.settings import get_settings
+    from registry.db.binding import connected
     from registry.tables import AuditEntry, Case, Site
 
     acked = [i for r in results for i in r["acked_cases"]]
@@ -530,10 +527,7 @@ async def verify(world: LoadWorld, results: list[dict[str, Any]], report: LoadRe
     if len(set(acked)) != len(acked):
         report.problems.append("a case id was acknowledged twice as new")
 
-    engine = make_engine(world.database_url)
-    bind(engine)
-    await open_engine(engine, pool_size=2)
-    try:
+    async with connected(replace(get_settings(), database_url=world.database_url), pool_size=2):
         agent_sites = [a["site_id"] for a in world.agents]
         stored = await Case.select(Case.id, Case.case_number).where(Case.site.is_in(agent_sites))
         stored_ids = [str(r["id"]) for r in stored]
@@ -594,8 +588,6 @@ async def verify(world: LoadWorld, results: list[dict[str, Any]], report: LoadRe
                 report.problems.append(
                     f"site {site}: version {row['version']} after {len(chain)} edits"
                 )
-    finally:
-        await close_engine(engine)
 
 
 def summarise(

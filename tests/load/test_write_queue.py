@@ -9,7 +9,7 @@ from pathlib import Path
 
 from piccolo.engine.sqlite import SQLiteEngine
 
-from registry.db.engines import write_transaction
+from registry.db.transactions import write_transaction
 
 
 async def _run_writers(path: Path, writers: int, hold_s: float) -> tuple[list[int], list[str]]:
@@ -37,7 +37,7 @@ async def _run_writers(path: Path, writers: int, hold_s: float) -> tuple[list[in
     return order, errors
 
 
-def test_concurrent_sqlite_writers_wait_their_turn_in_order(tmp_path: Path):
+def test_concurrent_sqlite_writers_wait_their_turn_in_order(tmp_path: Path, fresh_runtime):
     order, errors = asyncio.run(_run_writers(tmp_path / "queue.sqlite3", 20, 0.02))
     assert errors == []
     assert order == list(range(20))
