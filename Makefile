@@ -8,7 +8,7 @@ BENCHSTAMP := $(VENV)/.installed-bench
 SCALE ?= province
 BENCH_OUT ?= var/bench-$(SCALE)$(if $(BENCH_DATABASE_URL),-postgres).json
 
-.PHONY: run test bench soak audit lint clean install
+.PHONY: run test check bench soak audit lint clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,8 +57,15 @@ audit: $(TESTSTAMP)
 	$(BIN)/python -m pip install --quiet -e ".[audit]"
 	$(BIN)/python -m pip_audit --strict --skip-editable --progress-spinner off
 
+## make lint: ruff and the architecture's import contracts (import-linter).
 lint: $(TESTSTAMP)
-	$(BIN)/python -m ruff check registry geo seed tests
+	$(BIN)/python -m ruff check registry geo seed tests tools
+	$(BIN)/python -m ruff format --check registry geo seed tests tools
+	$(BIN)/lint-imports
+
+## make check: the fast loop (under a minute): lint, import contracts and the unit tests.
+check: lint
+	$(BIN)/python -m pytest -q tests/unit
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -5,10 +5,9 @@ Projection: a local equirectangular plane centred on the map (:func:`geo.boundar
 x scaled by ``cos(lat0)``), so distances on the map are metres to ~1 % over a city, and the
 scale bar is exact at the centre latitude. North is up.
 
-Class scheme (:data:`COVERAGE_CLASSES`): fixed intervals of the share, so maps of different
-dates and campaigns compare directly — 0–20 %, 20–40 %, 40–60 %, 60–80 %, 80–<100 %, and
-100 % on its own (the goal reached); areas with no figure (denominator 0) are grey and hatched.
-Lower bounds are inclusive: 20 % falls in 20–40 %.
+The caller brings its vocabulary: the class scheme of the shaded values (:class:`ClassScheme`:
+breaks, colours, legend labels; areas without a value are grey and hatched) and the colours,
+sizes and legend texts of the points (:class:`PointStyle`).
 """
 
 from __future__ import annotations
@@ -28,10 +27,10 @@ from shapely.geometry.base import BaseGeometry
 from geo.boundaries import local_xy_m
 
 __all__ = [
-    "COVERAGE_CLASSES",
     "Area",
     "ClassScheme",
     "MapPoint",
+    "PointStyle",
     "render_choropleth",
 ]
 
@@ -69,34 +68,20 @@ class ClassScheme:
         return self.null_colour if index is None else self.colours[index]
 
 
-# ColorBrewer YlGn (sequential, colour-blind safe, prints in grey), 6 classes.
-COVERAGE_CLASSES = ClassScheme(
-    name="固定区间（等间距 20%，100% 单列）",
-    breaks=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-    colours=("#ffffcc", "#d9f0a3", "#addd8e", "#78c679", "#31a354", "#006837"),
-    labels=("0–20%", "20–40%", "40–60%", "60–80%", "80–<100%", "100%（完成）"),
-)
-
-STATUS_COLOURS = {
-    "planned": "#bdbdbd",
-    "under_construction": "#fdae6b",
-    "built": "#6baed6",
-    "in_service": "#2171b5",
-    "standardized": "#08306b",
-    "suspended": "#e6550d",
-    "closed": "#636363",
-}
-STATUS_LABELS = {
-    "planned": "规划中",
-    "under_construction": "在建",
-    "built": "已建成",
-    "in_service": "已运行",
-    "standardized": "已达标",
-    "suspended": "暂停",
-    "closed": "已撤销",
-}
-KIND_RADIUS = {"township_centre": 3.6, "street_centre": 3.6}
+KIND_RADIUS_LARGE = 3.6
 POINT_RADIUS = 1.8
+
+
+@dataclass(frozen=True)
+class PointStyle:
+    """How the points of a map are drawn and explained: a colour per category (``status``),
+    larger dots for some kinds, and the legend's texts. The caller's vocabulary, not geo's."""
+
+    colours: Mapping[str, str]
+    labels: Mapping[str, str]
+    title: str
+    large_kinds: frozenset[str] = frozenset()
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -236,9 +221,10 @@ def render_choropleth(
     *,
     title: str,
     subtitle: str = "",
-    scheme: ClassScheme = COVERAGE_CLASSES,
+    scheme: ClassScheme,
     legend_title: str = "",
     points: Sequence[MapPoint] = (),
+    point_style: PointStyle | None = None,
     note: str = "",
     width: int = 960,
     height: int = 760,
@@ -252,6 +238,7 @@ def render_choropleth(
         scheme: the class scheme (breaks, colours, labels); shown in the legend.
         legend_title: heading of the legend.
         points: optional sites drawn over the areas, coloured by status.
+        point_style: colours, sizes and legend texts of the points (required with points).
         note: small print at the bottom (sources, simplification).
         width: SVG width in pixels.
         height: SVG height in pixels.
@@ -300,11 +287,12 @@ def render_choropleth(
 
     # Points.
     if points:
+        assert point_style is not None, "points need a point_style"
         out.append('<g id="points" stroke="#ffffff" stroke-width="0.5">')
         for p in points:
             x, y = frame.xy(p.lon, p.lat)
-            r = KIND_RADIUS.get(p.kind, POINT_RADIUS)
-            colour = STATUS_COLOURS.get(p.status, "#000000")
+            r = KIND_RADIUS_LARGE if p.kind in point_style.large_kinds else POINT_RADIUS
+            colour = point_style.colours.get(p.status, "#000000")
             label = f"<title>{escape(p.label)}</title>" if p.label else ""
             out.append(
                 f'<circle class="site" data-kind={quoteattr(p.kind)} '
@@ -375,20 +363,21 @@ def render_choropleth(
     row += 1
     out.append(_text(0, 24 + row * 22 + 8, scheme.name, 10, fill="#555555"))
     row += 1
-    if points:
+    if points and point_style is not None:
         y0 = 24 + row * 22 + 16
-        out.append(_text(0, y0, "站点状态", 13, font_weight="bold"))
-        shown = [s for s in STATUS_COLOURS if any(p.status == s for p in points)]
+        out.append(_text(0, y0, point_style.title, 13, font_weight="bold"))
+        present = {p.status for p in points}
+        shown = [s for s in point_style.colours if s in present]
         for j, status in enumerate(shown):
             y = y0 + 12 + j * 18
             out.append(
                 f'<circle class="legend-status" cx="8" cy="{y + 4}" r="4" '
-                f'fill="{STATUS_COLOURS[status]}"/>'
+                f'fill="{point_style.colours[status]}"/>'
             )
-            out.append(_text(20, y + 8, STATUS_LABELS[status], 12))
-        out.append(
-            _text(0, y0 + 12 + len(shown) * 18 + 6, "大圆点：便民服务中心", 10, fill="#555555")
-        )
+            out.append(_text(20, y + 8, point_style.labels[status], 12))
+        if point_style.note:
+            y = y0 + 12 + len(shown) * 18 + 6
+            out.append(_text(0, y, point_style.note, 10, fill="#555555"))
     out.append("</g>")
 
     # Scale bar: a round length no longer than a fifth of the map box.

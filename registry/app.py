@@ -19,7 +19,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from registry import __version__
-from registry.accounts.api import AccountController, AuditController, AuthController
+from registry.accounts.api import AccountController, AuthController
+from registry.audit.api import AuditController
 from registry.cases.api import CaseController, MatterController, sync_router
 from registry.core import runtime
 from registry.core.settings import Settings, get_settings

@@ -247,6 +247,25 @@ class Case(Table, tablename="service_case"):
     completed_on_time = Boolean(null=True, default=None)
 
 
+class CaseActivity(Table, tablename="case_activity"):
+    """Kept by database triggers only (migration 2026-12-05T13:00): one counter per agency
+    point, bumped in the transaction of every case write that can change ``points_active``.
+    Coverage caches ``points_active`` by these counters; no code writes them."""
+
+    site = Integer(primary_key=True)
+    writes = BigInt(default=0, null=False)
+
+
+class CountyActivity(Table, tablename="county_activity"):
+    """Kept by database triggers only (migration 2026-12-05T15:00): one counter per county
+    (``''`` for the divisions above the counties), bumped in the transaction of every status
+    event, site or division write of the county. Coverage caches its counts per county by
+    these counters; no code writes them."""
+
+    county_code = Varchar(length=12, primary_key=True)
+    writes = BigInt(default=0, null=False)
+
+
 TABLES: tuple[type[Table], ...] = (
     Division,
     DivisionBoundary,
@@ -260,4 +279,6 @@ TABLES: tuple[type[Table], ...] = (
     PlanReview,
     Matter,
     Case,
+    CaseActivity,
+    CountyActivity,
 )

@@ -40,7 +40,7 @@ from registry.core.codes import normalise_code
 from registry.db.bulk import insert_many
 from registry.db.transactions import write_transaction
 from registry.divisions.rules import SITE_KIND_BY_DIVISION_KIND
-from registry.sites import signage
+from registry.sites.rules import signage
 from registry.tables import Account, Division, Site, StatusEvent
 from seed.loader import HUAIHUA
 

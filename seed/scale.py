@@ -48,8 +48,8 @@ from registry.divisions.rules import (
     county_kind,
     township_kind,
 )
-from registry.sites import signage
-from registry.sites.location import no_boundary_warning
+from registry.sites.rules import signage
+from registry.sites.rules.location import no_boundary_warning
 from registry.tables import Case, Division, DivisionBoundary, Matter, Site, StatusEvent
 from seed import DATA_DIR, demo, loader
 

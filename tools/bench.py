@@ -208,7 +208,7 @@ def geofence(points: int) -> dict[str, Any]:
     import shapely
 
     from geo.boundaries import BoundaryIndex, Region
-    from registry.sites.location import check_containment_many, to_wgs84_checked_many
+    from registry.sites.rules.location import check_containment_many, to_wgs84_checked_many
     from seed.scale import HUNAN, _points, load_regions_geojson
 
     regions = [

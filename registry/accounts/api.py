@@ -1,11 +1,9 @@
-"""Sign-in, the current actor, accounts (municipal) and the audit trail."""
+"""Sign-in, the current actor and accounts (municipal)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
@@ -20,8 +18,6 @@ from registry.accounts.schemas import (
     TokenRequest,
     TokenResponse,
 )
-from registry.audit.schemas import AuditList
-from registry.core import audit
 from registry.http.deps import CurrentActor, PathId, client_address
 
 
@@ -77,31 +73,3 @@ class AccountController(Controller):
         self, actor: CurrentActor, account_id: PathId, data: JSONBody[AccountUpdate]
     ) -> Account:
         return await accounts.update_account(actor, account_id, data)
-
-
-class AuditController(Controller):
-    path = "/api/audit"
-    tags = ["audit"]
-
-    @get("/", operation_id="listAudit", summary="Append-only audit entries, newest first")
-    async def list_audit(
-        self,
-        actor: CurrentActor,
-        entity: FromQuery[str | None] = None,
-        entity_id: FromQuery[str | None] = None,
-        by: Annotated[
-            str | None, QueryParameter(name="actor", description="actor username")
-        ] = None,
-        action: FromQuery[str | None] = None,
-        county: FromQuery[str | None] = None,
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
-    ) -> AuditList:
-        """Filters: entity (site, account, plan, case…), entity_id, actor (username), action,
-        county, since/until (ISO timestamps)."""
-        result = await audit.list_entries(
-            actor, entity, entity_id, by, action, county, since, until, limit, offset
-        )
-        return msgspec.convert(result, AuditList)

@@ -8,10 +8,12 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
+from registry.accounts import tokens
 from registry.accounts.passwords import check_password
 from registry.accounts.schemas import Account, AccountCreate, AccountList, AccountUpdate
 from registry.accounts.tokens import hash_password, username_key
-from registry.core import audit, clock
+from registry.audit import service as audit
+from registry.core import clock
 from registry.core.access import Actor, normalise_scope, require_role
 from registry.core.codes import level_of_code
 from registry.core.errors import Conflict, NotFound, RuleViolation
@@ -35,6 +37,11 @@ COLUMNS = (
     AccountRow.created_at,
     AccountRow.updated_at,
 )
+
+
+async def actor_from_authorization(header: str | None) -> Actor:
+    """The actor behind a request's ``Authorization`` header (for the HTTP layer)."""
+    return await tokens.actor_from_authorization(header)
 
 
 def _check_username(username: str) -> str:

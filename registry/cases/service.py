@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
+from registry.audit import service as audit
 from registry.cases import rules
 from registry.cases.matters import matters_by_code
 from registry.cases.resident import Resident, protect, resident_problems
@@ -46,7 +47,7 @@ from registry.cases.schemas import (
     SyncSummary,
     UnitFigures,
 )
-from registry.core import audit, clock, runtime
+from registry.core import clock, runtime
 from registry.core.access import Actor, can_read_county, require_role
 from registry.core.codes import normalise_code
 from registry.core.context import request_id
@@ -58,7 +59,7 @@ from registry.db import bulk
 from registry.db.binding import current
 from registry.db.engines import is_sqlite
 from registry.db.transactions import write_transaction
-from registry.sites.status import DatedStatus, status_on
+from registry.sites.rules.status import DatedStatus, status_on
 from registry.tables import AuditEntry, Division, Site, StatusEvent
 from registry.tables import Case as CaseRow
 

@@ -27,9 +27,10 @@ from fractions import Fraction
 
 import msgspec
 
+from geo.render import ClassScheme
 from registry.core.errors import RuleViolation
 from registry.divisions.rules import CENTRE_KINDS, POINT_KINDS, exists_on
-from registry.sites import status as status_rules
+from registry.sites.rules import status as status_rules
 
 DEFAULT_CAMPAIGN = "agency-points-2013"
 FIGURES = ("agency_coverage", "standardization")
@@ -49,6 +50,17 @@ FLAG_LABELS_ZH = {
     NO_VILLAGES: "该日无村(社区)，覆盖率无意义",
     NO_TOWNSHIPS: "该日无乡镇(街道)，标准化率无意义",
 }
+
+# The map classes of a share: fixed intervals, so maps of different dates and campaigns compare
+# directly — 0–20 %, 20–40 %, 40–60 %, 60–80 %, 80–<100 %, and 100 % on its own (the goal
+# reached); lower bounds inclusive (20 % falls in 20–40 %). ColorBrewer YlGn (sequential,
+# colour-blind safe, prints in grey). The pages get the same scheme from /static/vocab.js.
+COVERAGE_CLASSES = ClassScheme(
+    name="固定区间（等间距 20%，100% 单列）",
+    breaks=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+    colours=("#ffffcc", "#d9f0a3", "#addd8e", "#78c679", "#31a354", "#006837"),
+    labels=("0–20%", "20–40%", "40–60%", "60–80%", "80–<100%", "100%（完成）"),
+)
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 

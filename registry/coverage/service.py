@@ -28,7 +28,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from geo.geojson_io import feature, feature_collection, point_feature
-from geo.render import COVERAGE_CLASSES, Area, MapPoint, render_choropleth
+from geo.render import Area, MapPoint, PointStyle, render_choropleth
 from registry.core import clock, runtime
 from registry.core.codes import county_of, level_of_code, normalise_code
 from registry.core.errors import RuleViolation
@@ -48,8 +48,9 @@ from registry.db.binding import current
 from registry.db.engines import is_sqlite
 from registry.divisions.rules import CENTRE_KINDS, POINT_KINDS, SITE_KINDS, exists_on
 from registry.plans.service import target_share_series_many
+from registry.sites.rules import status as status_rules
+from registry.sites.rules.status import STATUSES
 from registry.sites.service import STATUS_ON_SQL
-from registry.sites.status import STATUSES
 from registry.tables import Campaign, Division, DivisionBoundary, StatusEvent
 
 log = logging.getLogger("registry.coverage")
@@ -1040,6 +1041,15 @@ async def coverage_geojson(
     )
 
 
+SITE_STYLE = PointStyle(
+    colours=status_rules.COLOURS,
+    labels=status_rules.LABELS_ZH,
+    title="站点状态",
+    large_kinds=frozenset(CENTRE_KINDS),
+    note="大圆点：便民服务中心",
+)
+
+
 def _percent(value: float | None) -> str:
     return "无数据" if value is None else f"{value * 100:.1f}%"
 
@@ -1085,10 +1095,12 @@ async def coverage_svg(
             f"{info.figure_label}（{info.code}，{info.start_on}—{info.deadline}）"
             f" · 全市 {_percent(total.figure)} · 目标 {_percent(total.target)}"
         ),
+        scheme=maths.COVERAGE_CLASSES,
         legend_title=info.figure_label,
         points=points,
+        point_style=SITE_STYLE,
         note=(
             f"数据：怀化便民服务登记系统（截至 {day.isoformat()}）· 边界：{SIMPLIFICATION_ZH}"
-            f" · 分级：{COVERAGE_CLASSES.name}"
+            f" · 分级：{maths.COVERAGE_CLASSES.name}"
         ),
     )

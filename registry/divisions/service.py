@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
+import shapely
 from piccolo.query.functions.aggregate import Count
 
+from geo.boundaries import BoundaryIndex, Region
 from geo.geojson_io import feature
+from registry.core import runtime
 from registry.core.codes import normalise_code
 from registry.core.errors import NotFound
 from registry.core.params import code_or_none, one_of, page
 from registry.core.text import clean_text
-from registry.divisions import boundaries
 from registry.divisions.rules import LEVELS
 from registry.divisions.schemas import CountyRef, Division, DivisionDetail, DivisionList, Located
-from registry.sites.location import to_wgs84_checked
+from registry.sites.rules.location import to_wgs84_checked
 from registry.tables import Division as DivisionRow
 from registry.tables import DivisionBoundary
 
@@ -107,7 +110,7 @@ async def boundary(code: str, simplified: bool = False) -> dict[str, Any]:
     )
     if row is None:
         raise _not_found(code)
-    geometry = await boundaries.boundary_feature_geometry(code, simplified=simplified)
+    geometry = await boundary_feature_geometry(code, simplified=simplified)
     if geometry is None:
         raise NotFound(
             "no_boundary", f"{row['name']} 没有边界数据", f"{row['name']} has no boundary data"
@@ -117,7 +120,7 @@ async def boundary(code: str, simplified: bool = False) -> dict[str, Any]:
 
 async def locate(lon: float, lat: float, crs: str | None) -> Located:
     wlon, wlat, datum = to_wgs84_checked(lon, lat, crs)
-    index = await boundaries.county_index()
+    index = await county_index()
     region = index.locate(wlon, wlat)
     if region is None:
         raise NotFound(
@@ -132,3 +135,52 @@ async def locate(lon: float, lat: float, crs: str | None) -> Located:
         lat=round(wlat, 7),
         crs=datum,
     )
+
+
+# --------------------------------------------------------------------------- boundaries
+# County boundaries indexed once per runtime (STRtree, prepared); the index is forgotten when
+# the engine is rebound, and after a boundary is written (:func:`invalidate`).
+
+SLOT = "divisions.county_index"
+
+
+async def _build() -> BoundaryIndex:
+    rows = await DivisionBoundary.select(
+        DivisionBoundary.division.code.as_alias("code"),
+        DivisionBoundary.division.name.as_alias("name"),
+        DivisionBoundary.geometry,
+    ).where(DivisionBoundary.division.level == "county")
+    return BoundaryIndex(
+        [
+            Region(
+                code=row["code"], name=row["name"], geometry=shapely.from_geojson(row["geometry"])
+            )
+            for row in rows
+        ]
+    )
+
+
+async def county_index() -> BoundaryIndex:
+    """The index of every county-level boundary (built on first use)."""
+    state = runtime.current()
+    index = state.slot(SLOT, dict).get("index")
+    if index is None:
+        index = await _build()
+        state.slot(SLOT, dict)["index"] = index
+    return index
+
+
+def invalidate() -> None:
+    """Forget the index (after boundaries change)."""
+    runtime.current().forget(SLOT)
+
+
+async def boundary_feature_geometry(code: str, simplified: bool = False) -> dict | None:
+    """The stored GeoJSON geometry of a division, or None when it has none."""
+    column = DivisionBoundary.simplified if simplified else DivisionBoundary.geometry
+    row = (
+        await DivisionBoundary.select(column.as_alias("g"))
+        .where(DivisionBoundary.division == code)
+        .first()
+    )
+    return json.loads(row["g"]) if row else None

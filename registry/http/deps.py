@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
 
-from registry.accounts.tokens import actor_from_authorization
+from registry.accounts.service import actor_from_authorization
 from registry.core.access import Actor
 
 # Handlers declare ``actor: CurrentActor`` to receive the signed-in actor.

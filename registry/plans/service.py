@@ -21,7 +21,8 @@ import msgspec
 from msgspec import UNSET
 from piccolo.query.functions.aggregate import Count
 
-from registry.core import audit, clock
+from registry.audit import service as audit
+from registry.core import clock
 from registry.core.access import Actor, can_read_county, in_city, require_role
 from registry.core.codes import normalise_code
 from registry.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation

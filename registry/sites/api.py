@@ -9,7 +9,6 @@ from litestar.params import FromQuery, JSONBody
 
 from registry.http.deps import CurrentActor, PathId
 from registry.sites import service as sites
-from registry.sites import signage_service as signage
 from registry.sites.schemas import (
     SignageCheck,
     Site,
@@ -111,4 +110,4 @@ class SignageController(Controller):
     async def check(
         self, division_code: FromQuery[str], name: FromQuery[str | None] = None
     ) -> SignageCheck:
-        return await signage.check(division_code, name)
+        return await sites.check_signage(division_code, name)

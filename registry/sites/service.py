@@ -11,7 +11,8 @@ import msgspec
 from msgspec import UNSET
 
 from geo.geojson_io import feature_collection, point_feature
-from registry.core import audit, clock
+from registry.audit import service as audit
+from registry.core import clock
 from registry.core.access import Actor, require_county
 from registry.core.codes import normalise_code
 from registry.core.errors import Conflict, NotFound, RuleViolation
@@ -19,19 +20,20 @@ from registry.core.params import code_or_none, one_of, page
 from registry.core.settings import get_settings
 from registry.core.text import clean_text
 from registry.db.transactions import write_transaction
-from registry.divisions import boundaries
+from registry.divisions import service as divisions
 from registry.divisions.rules import SITE_KINDS, site_kind_for
-from registry.sites import signage
-from registry.sites import status as status_rules
-from registry.sites.location import (
+from registry.sites.rules import signage
+from registry.sites.rules import status as status_rules
+from registry.sites.rules.facts import check_division_open, check_facts
+from registry.sites.rules.location import (
     check_coord_method,
     containment_warning,
     no_boundary_warning,
     to_wgs84_checked,
 )
-from registry.sites.rules import check_division_open, check_facts
 from registry.sites.schemas import (
     Edit,
+    SignageCheck,
     Site,
     SiteCreate,
     SiteHistory,
@@ -218,7 +220,7 @@ async def _locate_checked(
 ) -> tuple[float, float, str, str | None]:
     """Convert to WGS-84 and check the point against its county's boundary."""
     wlon, wlat, datum = to_wgs84_checked(lon, lat, crs)
-    index = await boundaries.county_index()
+    index = await divisions.county_index()
     if county_code not in index:
         return wlon, wlat, datum, no_boundary_warning(county_name)
     tolerance = get_settings().boundary_tolerance_m
@@ -591,3 +593,19 @@ async def statuses_on(day: date) -> dict[int, str]:
     """Every site's status on ``day``, from the dated events (sites not yet registered absent)."""
     rows = await StatusEvent.raw(STATUS_ON_SQL, day)
     return {row["site"]: row["status"] for row in rows}
+
+
+async def check_signage(division_code: str, name: str | None) -> SignageCheck:
+    """The signage check of a reported name against a division's standard name."""
+    code = normalise_code(division_code, field="division_code")
+    row = (
+        await Division.select(Division.name, Division.kind, Division.level)
+        .where(Division.code == code)
+        .first()
+    )
+    if row is None:
+        raise NotFound("division_not_found", f"区划 {code} 不存在", f"division {code} not found")
+    site_kind_for(row["kind"], row["level"])
+    name = clean_text(name, "name", max_length=200)
+    result = signage.check(row["name"], row["kind"], name)
+    return msgspec.convert({**msgspec.to_builtins(result), "division_code": code}, SignageCheck)

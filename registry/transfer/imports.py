@@ -26,17 +26,17 @@ import shapely
 
 from geo.crs import transform_geometry
 from geo.geojson_io import GeometryError, geometry_to_geojson, parse_geometry
+from registry.audit.service import COLUMNS as AUDIT_COLUMNS
+from registry.audit.service import row as audit_row
 from registry.core import clock
 from registry.core.access import Actor, in_city, require_role
-from registry.core.audit import COLUMNS as AUDIT_COLUMNS
-from registry.core.audit import row as audit_row
 from registry.core.codes import level_of_code, normalise_code
 from registry.core.errors import RuleViolation
 from registry.core.settings import get_settings
 from registry.core.text import clean_text
 from registry.db import bulk
 from registry.db.transactions import write_transaction
-from registry.divisions import boundaries
+from registry.divisions import service as division_service
 from registry.divisions.rules import (
     LEVELS,
     check_kind,
@@ -45,15 +45,15 @@ from registry.divisions.rules import (
     township_kind,
     village_kind,
 )
-from registry.sites import signage
-from registry.sites import status as status_rules
-from registry.sites.location import (
+from registry.sites.rules import signage
+from registry.sites.rules import status as status_rules
+from registry.sites.rules.facts import check_division_open, check_facts
+from registry.sites.rules.location import (
     check_containment_many,
     check_coord_method,
     normalise_crs,
     to_wgs84_checked_many,
 )
-from registry.sites.rules import check_division_open, check_facts
 from registry.tables import AuditEntry, Division, DivisionBoundary, Site, StatusEvent
 from registry.transfer.formats import FileProblem, RawTable, normalise_header, read_table
 from registry.transfer.schemas import ImportIssue, ImportReport
@@ -597,7 +597,7 @@ class _DivisionJob(_Job):
 
         committed = await self._write_in_transaction(plan, write, dry_run)
         if committed and outcome.boundaries:
-            boundaries.invalidate()
+            division_service.invalidate()
         return committed
 
     def _parse(
@@ -1266,7 +1266,7 @@ class _SiteJob(_Job):
             item.wlon, item.wlat = float(checked.lons[i]), float(checked.lats[i])
             item.datum = checked.datums[i] or "wgs84"
             located.append((item, division, kind))
-        index = await boundaries.county_index()
+        index = await division_service.county_index()
         containment = check_containment_many(
             index,
             [d["county_code"] for _, d, _ in located],

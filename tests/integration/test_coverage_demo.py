@@ -11,7 +11,7 @@ import pytest
 
 from registry.core import clock
 from registry.coverage import rules as maths
-from registry.sites.status import DatedStatus
+from registry.sites.rules.status import DatedStatus
 
 CHECK_DAYS = [
     date(2013, 4, 18),

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from geo.geojson_io import validate
-from geo.render import COVERAGE_CLASSES
+from registry.coverage.rules import COVERAGE_CLASSES
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 HECHENG = "431202000000"

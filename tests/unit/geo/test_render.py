@@ -11,7 +11,22 @@ from shapely.geometry import box
 
 from geo.boundaries import distance_m
 from geo.geojson_io import geometry_to_geojson
-from geo.render import COVERAGE_CLASSES, STATUS_COLOURS, Area, MapPoint, render_choropleth
+from geo.render import Area, ClassScheme, MapPoint, PointStyle, render_choropleth
+
+# The caller's vocabulary (the registry's lives in registry.coverage.rules / sites.status).
+COVERAGE_CLASSES = ClassScheme(
+    name="固定区间",
+    breaks=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+    colours=("#ffffcc", "#d9f0a3", "#addd8e", "#78c679", "#31a354", "#006837"),
+    labels=("0–20%", "20–40%", "40–60%", "60–80%", "80–<100%", "100%（完成）"),
+)
+STATUS_COLOURS = {"in_service": "#2171b5", "standardized": "#08306b"}
+STYLE = PointStyle(
+    colours=STATUS_COLOURS,
+    labels={"in_service": "已运行", "standardized": "已达标"},
+    title="站点状态",
+    large_kinds=frozenset({"township_centre"}),
+)
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 WEST = box(109.0, 27.0, 109.5, 27.5)
@@ -40,7 +55,11 @@ def areas(root: ET.Element) -> list[ET.Element]:
 
 @pytest.fixture
 def root() -> ET.Element:
-    return parse(render_choropleth(AREAS, title="测试专项 · 截至 2014年4月18日", subtitle="覆盖率"))
+    return parse(
+        render_choropleth(
+            AREAS, scheme=COVERAGE_CLASSES, title="测试专项 · 截至 2014年4月18日", subtitle="覆盖率"
+        )
+    )
 
 
 def test_every_area_is_a_path_with_its_code_and_chinese_name(root):
@@ -128,7 +147,11 @@ def test_scale_bar_is_true_to_the_map(root):
 
 def test_map_keeps_proportions_north_up():
     root = parse(
-        render_choropleth([Area("1", "甲", box(109.0, 27.0, 110.0, 28.0), 0.5)], title="t")
+        render_choropleth(
+            [Area("1", "甲", box(109.0, 27.0, 110.0, 28.0), 0.5)],
+            scheme=COVERAGE_CLASSES,
+            title="t",
+        )
     )
     d = areas(root)[0].get("d")
     pts = [tuple(map(float, p.split(","))) for p in re.findall(r"[-\d.]+,[-\d.]+", d)]
@@ -144,6 +167,8 @@ def test_points_are_drawn_by_status_only_when_given(root):
     svg = render_choropleth(
         AREAS,
         title="t",
+        scheme=COVERAGE_CLASSES,
+        point_style=STYLE,
         points=[
             MapPoint(109.2, 27.2, "village_point", "in_service", "大坪村便民服务代办点"),
             MapPoint(109.7, 27.3, "township_centre", "standardized", "黄金坳镇便民服务中心"),
@@ -157,7 +182,7 @@ def test_points_are_drawn_by_status_only_when_given(root):
 
 
 def test_render_is_pure_and_deterministic():
-    a = render_choropleth(AREAS, title="t", note="n")
-    b = render_choropleth(AREAS, title="t", note="n")
+    a = render_choropleth(AREAS, scheme=COVERAGE_CLASSES, title="t", note="n")
+    b = render_choropleth(AREAS, scheme=COVERAGE_CLASSES, title="t", note="n")
     assert a == b
     assert "http://" not in a.replace("http://www.w3.org/2000/svg", "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.sites import signage
+from registry.sites.rules import signage
 
 STANDARD_CASES = [
     ("黄金坳镇", "镇", "黄金坳镇便民服务中心"),

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from registry.core.errors import RuleViolation
-from registry.sites.status import (
+from registry.sites.rules.status import (
     DatedStatus,
     allowed_next,
     check_effective_date,

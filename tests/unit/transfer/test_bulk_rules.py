@@ -12,14 +12,14 @@ from geo.boundaries import BoundaryIndex, load_regions_geojson
 from geo.crs import from_wgs84
 from registry.core.errors import RuleViolation
 from registry.divisions.rules import county_kind, township_kind
-from registry.sites.location import (
+from registry.sites.rules.facts import check_division_open, check_facts
+from registry.sites.rules.location import (
     check_containment_many,
     no_boundary_warning,
     to_wgs84_checked,
     to_wgs84_checked_many,
 )
-from registry.sites.rules import check_division_open, check_facts
-from registry.sites.status import recorded_start
+from registry.sites.rules.status import recorded_start
 from seed.loader import HUAIHUA
 
 REGIONS = [

@@ -30,6 +30,17 @@ LABELS_ZH = {
     "suspended": "暂停",
     "closed": "已撤销",
 }
+# Colours of the statuses on maps and pages (ColorBrewer Blues for the progression; orange for
+# a suspension, grey for a closure). The pages get them with the labels from /static/vocab.js.
+COLOURS = {
+    "planned": "#bdbdbd",
+    "under_construction": "#fdae6b",
+    "built": "#6baed6",
+    "in_service": "#2171b5",
+    "standardized": "#08306b",
+    "suspended": "#e6550d",
+    "closed": "#636363",
+}
 
 
 class Transition(msgspec.Struct, frozen=True):

@@ -1,0 +1,37 @@
+"""Small SQL helpers shared by the capabilities: chunked ``IN`` look-ups and the column lists of
+the tables (so a bulk statement's columns come from the table definitions, never a hand-written
+copy)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from piccolo.table import Table
+
+# Values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
+IN_CHUNK = 2000
+
+
+async def select_in(column: Any, values: Iterable[Any], *columns: Any) -> list[dict[str, Any]]:
+    """Rows of ``column``'s table whose ``column`` is one of ``values`` (any number of them:
+    looked up ``IN_CHUNK`` at a time), with ``columns`` (all when none are named)."""
+    values = list(values)
+    table = column._meta.table
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(values), IN_CHUNK):
+        part = values[start : start + IN_CHUNK]
+        out.extend(await table.select(*columns).where(column.is_in(part)))
+    return out
+
+
+def column_names(table: type[Table], exclude: Sequence[str] = ()) -> tuple[str, ...]:
+    """The table's column names in definition order, without ``exclude`` (e.g. a serial id
+    the database assigns)."""
+    skip = set(exclude)
+    unknown = skip - {c._meta.db_column_name for c in table._meta.columns}
+    if unknown:
+        raise ValueError(f"{table._meta.tablename} has no column {sorted(unknown)}")
+    return tuple(
+        c._meta.db_column_name for c in table._meta.columns if c._meta.db_column_name not in skip
+    )
