@@ -294,7 +294,7 @@ def _print_report(report: Any) -> None:
 
 def _import_table(args: argparse.Namespace) -> None:
     from registry.core.access import SYSTEM
-    from registry.transfer import formats as tabular
+    from registry.formats import tabular as tabular
     from registry.transfer import imports
 
     try:
@@ -318,7 +318,7 @@ def _import_table(args: argparse.Namespace) -> None:
     bar.close()
     _print_report(report)
     if args.report:
-        from registry.transfer.formats import write_csv, write_xlsx
+        from registry.formats.tabular import write_csv, write_xlsx
 
         rows = [[i.row, i.column, i.level, i.code, i.message] for i in report.issues]
         columns = ("row", "column", "level", "code", "message")

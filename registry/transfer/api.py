@@ -8,9 +8,9 @@ from litestar.params import FromPath, FromQuery
 
 from registry.core.access import require_role
 from registry.core.errors import InvalidInput, TooLarge
+from registry.formats.tabular import MAX_FILE_BYTES, FileProblem, too_large, write_csv, write_xlsx
 from registry.http.deps import CurrentActor
 from registry.transfer import exports, imports
-from registry.transfer.formats import MAX_FILE_BYTES, FileProblem, too_large, write_csv, write_xlsx
 from registry.transfer.schemas import ImportReport
 
 REPORT_FORMATS = ("json", "csv", "xlsx")

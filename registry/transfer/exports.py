@@ -16,8 +16,8 @@ from geo.geojson_io import feature_collection, point_feature
 from registry.core.access import Actor, can_read_county, require_role
 from registry.core.errors import Forbidden, InvalidInput, NotFound
 from registry.core.params import code_or_none
+from registry.formats.tabular import write_csv, write_xlsx
 from registry.tables import Case, Division, DivisionBoundary, Site, StatusEvent
-from registry.transfer.formats import write_csv, write_xlsx
 
 WHAT = ("divisions", "sites", "cases", "history")
 FORMATS = ("csv", "xlsx", "geojson", "json")

@@ -45,6 +45,7 @@ from registry.divisions.rules import (
     township_kind,
     village_kind,
 )
+from registry.formats.tabular import FileProblem, RawTable, normalise_header, read_table
 from registry.sites.rules import signage
 from registry.sites.rules import status as status_rules
 from registry.sites.rules.facts import check_division_open, check_facts
@@ -55,7 +56,6 @@ from registry.sites.rules.location import (
     to_wgs84_checked_many,
 )
 from registry.tables import AuditEntry, Division, DivisionBoundary, Site, StatusEvent
-from registry.transfer.formats import FileProblem, RawTable, normalise_header, read_table
 from registry.transfer.schemas import ImportIssue, ImportReport
 
 WHAT = ("divisions", "sites")
