@@ -2,14 +2,15 @@
  *
  * Keeps the page and its assets (cache first: instant on a weak signal) and the matter catalogue
  * (network first, the cached copy when offline or slow) for use without a connection. Case data
- * is never cached here: the page keeps its own records in IndexedDB. The cache name carries a
- * hash of the cached files (filled in by the server), so a new release replaces old copies.
+ * is never cached here: the page keeps its own records in IndexedDB. The server fills in the
+ * shell (the page and every module it imports: registry/web/pages.py AGENT_SHELL) and a hash of
+ * those files as the cache name, so a new release replaces old copies.
  */
 "use strict";
 
 const VERSION = "__SHELL_VERSION__";
 const CACHE = "registry-agent-" + VERSION;
-const SHELL = ["/agent", "/static/common.js", "/static/agent.js", "/static/work.css"];
+const SHELL = ["__SHELL__"];
 const MATTERS = "/api/matters";
 // On a weak signal, wait this long for the network before answering from the cache.
 const NETWORK_WAIT_MS = 4000;
