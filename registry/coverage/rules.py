@@ -154,10 +154,6 @@ def achieved(numerator: int, denominator: int) -> bool | None:
 # --------------------------------------------------------------------------- dates
 
 
-def month_end(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
 def months_between(first: date, last: date) -> list[date]:
     """The last day of every month from ``first``'s month to ``last``'s month, inclusive."""
     out = []
@@ -293,7 +289,7 @@ def figures(
             projected completion.
     """
     num, den = counts.fraction(campaign.figure)
-    series = [(d, _fraction_or_none(*c.fraction(campaign.figure))) for d, c in history]
+    series = [(d, fraction_or_none(*c.fraction(campaign.figure))) for d, c in history]
     return Figures(
         counts=counts,
         agency_coverage=ratio(counts.points_in_service, counts.villages_total),
@@ -307,7 +303,8 @@ def figures(
     )
 
 
-def _fraction_or_none(num: int, den: int) -> Fraction | None:
+def fraction_or_none(num: int, den: int) -> Fraction | None:
+    """``num / den`` exactly, or None when ``den`` is 0."""
     return None if den == 0 else Fraction(num, den)
 
 

@@ -667,7 +667,7 @@ def test_points_active_follows_any_case_write_even_from_another_process(client):
 def recounts(monkeypatch, name: str) -> list[list[str] | None]:
     """The counties each call of coverage's counting statement ``name`` counted (``None``:
     all of them, unfiltered), recorded while the real statement runs."""
-    from registry.coverage import service as coverage
+    from registry.coverage import sql as coverage
 
     calls: list[list[str] | None] = []
     real = getattr(coverage, name)
@@ -686,7 +686,7 @@ def test_a_write_by_any_path_recounts_only_its_county(client, monkeypatch):
     the county it belongs to is counted again."""
     from registry.tables import Site, StatusEvent
 
-    recounted = recounts(monkeypatch, "_counts_by")
+    recounted = recounts(monkeypatch, "counts_on")
     zhongfang = "431221000000"
 
     def figures():
@@ -739,8 +739,8 @@ def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatc
     """points_active is cached county by county too: a case at one point recounts that
     county's active points, and none of the counts from status events."""
 
-    active_calls = recounts(monkeypatch, "_active_by")
-    count_calls = recounts(monkeypatch, "_counts_by")
+    active_calls = recounts(monkeypatch, "active_on")
+    count_calls = recounts(monkeypatch, "counts_on")
     zhongfang = "431221000000"
     day = "2014-06-30"
 
@@ -770,7 +770,7 @@ def test_the_server_counts_todays_figures_at_startup(
     from registry.app import create_app
     from tests.conftest import ApiClient
 
-    recounted = recounts(monkeypatch, "_counts_by")
+    recounted = recounts(monkeypatch, "counts_on")
     app = create_app(replace(base_settings, database_url=database_url, warm_on_startup=True))
     with ApiClient(app, raise_server_exceptions=False) as client:
 

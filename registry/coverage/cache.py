@@ -1,0 +1,196 @@
+"""The counts of coverage, cached county by county on the runtime, keyed by trigger-kept versions.
+
+Why a cached count is never stale:
+
+- What a county's counts depend on is versioned by counters the database keeps itself, in the
+  transaction of each write, whichever path writes (the API, an import, SQL of another
+  process): ``county_activity`` (:class:`registry.tables.CountyActivity`) has one counter per
+  county bumped by every status event, site or division write of the county (``''`` for the
+  divisions above the counties); ``case_activity`` (:class:`registry.tables.CaseActivity`) one
+  per agency point bumped by every case insert, delete, or change of site or ``received_at``,
+  summed per county (what ``points_active`` depends on). Counters only grow.
+- Each county's part of a count is kept with the versions it was counted under; a request
+  reads the versions *before* counting, so a write landing meanwhile makes the next request
+  recount, never keeps stale counts.
+- Entries are keyed by the database they were read from: the cache never mixes two.
+
+So a repeated request costs the versions read and a few dict look-ups, a status change
+recounts its county only, and a new case recounts nothing but its county's active points.
+The cache is the runtime's (``coverage.figures``), least recently used entries going first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from registry.core import runtime
+from registry.core.codes import county_of
+from registry.core.runtime import LRU
+from registry.coverage import rules as maths
+from registry.coverage import sql
+from registry.db.binding import current
+from registry.db.engines import is_sqlite
+from registry.tables import CountyActivity
+
+CACHE_SIZE = 8192
+
+PerDay = list[dict[str, Any]]
+# County code ('' for the divisions above the counties) → (status writes, case writes).
+Versions = dict[str, tuple[int, int]]
+
+# One statement whose cost grows with the counties and points, never with the cases. Case
+# counters are per site and the site's county is in site (no foreign key to join through), and
+# a second statement would cost every request a round trip: hence SQL, run on CountyActivity.
+COUNTY_VERSIONS_SQL = """
+SELECT ca.county_code, ca.writes, COALESCE(cw.writes, 0) AS case_writes
+FROM county_activity ca
+LEFT JOIN (
+    SELECT s.county_code, SUM(a.writes) AS writes
+    FROM case_activity a JOIN site s ON s.id = a.site
+    GROUP BY s.county_code
+) cw ON cw.county_code = ca.county_code
+"""
+
+
+def _cache() -> LRU:
+    """The runtime's cache of counted figures (least recently used entries go first)."""
+    return runtime.current().slot("coverage.figures", lambda: LRU(CACHE_SIZE))
+
+
+def _database(engine: Any) -> str:
+    """Which database an engine reads (the cache must never mix two databases)."""
+    if is_sqlite(engine):
+        return f"sqlite:{engine.path}"
+    return "postgres:" + repr(sorted(engine.config.items()))
+
+
+async def county_versions() -> Versions:
+    """Each county's (status writes, case writes) counters; read before the counts they key,
+    never after: a write landing in between makes the next request recount."""
+    rows = await CountyActivity.raw(COUNTY_VERSIONS_SQL)
+    return {r["county_code"]: (int(r["writes"]), int(r["case_writes"])) for r in rows}
+
+
+async def per_county(
+    key: tuple[Any, ...],
+    versions: Versions,
+    part: Callable[[tuple[int, int]], Any],
+    county: str | None,
+    n_days: int,
+    compute: Callable[[list[str] | None], Awaitable[PerDay]],
+) -> PerDay:
+    """Values per unit and day, cached county by county.
+
+    Each county's part is kept with ``part`` of the county's versions and of the divisions
+    above the counties; the counties whose version changed (all of them on a first request)
+    are recounted by one ``compute(counties)`` (``None``: every county, unfiltered).
+    """
+    above = part(versions.get("", (0, 0)))
+    wanted = [county] if county else sorted(c for c in versions if c)
+    parts: dict[str, PerDay] = {}
+    stale: list[str] = []
+    for code in wanted:
+        version = (part(versions.get(code, (0, 0))), above)
+        found = _cache().get((*key, code))
+        if found is not None and found[0] == version:
+            parts[code] = found[1]
+        else:
+            stale.append(code)
+    if stale:
+        everything = county is None and len(stale) == len(wanted)
+        fresh = await compute(None if everything else stale)
+        split: dict[str, PerDay] = {code: [{} for _ in range(n_days)] for code in stale}
+        for i, per_unit in enumerate(fresh):
+            for unit_code, value in per_unit.items():
+                target = split.get(county_of(unit_code) or "")
+                if target is not None:
+                    target[i][unit_code] = value
+        for code in stale:
+            version = (part(versions.get(code, (0, 0))), above)
+            _cache().put((*key, code), (version, split[code]))
+            parts[code] = split[code]
+    out: PerDay = [{} for _ in range(n_days)]
+    for code in wanted:
+        for i, per_unit in enumerate(parts[code]):
+            out[i].update(per_unit)
+    return out
+
+
+def _status_part(v: tuple[int, int]) -> int:
+    return v[0]
+
+
+def _both(v: tuple[int, int]) -> tuple[int, int]:
+    return v
+
+
+async def counts_by(
+    days: Sequence[date],
+    unit: str,
+    county: str | None = None,
+    active: bool | Collection[date] = True,
+) -> list[dict[str, maths.Counts]]:
+    """Counts per unit (``county`` or ``township``) for each of ``days``.
+
+    Everything but ``points_active`` comes from the dated status events
+    (:func:`registry.coverage.sql.counts_on`, kept per county's status version: a status change
+    recounts its county only, a new case recounts nothing). ``points_active`` is counted on the
+    days ``active`` names (all, none, or those dates; 0 on the others) by
+    :func:`registry.coverage.sql.active_on`, kept per county's status and case versions (a case
+    write recounts its county's points). Returns one dict per day (same order), unit code →
+    counts; units with no existing division that day are absent.
+    """
+    if not days:
+        return []
+    engine = current()
+    database = _database(engine)
+    versions = await county_versions()
+    out = await per_county(
+        ("counts", database, tuple(days), unit),
+        versions,
+        _status_part,
+        county,
+        len(days),
+        lambda counties: sql.counts_on(engine, days, unit, counties),
+    )
+    wanted = [
+        i for i, d in enumerate(days) if active is True or (active is not False and d in active)
+    ]
+    if wanted:
+        active_days = tuple(days[i] for i in wanted)
+        found = await per_county(
+            ("active", database, active_days, unit),
+            versions,
+            _both,
+            county,
+            len(active_days),
+            lambda counties: sql.active_on(engine, active_days, unit, counties),
+        )
+        for i, per_unit in zip(wanted, found, strict=True):
+            for code, n in per_unit.items():
+                if code in out[i]:
+                    out[i][code] = msgspec.structs.replace(out[i][code], points_active=n)
+    return out
+
+
+async def series_counts(
+    start: date, as_of: date, unit: str, county: str | None = None
+) -> list[dict[str, maths.Counts]]:
+    """Counts per unit on each of ``series_days(start, as_of)`` (``points_active`` left 0), by
+    :func:`registry.coverage.sql.series_on`. Cached like :func:`counts_by`."""
+    days = maths.series_days(start, as_of)
+    if not days:
+        return []
+    engine = current()
+    return await per_county(
+        ("series", _database(engine), start, as_of, unit),
+        await county_versions(),
+        _status_part,
+        county,
+        len(days),
+        lambda counties: sql.series_on(engine, days, unit, counties),
+    )

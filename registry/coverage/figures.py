@@ -1,0 +1,367 @@
+"""Coverage figures: per county and city total, per township, the monthly series, campaigns.
+
+The counts come from :mod:`registry.coverage.cache` (counted by :mod:`registry.coverage.sql`);
+the maths on them (ratios, targets, projection) is :mod:`registry.coverage.rules`. A county's
+target share comes from its plan (:mod:`registry.plans.service`) or, without one, the campaign's
+linear target; the city's is the counties' weighted by their denominators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from registry.core import clock
+from registry.core.codes import level_of_code, normalise_code
+from registry.core.errors import RuleViolation
+from registry.coverage import cache
+from registry.coverage import rules as maths
+from registry.coverage.schemas import (
+    CampaignInfo,
+    CampaignList,
+    Coverage,
+    SeriesPoint,
+    Timeseries,
+    TownshipCoverage,
+    UnitFigures,
+)
+from registry.divisions.rules import exists_on
+from registry.plans.service import target_share_series_many
+from registry.tables import Campaign, Division
+
+CITY_LEVEL = "city"
+
+
+# --------------------------------------------------------------------------- campaigns
+
+
+def _campaign_info(c: maths.Campaign) -> CampaignInfo:
+    return CampaignInfo(
+        code=c.code,
+        name=c.name,
+        start_on=c.start_on,
+        deadline=c.deadline,
+        figure=c.figure,
+        figure_label=maths.FIGURE_LABELS_ZH.get(c.figure, c.figure),
+    )
+
+
+async def list_campaigns() -> CampaignList:
+    rows = await Campaign.select().order_by(Campaign.start_on).order_by(Campaign.code)
+    items = [_campaign_info(_campaign_row(r)) for r in rows]
+    return CampaignList(items=items, total=len(items))
+
+
+def _campaign_row(row: dict[str, Any]) -> maths.Campaign:
+    return maths.Campaign(
+        code=row["code"],
+        name=row["name"],
+        start_on=row["start_on"],
+        deadline=row["deadline"],
+        figure=row["figure"],
+    )
+
+
+async def get_campaign(code: str | None) -> maths.Campaign:
+    """The campaign ``code`` (default agency-points-2013); 422 ``unknown_campaign``."""
+    code = (code or "").strip() or maths.DEFAULT_CAMPAIGN
+    row = await Campaign.select().where(Campaign.code == code[:40]).first()
+    if row is None or row["figure"] not in maths.FIGURES:
+        known = [r["code"] for r in await Campaign.select(Campaign.code)]
+        raise RuleViolation(
+            "unknown_campaign",
+            f"未知的专项行动：{code[:40]}",
+            f"unknown campaign {code[:40]!r}; one of {', '.join(known)}",
+            "campaign",
+            allowed=known,
+        )
+    return _campaign_row(row)
+
+
+# --------------------------------------------------------------------------- divisions
+
+
+async def get_county(raw: str, field: str = "county") -> tuple[str, str]:
+    """(code, name) of a county; 422 ``invalid_code`` / ``unknown_county``."""
+    code = normalise_code(raw, field=field)
+    row = None
+    if level_of_code(code) == "county":
+        row = (
+            await Division.select(Division.code, Division.name)
+            .where((Division.code == code) & (Division.level == "county"))
+            .first()
+        )
+    if row is None:
+        raise RuleViolation(
+            "unknown_county",
+            f"{code} 不是本市的县级区划",
+            f"{code} is not a county of the city",
+            field,
+        )
+    return row["code"], row["name"]
+
+
+async def _city() -> tuple[str, str]:
+    row = (
+        await Division.select(Division.code, Division.name)
+        .where(Division.level == CITY_LEVEL)
+        .first()
+    )
+    return (row["code"], row["name"]) if row else ("", "全市")
+
+
+async def _divisions(level: str, day: date, county: str | None = None) -> list[dict[str, Any]]:
+    query = Division.select(
+        Division.code,
+        Division.name,
+        Division.county_code,
+        Division.established_on,
+        Division.abolished_on,
+    ).where(Division.level == level)
+    if county:
+        query = query.where(Division.county_code == county)
+    rows = await query.order_by(Division.code)
+    return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
+
+
+# --------------------------------------------------------------------------- targets
+
+
+async def county_targets(
+    counties: Sequence[str], campaign: maths.Campaign, days: Sequence[date]
+) -> dict[str, tuple[list[Fraction], str]]:
+    """Each county's target share on each day and its source (``plan`` or ``linear``)."""
+    linear = [maths.linear_target(campaign, d) for d in days]
+    planned = await target_share_series_many(counties, campaign.code, list(days))
+    out: dict[str, tuple[list[Fraction], str]] = {}
+    for county in counties:
+        series = planned.get(county)
+        if series is not None and len(series) == len(days):
+            out[county] = ([Fraction(v) for v in series], "plan")
+        else:
+            out[county] = (linear, "linear")
+    return out
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _unit(
+    code: str,
+    name: str,
+    level: str,
+    history: Sequence[tuple[date, maths.Counts]],
+    campaign: maths.Campaign,
+    target: Fraction,
+    source: str,
+    county: tuple[str, str] | None = None,
+) -> UnitFigures:
+    counts = history[-1][1]
+    f = maths.figures(counts, campaign, target, history)
+    return UnitFigures(
+        code=code,
+        name=name,
+        level=level,
+        villages_total=counts.villages_total,
+        points_built=counts.points_built,
+        points_in_service=counts.points_in_service,
+        points_active=counts.points_active,
+        agency_coverage=f.agency_coverage,
+        townships_total=counts.townships_total,
+        centres_in_service=counts.centres_in_service,
+        centres_standardized=counts.centres_standardized,
+        standardization=f.standardization,
+        figure=f.figure,
+        target=f.target,
+        target_source=source,
+        on_track=f.on_track,
+        achieved=f.achieved,
+        projected_completion=f.projected_completion,
+        flags=f.flags,
+        county_code=county[0] if county else None,
+        county_name=county[1] if county else None,
+    )
+
+
+def _city_target(
+    campaign: maths.Campaign,
+    day: date,
+    counts: dict[str, maths.Counts],
+    targets: dict[str, tuple[list[Fraction], str]],
+    index: int,
+) -> tuple[Fraction, str]:
+    parts = [
+        (targets[code][0][index], counts[code].fraction(campaign.figure)[1])
+        for code in targets
+        if code in counts
+    ]
+    source = "plan" if any(targets[c][1] == "plan" for c in targets) else "linear"
+    return maths.weighted_target(parts, maths.linear_target(campaign, day)), source
+
+
+async def coverage(as_of: str | None, campaign: str | None, county: str | None = None) -> Coverage:
+    """Figures per county and the city total on ``as_of``; with ``county``, also that
+    county's townships (the drill-down)."""
+    camp = await get_campaign(campaign)
+    day = maths.parse_as_of(as_of, camp, clock.today())
+    drill = await get_county(county) if county else None
+    days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
+    per_day = await cache.counts_by(days, "county", active={day})
+    counties = await _divisions("county", day)
+    codes = [c["code"] for c in counties]
+    targets = await county_targets(codes, camp, days)
+    items = []
+    for c in counties:
+        history = [(d, per_day[i].get(c["code"], maths.Counts())) for i, d in enumerate(days)]
+        series, source = targets[c["code"]]
+        items.append(_unit(c["code"], c["name"], "county", history, camp, series[-1], source))
+    city_code, city_name = await _city()
+    city_history = [
+        (d, maths.total(per_day[i].get(c, maths.Counts()) for c in codes))
+        for i, d in enumerate(days)
+    ]
+    target, source = _city_target(camp, day, per_day[-1], targets, len(days) - 1)
+    total = _unit(city_code, city_name, CITY_LEVEL, city_history, camp, target, source)
+    townships = None
+    if drill:
+        townships = await _township_figures(camp, day, days, drill, targets[drill[0]])
+        items = [i for i in items if i.code == drill[0]]
+    return Coverage(
+        as_of=day,
+        campaign=camp.code,
+        campaign_info=_campaign_info(camp),
+        counties=items,
+        total=total,
+        townships=townships,
+    )
+
+
+async def _township_figures(
+    camp: maths.Campaign,
+    day: date,
+    days: Sequence[date],
+    county: tuple[str, str] | None,
+    county_target: tuple[list[Fraction], str] | None = None,
+) -> list[UnitFigures]:
+    county_code = county[0] if county else None
+    per_day = await cache.counts_by(days, "township", county=county_code, active={day})
+    townships = await _divisions("township", day, county_code)
+    names = {c["code"]: c["name"] for c in await _divisions("county", day)}
+    if county_target is not None and county_code is not None:
+        targets = {county_code: county_target}
+    else:
+        targets = await county_targets(sorted({t["county_code"] for t in townships}), camp, days)
+    out = []
+    for t in townships:
+        series, source = targets[t["county_code"]]
+        history = [(d, per_day[i].get(t["code"], maths.Counts())) for i, d in enumerate(days)]
+        out.append(
+            _unit(
+                t["code"],
+                t["name"],
+                "township",
+                history,
+                camp,
+                series[-1],
+                source,
+                county=(t["county_code"], names.get(t["county_code"], "")),
+            )
+        )
+    return out
+
+
+async def township_coverage(
+    as_of: str | None, campaign: str | None, county: str | None = None
+) -> TownshipCoverage:
+    """Every township's figures on ``as_of`` (of one county, or the whole city). A township's
+    target is its county's."""
+    camp = await get_campaign(campaign)
+    day = maths.parse_as_of(as_of, camp, clock.today())
+    drill = await get_county(county) if county else None
+    days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
+    items = await _township_figures(camp, day, days, drill)
+    return TownshipCoverage(
+        as_of=day,
+        campaign=camp.code,
+        county=drill[0] if drill else None,
+        items=items,
+        total=len(items),
+    )
+
+
+async def timeseries(
+    county: str | None, campaign: str | None, as_of: str | None = None
+) -> Timeseries:
+    """Monthly values from the campaign start to the deadline, or to ``as_of`` (default
+    today) if later; months after ``as_of`` carry the target only."""
+    camp = await get_campaign(campaign)
+    day = maths.parse_as_of(as_of, camp, clock.today())
+    drill = await get_county(county) if county else None
+    months = maths.months_between(camp.start_on, max(camp.deadline, day))
+    days = maths.series_days(camp.start_on, day)
+    target_days = [*days, *months[len(days) :]]
+    per_day = await cache.series_counts(camp.start_on, day, "county", drill[0] if drill else None)
+    if drill:
+        code, name = drill
+        targets = await county_targets([code], camp, target_days)
+        target_series, source = targets[code]
+        counts = [per_day[i].get(code, maths.Counts()) for i in range(len(days))]
+    else:
+        code, name = None, (await _city())[1]
+        counties = [c["code"] for c in await _divisions("county", day)]
+        targets = await county_targets(counties, camp, target_days)
+        counts = [maths.total(p.get(c, maths.Counts()) for c in counties) for p in per_day]
+        target_series = []
+        source = "linear"
+        for i, d in enumerate(target_days):
+            weights = per_day[min(i, len(days) - 1)] if days else {}
+            t, source = _city_target(camp, d, weights, targets, i)
+            target_series.append(t)
+    points = []
+    for i, d in enumerate(target_days):
+        target = target_series[i]
+        if i < len(days):
+            c = counts[i]
+            num, den = c.fraction(camp.figure)
+            points.append(
+                SeriesPoint(
+                    month=d.strftime("%Y-%m"),
+                    day=d,
+                    agency_coverage=maths.ratio(c.points_in_service, c.villages_total),
+                    standardization=maths.ratio(c.centres_standardized, c.townships_total),
+                    figure=maths.ratio(num, den),
+                    target=float(target),
+                    on_track=maths.on_track(num, den, target),
+                    villages_total=c.villages_total,
+                    points_in_service=c.points_in_service,
+                    townships_total=c.townships_total,
+                    centres_standardized=c.centres_standardized,
+                )
+            )
+        else:
+            points.append(
+                SeriesPoint(
+                    month=d.strftime("%Y-%m"),
+                    day=d,
+                    agency_coverage=None,
+                    standardization=None,
+                    figure=None,
+                    target=float(target),
+                    on_track=None,
+                )
+            )
+    projection = maths.projected_completion(
+        [(d, maths.fraction_or_none(*counts[i].fraction(camp.figure))) for i, d in enumerate(days)]
+    )
+    return Timeseries(
+        county=code,
+        county_name=name,
+        campaign=camp.code,
+        campaign_info=_campaign_info(camp),
+        as_of=day,
+        target_source=source,
+        projected_completion=projection,
+        points=points,
+    )

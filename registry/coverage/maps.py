@@ -1,0 +1,230 @@
+"""Coverage maps: the counties' figures as GeoJSON (with the sites), and the SVG choropleth.
+
+Outlines are the stored simplified county boundaries; the drawing is :mod:`geo.render`'s,
+given the registry's vocabulary (the coverage classes, the status colours and labels).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import msgspec
+import shapely
+from piccolo.querystring import QueryString
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from geo.geojson_io import feature, feature_collection, point_feature
+from geo.render import Area, MapPoint, PointStyle, render_choropleth
+from registry.core import runtime
+from registry.core.params import one_of
+from registry.core.runtime import LRU
+from registry.coverage import rules as maths
+from registry.coverage.figures import coverage, get_county
+from registry.coverage.schemas import Coverage, UnitFigures
+from registry.coverage.sql import Part, compose
+from registry.divisions.rules import CENTRE_KINDS, SITE_KINDS
+from registry.sites.rules import status as status_rules
+from registry.sites.rules.status import STATUSES
+from registry.sites.service import STATUS_ON_SQL
+from registry.tables import DivisionBoundary, StatusEvent
+
+# How the stored map outlines were made (seed/loader.py): shapely coverage_simplify at
+# 0.001° (≈ 100 m), topology shared between neighbours, rounded to 4 decimals (≈ 10 m).
+SIMPLIFICATION = "coverage_simplify 0.001° (≈100 m), topology preserved, 4 decimals"
+SIMPLIFICATION_ZH = "高德 GCJ-02 转 WGS-84，拓扑保持简化 0.001°（约 100 米），保留 4 位小数"
+
+
+# --------------------------------------------------------------------------- sites on a date
+
+
+def sites_on_statement(
+    day: date, county: str | None, kind: str | None, status: str | None
+) -> QueryString:
+    """Sites with their status on ``day`` (sites' service's latest-status statement), filtered;
+    closed ones only when ``status='closed'``."""
+    filters: list[Part] = []
+    if county:
+        filters.append(QueryString(" AND s.county_code = {}", county))
+    if kind:
+        filters.append(QueryString(" AND s.kind = {}", kind))
+    if status:
+        filters.append(QueryString(" AND latest.status = {}", status))
+    else:
+        filters.append(" AND latest.status <> 'closed'")
+    return compose(
+        """
+SELECT s.id, s.division AS division_code, s.kind, s.standard_name, s.signage_conforms,
+       s.county_code, s.township_code, s.lon, s.lat, latest.status
+FROM site s
+JOIN (""",
+        QueryString(STATUS_ON_SQL, day),
+        """) latest ON latest.site = s.id
+WHERE 1 = 1""",
+        *filters,
+        """
+ORDER BY s.id
+""",
+    )
+
+
+async def sites_on(
+    day: date, county: str | None = None, kind: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Sites registered by ``day`` with their status on ``day`` (closed ones only when
+    ``status='closed'`` is asked for)."""
+    kind = one_of(kind, SITE_KINDS, "kind")
+    status = one_of(status, STATUSES, "status")
+    rows = await StatusEvent.raw("{}", sites_on_statement(day, county, kind, status))
+    for row in rows:
+        if row["signage_conforms"] is not None:
+            row["signage_conforms"] = bool(row["signage_conforms"])
+    return rows
+
+
+async def _outline_texts() -> dict[str, str]:
+    rows = await DivisionBoundary.select(
+        DivisionBoundary.division.as_alias("code"), DivisionBoundary.simplified
+    ).where(DivisionBoundary.division.level == "county")
+    return {r["code"]: r["simplified"] for r in rows}
+
+
+async def county_outlines() -> dict[str, dict[str, Any]]:
+    """Map outlines (simplified GeoJSON geometry) of the counties, by code."""
+    return {code: json.loads(text) for code, text in (await _outline_texts()).items()}
+
+
+async def county_shapes() -> dict[str, BaseGeometry]:
+    """The same outlines as shapely geometries, for the SVG map: parsed once per distinct text
+    (the same objects on every map, so the SVG renderer's memo of their paths holds)."""
+    parsed = runtime.current().slot("coverage.outlines", lambda: LRU(4096))
+    shapes = {}
+    for code, text in (await _outline_texts()).items():
+        geometry = parsed.get(text)
+        if geometry is None:
+            # GEOS reads the text (shape(json.loads()) took 0.6 ms each)
+            geometry = shapely.from_geojson(text)
+            parsed.put(text, geometry)
+        shapes[code] = geometry
+    return shapes
+
+
+# --------------------------------------------------------------------------- GeoJSON and SVG
+
+
+def _properties(unit: UnitFigures, coverage_: Coverage) -> dict[str, Any]:
+    """Flat, GDAL-friendly properties (dates as ISO text, flags as comma-separated text)."""
+    props = msgspec.to_builtins(unit)
+    props["flags"] = ",".join(unit.flags)
+    props["as_of"] = coverage_.as_of.isoformat()
+    props["campaign"] = coverage_.campaign
+    props["layer"] = "county"
+    props.pop("county_code", None)
+    props.pop("county_name", None)
+    return props
+
+
+async def coverage_geojson(
+    as_of: str | None,
+    campaign: str | None,
+    sites: bool = True,
+    county: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """Counties with every figure as properties, and (optionally) sites as points with their
+    kind and status on ``as_of``. RFC 7946: WGS-84 lon/lat, no ``crs`` member."""
+    report = await coverage(as_of, campaign)
+    drill = (await get_county(county))[0] if county else None
+    outlines = await county_outlines()
+    features = []
+    for u in report.counties:
+        outline = outlines.get(u.code)
+        props = _properties(u, report)
+        if outline is not None:
+            # Where a map puts the county's name: a point inside its largest part.
+            geom = shape(outline)
+            largest = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area)
+            anchor = largest.point_on_surface()
+            props["label_lon"], props["label_lat"] = round(anchor.x, 4), round(anchor.y, 4)
+        features.append(feature(outline, props, id=u.code))
+    if sites:
+        for row in await sites_on(report.as_of, drill, kind, status):
+            lon, lat = row.pop("lon"), row.pop("lat")
+            row["layer"] = "site"
+            features.append(point_feature(lon, lat, row, id=f"site-{row['id']}"))
+    return feature_collection(
+        features,
+        name=f"coverage {report.campaign} {report.as_of.isoformat()}",
+        as_of=report.as_of.isoformat(),
+        campaign=report.campaign,
+        total=_properties(report.total, report) | {"layer": "city"},
+        simplification=SIMPLIFICATION,
+    )
+
+
+SITE_STYLE = PointStyle(
+    colours=status_rules.COLOURS,
+    labels=status_rules.LABELS_ZH,
+    title="站点状态",
+    large_kinds=frozenset(CENTRE_KINDS),
+    note="大圆点：便民服务中心",
+)
+
+
+def _percent(value: float | None) -> str:
+    return "无数据" if value is None else f"{value * 100:.1f}%"
+
+
+async def coverage_svg(
+    as_of: str | None,
+    campaign: str | None,
+    sites: bool = False,
+    kind: str | None = None,
+    status: str | None = None,
+) -> str:
+    """The county choropleth of the campaign's figure on ``as_of`` (see geo.render)."""
+    report = await coverage(as_of, campaign)
+    outlines = await county_shapes()
+    info = report.campaign_info
+    areas = [
+        Area(
+            code=u.code,
+            name=u.name,
+            geometry=outlines[u.code],
+            value=u.figure,
+            caption=_percent(u.figure),
+            properties={
+                "target": f"{u.target:.4f}",
+                "on-track": "" if u.on_track is None else str(u.on_track).lower(),
+            },
+        )
+        for u in report.counties
+        if u.code in outlines
+    ]
+    points = []
+    if sites:
+        points = [
+            MapPoint(r["lon"], r["lat"], r["kind"], r["status"], r["standard_name"])
+            for r in await sites_on(report.as_of, None, kind, status)
+        ]
+    day = report.as_of
+    total = report.total
+    return render_choropleth(
+        areas,
+        title=f"{total.name}{info.name} · 截至 {day.year}年{day.month}月{day.day}日",
+        subtitle=(
+            f"{info.figure_label}（{info.code}，{info.start_on}—{info.deadline}）"
+            f" · 全市 {_percent(total.figure)} · 目标 {_percent(total.target)}"
+        ),
+        scheme=maths.COVERAGE_CLASSES,
+        legend_title=info.figure_label,
+        points=points,
+        point_style=SITE_STYLE,
+        note=(
+            f"数据：怀化便民服务登记系统（截至 {day.isoformat()}）· 边界：{SIMPLIFICATION_ZH}"
+            f" · 分级：{maths.COVERAGE_CLASSES.name}"
+        ),
+    )
