@@ -34,11 +34,10 @@ from registry.coverage.api import (
 from registry.db.binding import bind, migrate
 from registry.db.engines import RegistrySQLiteEngine, close_engine, make_engine, open_engine
 from registry.divisions.api import DivisionController, GeoController
-from registry.http.bench import BenchController
 from registry.http.deps import provide_actor
 from registry.http.docs import OfflineSwagger
 from registry.http.errors import exception_handler
-from registry.http.health import HealthController
+from registry.http.health import BenchController, HealthController
 from registry.http.middleware import request_context_middleware, require_json_content_type
 from registry.http.openapi import StrictStructSchemaPlugin, document_errors
 from registry.plans.api import PlanController

@@ -134,24 +134,18 @@ def cmd_user(args: argparse.Namespace) -> None:
 def cmd_backup(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from registry.transfer.backup import BackupError, backup
+    from registry.transfer.service import backup
 
-    try:
-        size = backup(get_settings().database_url, Path(args.file))
-    except BackupError as exc:
-        raise CliError(str(exc)) from exc
+    size = backup(get_settings().database_url, Path(args.file))
     print(f"backup written: {args.file} ({size:,} bytes)")
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from registry.transfer.backup import BackupError, restore
+    from registry.transfer.service import restore
 
-    try:
-        restore(get_settings().database_url, Path(args.file), force=args.force)
-    except BackupError as exc:
-        raise CliError(str(exc)) from exc
+    restore(get_settings().database_url, Path(args.file), force=args.force)
     print(f"restored from {args.file}")
 
 
@@ -294,17 +288,14 @@ def _print_report(report: Any) -> None:
 
 def _import_table(args: argparse.Namespace) -> None:
     from registry.core.access import SYSTEM
-    from registry.formats import tabular as tabular
-    from registry.transfer import imports
+    from registry.formats.readers import read_path
+    from registry.transfer import service as transfer
 
-    try:
-        data = tabular.read_path(args.file)
-    except tabular.FileProblem as exc:
-        raise CliError(f"{exc.code}: {exc.message}") from None
+    data = read_path(args.file)
     bar = ProgressBar(f"import {args.what}", enabled=True if args.progress else None)
 
     async def run() -> Any:
-        return await imports.import_file(
+        return await transfer.import_file(
             SYSTEM,
             args.what,
             data,
@@ -318,17 +309,9 @@ def _import_table(args: argparse.Namespace) -> None:
     bar.close()
     _print_report(report)
     if args.report:
-        from registry.formats.tabular import write_csv, write_xlsx
-
-        rows = [[i.row, i.column, i.level, i.code, i.message] for i in report.issues]
-        columns = ("row", "column", "level", "code", "message")
-        content = (
-            write_xlsx(columns, rows, "report")
-            if args.report.endswith(".xlsx")
-            else write_csv(columns, rows)
-        )
+        fmt = "xlsx" if args.report.endswith(".xlsx") else "csv"
         with open(args.report, "wb") as fh:
-            fh.write(content)
+            fh.write(transfer.report_file(report, fmt))
     if report.errors:
         sys.exit(1)
 
@@ -337,16 +320,16 @@ def _export_table(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from registry.core.access import SYSTEM
-    from registry.transfer import exports
+    from registry.transfer import service as transfer
 
     suffix = Path(args.file).suffix.lower().lstrip(".")
-    if suffix not in exports.FORMATS:
+    if suffix not in transfer.EXPORT_FORMATS:
         raise CliError(
             f"unsupported suffix .{suffix}: use .csv, .xlsx, .geojson or .json / 不支持的格式"
         )
 
     async def run() -> Any:
-        return await exports.export(SYSTEM, args.what, suffix, args.county)
+        return await transfer.export(SYSTEM, args.what, suffix, args.county)
 
     result = asyncio.run(_with_engine(run))
     Path(args.file).write_bytes(result.content)
@@ -389,7 +372,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         raise CliError(f"no such directory / 目录不存在: {out.parent}")
 
     async def run() -> None:
-        content, _, _ = await reports.coverage_report(
+        content, _ = await reports.coverage_report(
             SYSTEM, args.as_of, args.campaign, fmt, args.level
         )
         out.write_bytes(content)

@@ -1,4 +1,4 @@
-"""Sign-in: Argon2id password hashes, signed expiring bearer tokens, login throttling.
+"""Sign-in: Argon2id password hashes, signed expiring bearer tokens (throttled: see throttle.py).
 
 Tokens are HS256 JWTs (PyJWT, the library behind ``litestar[jwt]``) carrying the account id,
 role, scope and the account's ``token_version``; every request re-reads the account, so
@@ -9,9 +9,7 @@ make the clock impossible to inject in tests).
 
 from __future__ import annotations
 
-import math
 import uuid
-from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from registry.accounts.schemas import Me, TokenRequest, TokenResponse
+from registry.accounts.throttle import throttle
 from registry.core import clock, runtime
 from registry.core.access import ANONYMOUS, Actor
 from registry.core.errors import TooManyRequests, Unauthorized
@@ -52,48 +51,6 @@ async def verify_password(password_hash: str, password: str) -> bool:
             return False
 
     return await anyio.to_thread.run_sync(_verify)
-
-
-class LoginThrottle:
-    """Counts failed logins per username and per client address within a sliding window."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
-
-    def _prune(self, key: str, now: datetime, window: timedelta) -> deque[datetime]:
-        entries = self._failures[key]
-        while entries and now - entries[0] >= window:
-            entries.popleft()
-        return entries
-
-    def retry_after(self, keys: list[str]) -> int:
-        """Seconds to wait if any key is locked, else 0."""
-        settings = get_settings()
-        now = clock.now()
-        window = timedelta(seconds=settings.login_window_seconds)
-        wait = 0.0
-        for key in keys:
-            entries = self._prune(key, now, window)
-            if len(entries) >= settings.login_max_failures:
-                oldest = entries[len(entries) - settings.login_max_failures]
-                wait = max(wait, (oldest + window - now).total_seconds())
-        return math.ceil(wait) if wait > 0 else 0
-
-    def fail(self, keys: list[str]) -> None:
-        now = clock.now()
-        for key in keys:
-            self._failures[key].append(now)
-
-    def succeed(self, username_key: str) -> None:
-        self._failures.pop(f"user:{username_key}", None)
-
-    def reset(self) -> None:
-        self._failures.clear()
-
-
-def throttle() -> LoginThrottle:
-    """The deployment's login throttle."""
-    return runtime.current().slot("accounts.login_throttle", LoginThrottle)
 
 
 def _bad_credentials() -> Unauthorized:

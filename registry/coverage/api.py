@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
 from litestar import Controller, Request, get
@@ -17,14 +16,15 @@ from registry.coverage import reports
 from registry.coverage import service as coverage
 from registry.coverage.schemas import CampaignList, Coverage, Timeseries, TownshipCoverage
 from registry.http.deps import CurrentActor
+from registry.http.files import MEDIA_TYPES, download
 
-GEOJSON = "application/geo+json"
+GEOJSON = MEDIA_TYPES["geojson"]
 NOT_MODIFIED = ResponseSpec(
     data_container=None,
     description="Not modified: the If-None-Match ETag is current (no body)",
     generate_examples=False,
 )
-SVG = "image/svg+xml"
+SVG = MEDIA_TYPES["svg"]
 
 
 def _etag(content: bytes) -> str:
@@ -171,18 +171,6 @@ class MapController(Controller):
         return await _conditional(request, SVG, render)
 
 
-def _attachment(content: bytes, filename: str, media_type: str) -> Response[bytes]:
-    return Response(
-        content=content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"; '
-            f"filename*=UTF-8''{quote(filename)}",
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 class ReportController(Controller):
     path = "/api/reports"
     tags = ["reports"]
@@ -191,7 +179,7 @@ class ReportController(Controller):
         "/coverage.xlsx",
         operation_id="coverageReportXlsx",
         summary="Coverage report (xlsx): counties with a total row, townships on sheet 2",
-        media_type=reports.MEDIA_TYPES["xlsx"],
+        media_type=MEDIA_TYPES["xlsx"],
     )
     async def coverage_xlsx(
         self,
@@ -200,14 +188,14 @@ class ReportController(Controller):
         campaign: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         """County planners and the municipal centre."""
-        content, filename, media = await reports.coverage_report(actor, as_of, campaign, "xlsx")
-        return _attachment(content, filename, media)
+        content, filename = await reports.coverage_report(actor, as_of, campaign, "xlsx")
+        return download(content, filename)
 
     @get(
         "/coverage.csv",
         operation_id="coverageReportCsv",
         summary="Coverage report (CSV, UTF-8 with BOM): counties + total, or townships",
-        media_type=reports.MEDIA_TYPES["csv"],
+        media_type=MEDIA_TYPES["csv"],
     )
     async def coverage_csv(
         self,
@@ -217,7 +205,5 @@ class ReportController(Controller):
         level: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         """`level=county` (default, with a 全市合计 row) or `level=township`."""
-        content, filename, media = await reports.coverage_report(
-            actor, as_of, campaign, "csv", level
-        )
-        return _attachment(content, filename, media)
+        content, filename = await reports.coverage_report(actor, as_of, campaign, "csv", level)
+        return download(content, filename)

@@ -27,10 +27,6 @@ from registry.coverage.schemas import Coverage, TownshipCoverage, UnitFigures
 
 FORMATS = ("xlsx", "csv")
 LEVELS = ("county", "township")
-MEDIA_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-}
 
 
 def _yes_no(value: bool | None) -> str:
@@ -238,7 +234,7 @@ async def coverage_report(
     campaign: str | None,
     fmt: str = "xlsx",
     level: str | None = None,
-) -> tuple[bytes, str, str]:
+) -> tuple[bytes, str]:
     """(content, filename, media type) of the coverage report; planners and municipal."""
     require_role(actor, "municipal", "county_planner")
     fmt = _choice(fmt, FORMATS, "format", "xlsx")
@@ -247,6 +243,6 @@ async def coverage_report(
     townships = await service.township_coverage(report.as_of.isoformat(), report.campaign)
     name = f"coverage-{report.campaign}-{report.as_of.isoformat()}"
     if fmt == "xlsx":
-        return coverage_xlsx(report, townships), f"{name}.xlsx", MEDIA_TYPES["xlsx"]
+        return coverage_xlsx(report, townships), f"{name}.xlsx"
     suffix = "" if level == "county" else "-townships"
-    return coverage_csv(report, townships, level), f"{name}{suffix}.csv", MEDIA_TYPES["csv"]
+    return coverage_csv(report, townships, level), f"{name}{suffix}.csv"

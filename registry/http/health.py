@@ -1,4 +1,4 @@
-"""Health check."""
+"""Health check, and a trivial route: the framework's own limit, measured by `registry bench`."""
 
 from __future__ import annotations
 
@@ -27,3 +27,12 @@ class HealthController(Controller):
         return Health(
             status="ok", version=__version__, database=current().engine_type, divisions=count
         )
+
+
+class BenchController(Controller):
+    path = "/api/bench"
+    tags = ["health"]
+
+    @get("/ping", operation_id="benchPing", summary="Trivial route (no database) for benchmarks")
+    async def ping(self) -> dict[str, bool]:
+        return {"pong": True}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
-from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
@@ -20,6 +19,7 @@ from litestar.openapi.spec import (
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from registry.http.deps import MAX_ID, CurrentActor, PathId
+from registry.http.files import MEDIA_TYPES, download
 from registry.plans import service as plans
 from registry.plans import xlsx as plan_xlsx
 from registry.plans.schemas import (
@@ -36,17 +36,6 @@ from registry.plans.schemas import (
 )
 
 
-def _xlsx(content: bytes, filename: str) -> Response[bytes]:
-    return Response(
-        content=content,
-        media_type=plan_xlsx.XLSX_MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 @dataclass
 class XlsxUploadOperation(Operation):
     """The import route reads the raw request body: document it as an xlsx file."""
@@ -55,7 +44,7 @@ class XlsxUploadOperation(Operation):
         if self.request_body is None:
             self.request_body = RequestBody(
                 content={
-                    plan_xlsx.XLSX_MEDIA_TYPE: OpenAPIMediaType(
+                    MEDIA_TYPES["xlsx"]: OpenAPIMediaType(
                         schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
                     )
                 },
@@ -197,24 +186,24 @@ class PlanController(Controller):
         "/{plan_id:int}/export.xlsx",
         operation_id="exportPlan",
         summary="A version as an xlsx workbook",
-        media_type=plan_xlsx.XLSX_MEDIA_TYPE,
+        media_type=MEDIA_TYPES["xlsx"],
     )
     async def export(self, actor: CurrentActor, plan_id: PathId) -> Response[bytes]:
         content, filename = await plans.export_xlsx(actor, plan_id)
-        return _xlsx(content, filename)
+        return download(content, filename)
 
     @get(
         "/template.xlsx",
         operation_id="planTemplate",
         summary="Blank plan workbook of a county, divisions pre-filled",
-        media_type=plan_xlsx.XLSX_MEDIA_TYPE,
+        media_type=MEDIA_TYPES["xlsx"],
     )
     async def template(
         self, actor: CurrentActor, county: FromQuery[str], campaign: FromQuery[str]
     ) -> Response[bytes]:
         content = await plans.template_xlsx(actor, county, campaign)
         county_code = county.strip().ljust(12, "0")
-        return _xlsx(content, plans.xlsx_filename(county_code, campaign, None))
+        return download(content, plans.xlsx_filename(county_code, campaign, None))
 
     @post(
         "/import",

@@ -29,9 +29,7 @@ PENDING_STATES = ("draft", "submitted", "returned")
 EDITABLE_STATES = ("draft", "returned")
 # What the municipal overview shows for a county without any plan.
 NO_PLAN = "none"
-ACTIONS = ("submit", "approve", "return")
 
-TARGETS = ("built", "in_service", "standardized")
 TARGET_LABELS_ZH = {"built": "已建成", "in_service": "已运行", "standardized": "已达标"}
 # Site statuses that count as reaching a target (the same sets the coverage figures use:
 # built = built or in service; a suspended or closed site reaches nothing).
@@ -47,7 +45,6 @@ TARGETS_BY_LEVEL: dict[str, tuple[str, ...]] = {
 }
 LEVEL_LABELS_ZH = {"village": "村(社区)", "township": "乡镇(街道)"}
 
-RESULTS = ("met", "late", "pending")
 # Days the municipal centre has to decide on a submitted plan before the review is overdue.
 REVIEW_DAYS = 15
 MAX_ITEMS = 10_000

@@ -7,14 +7,17 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
 from registry.core.access import require_role
-from registry.core.errors import InvalidInput, TooLarge
-from registry.formats.tabular import MAX_FILE_BYTES, FileProblem, too_large, write_csv, write_xlsx
+from registry.core.errors import InvalidInput
+from registry.formats.problems import MAX_FILE_BYTES, too_large
+from registry.formats.readers import FORMATS as IMPORT_FORMATS
 from registry.http.deps import CurrentActor
-from registry.transfer import exports, imports
+from registry.http.errors import body as error_body
+from registry.http.files import download, format_of
+from registry.transfer import service as transfer
 from registry.transfer.schemas import ImportReport
 
-REPORT_FORMATS = ("json", "csv", "xlsx")
-REPORT_COLUMNS = ("row", "column", "level", "code", "message")
+# Row-level errors listed in a refused import's ``errors`` (the report has them all).
+FIRST_ERRORS = 50
 
 
 async def _read_upload(request: Request) -> bytes:
@@ -25,35 +28,38 @@ async def _read_upload(request: Request) -> bytes:
     except Exception:
         announced = None
     if announced is not None and announced > MAX_FILE_BYTES:
-        raise _too_large(too_large(announced))
+        raise too_large(announced)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_FILE_BYTES:
-            raise _too_large(too_large(size))
+            raise too_large(size)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(problem: FileProblem) -> TooLarge:
-    return TooLarge(problem.code, problem.zh, problem.en, **problem.extra)
-
-
-def _report_file(report: ImportReport, fmt: str, status: int) -> Response[bytes]:
-    rows = [[i.row, i.column, i.level, i.code, i.message] for i in report.issues]
-    if fmt == "csv":
-        content, media = write_csv(REPORT_COLUMNS, rows), exports.MEDIA_TYPES["csv"]
-    else:
-        content, media = write_xlsx(REPORT_COLUMNS, rows, "report"), exports.MEDIA_TYPES["xlsx"]
-    return Response(
-        content,
-        status_code=status,
-        media_type=media,
-        headers={
-            "Content-Disposition": f'attachment; filename="import-{report.what}-report.{fmt}"'
-        },
-    )
+def _refused(report: ImportReport) -> Response:
+    """422: the error body every refusal has, the first row-level errors and the report."""
+    first = [
+        {
+            "field": f"row {i.row}: {i.column}" if i.row else (i.column or "file"),
+            "message": i.message,
+        }
+        for i in report.issues
+        if i.level == "error"
+    ][:FIRST_ERRORS]
+    content = {
+        **error_body(
+            422,
+            "import_invalid",
+            f"导入文件有 {report.errors} 处错误，未写入任何数据",
+            f"the file has {report.errors} error(s); nothing was written",
+            first,
+        ),
+        "report": msgspec.to_builtins(report),
+    }
+    return Response(content, status_code=422, media_type=MediaType.JSON)
 
 
 class ImportController(Controller):
@@ -82,13 +88,13 @@ class ImportController(Controller):
         invalid (422 with the report). `dry_run=true` checks without writing. `report=csv` or
         `report=xlsx` returns the row-level report as a file instead of JSON. Planners import
         rows of their own county only; the municipal centre any row of the city."""
-        if what not in imports.WHAT:
+        if what not in transfer.IMPORTS:
             raise InvalidInput(
                 "unknown_import",
                 f"只能导入 divisions 或 sites，收到 {what}",
                 f"import divisions or sites, not {what!r}",
             )
-        if report not in REPORT_FORMATS:
+        if report not in transfer.REPORT_FORMATS:
             raise InvalidInput(
                 "invalid_report_format",
                 "report 应为 json、csv 或 xlsx",
@@ -96,39 +102,20 @@ class ImportController(Controller):
             )
         require_role(actor, "municipal", "county_planner")
         data = await _read_upload(request)
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        hint = format or {
-            "text/csv": "csv",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-            "application/geo+json": "geojson",
-        }.get(content_type)
-        result = await imports.import_file(
+        hint = format or format_of(request.headers.get("content-type"), IMPORT_FORMATS)
+        result = await transfer.import_file(
             actor, what, data, name=filename, fmt=hint, dry_run=dry_run
         )
         status = 422 if result.errors else 200
         if report != "json":
-            return _report_file(result, report, status)
-        if status == 200:
-            return Response(msgspec.to_builtins(result), status_code=200)
-        first = [
-            {
-                "field": f"row {i.row}: {i.column}" if i.row else (i.column or "file"),
-                "message": i.message,
-            }
-            for i in result.issues
-            if i.level == "error"
-        ][:50]
-        body = {
-            "status": 422,
-            "code": "import_invalid",
-            "detail": (
-                f"导入文件有 {result.errors} 处错误，未写入任何数据 / "
-                f"the file has {result.errors} error(s); nothing was written"
-            ),
-            "errors": first,
-            "report": msgspec.to_builtins(result),
-        }
-        return Response(body, status_code=422, media_type=MediaType.JSON)
+            return download(
+                transfer.report_file(result, report),
+                f"import-{result.what}-report.{report}",
+                status_code=status,
+            )
+        if status == 422:
+            return _refused(result)
+        return Response(msgspec.to_builtins(result), status_code=200)
 
 
 class ExportController(Controller):
@@ -146,13 +133,6 @@ class ExportController(Controller):
         """`divisions` and `sites` are public (`.csv` `.xlsx` `.geojson` `.json`);
         `history` (status events) and `cases` (masked resident data only) need a planner
         (own county) or the municipal centre. CSV is UTF-8 with BOM for Excel."""
-        what, fmt = exports.parse_target(name)
-        result = await exports.export(actor, what, fmt, county)
-        return Response(
-            result.content,
-            media_type=result.media_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{result.filename}"',
-                "X-Row-Count": str(result.rows),
-            },
-        )
+        what, fmt = transfer.parse_target(name)
+        result = await transfer.export(actor, what, fmt, county)
+        return download(result.content, result.filename, headers={"X-Row-Count": str(result.rows)})

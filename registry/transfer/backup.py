@@ -2,7 +2,8 @@
 
 SQLite: the online backup API (consistent while the server runs). PostgreSQL: ``pg_dump
 --format=custom`` and ``pg_restore``. Restore goes into an empty database and refuses a
-non-empty one unless forced; stop the server before restoring.
+non-empty one unless forced; stop the server before restoring. Refusals are registry errors
+(code, Chinese, English): the command line prints them as one line.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+from registry.core.errors import Conflict, InvalidInput, NotFound, RegistryError
 from registry.db.engines import PG_PREFIXES, SQLITE_PREFIX, sqlite_path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
 
 
-class BackupError(Exception):
-    """A backup or restore that cannot proceed; the message is one line, Chinese / English."""
+class BackupError(RegistryError):
+    """A backup or restore that could not run to the end (a tool failed or is missing)."""
+
+    default_code = "backup_failed"
+    default_zh = "备份或恢复失败"
+    default_en = "backup or restore failed"
 
 
 def _kind(url: str) -> str:
@@ -28,13 +34,17 @@ def _kind(url: str) -> str:
         return "sqlite"
     if url.startswith(PG_PREFIXES):
         return "postgres"
-    raise BackupError(f"不支持的数据库地址 / unsupported database URL {url!r}")
+    raise InvalidInput(
+        "unsupported_database_url", "不支持的数据库地址", f"unsupported database URL {url!r}"
+    )
 
 
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise BackupError(f"找不到 {name} / {name} is not installed (PostgreSQL client tools)")
+        raise BackupError(
+            "tool_missing", f"找不到 {name}", f"{name} is not installed (PostgreSQL client tools)"
+        )
     return path
 
 
@@ -48,14 +58,14 @@ def backup(url: str, target: Path) -> int:
         # and the whole audit trail (the default umask would let every local user read it).
         os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
-        raise BackupError(
-            f"目标文件已存在 / {target} already exists; choose a new file name"
+        raise Conflict(
+            "backup_exists", "目标文件已存在", f"{target} already exists; choose a new file name"
         ) from None
     if kind == "sqlite":
         source_path = sqlite_path(url)
         if not source_path.exists():
             target.unlink(missing_ok=True)
-            raise BackupError(f"数据库文件不存在 / no database at {source_path}")
+            raise NotFound("no_database", "数据库文件不存在", f"no database at {source_path}")
         source = sqlite3.connect(source_path)
         destination = sqlite3.connect(target)
         try:
@@ -72,7 +82,9 @@ def backup(url: str, target: Path) -> int:
         )
         if result.returncode != 0:
             target.unlink(missing_ok=True)
-            raise BackupError(f"pg_dump 失败 / pg_dump failed: {result.stderr.strip()[:300]}")
+            raise BackupError(
+                "pg_dump_failed", "pg_dump 失败", f"pg_dump failed: {result.stderr.strip()[:300]}"
+            )
     return target.stat().st_size
 
 
@@ -108,16 +120,20 @@ def restore(url: str, source: Path, force: bool = False) -> None:
     import asyncio
 
     if not source.exists():
-        raise BackupError(f"备份文件不存在 / no backup file at {source}")
+        raise NotFound("no_backup", "备份文件不存在", f"no backup file at {source}")
     magic = source.read_bytes()[:16]
     kind = _kind(url)
     if kind == "sqlite":
         if not magic.startswith(SQLITE_MAGIC):
-            raise BackupError("该文件不是 SQLite 备份 / the file is not a SQLite backup")
+            raise InvalidInput(
+                "not_a_backup", "该文件不是 SQLite 备份", "the file is not a SQLite backup"
+            )
         target_path = sqlite_path(url)
         if not force and not _sqlite_is_empty(target_path):
-            raise BackupError(
-                f"目标数据库非空 / {target_path} is not empty; use --force to overwrite it"
+            raise Conflict(
+                "database_not_empty",
+                "目标数据库非空",
+                f"{target_path} is not empty; use --force to overwrite it",
             )
         target_path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("-wal", "-shm"):
@@ -133,9 +149,15 @@ def restore(url: str, source: Path, force: bool = False) -> None:
             backup_conn.close()
         return
     if not magic.startswith(PG_MAGIC):
-        raise BackupError("该文件不是 PostgreSQL 备份 (pg_dump -Fc) / not a pg_dump custom archive")
+        raise InvalidInput(
+            "not_a_backup",
+            "该文件不是 PostgreSQL 备份 (pg_dump -Fc)",
+            "not a pg_dump custom archive",
+        )
     if not force and not asyncio.run(_pg_is_empty(url)):
-        raise BackupError("目标数据库非空 / the target database is not empty; use --force")
+        raise Conflict(
+            "database_not_empty", "目标数据库非空", "the target database is not empty; use --force"
+        )
     command = [
         _tool("pg_restore"),
         "--no-owner",
@@ -149,4 +171,8 @@ def restore(url: str, source: Path, force: bool = False) -> None:
         command[1:1] = ["--clean", "--if-exists"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        raise BackupError(f"pg_restore 失败 / pg_restore failed: {result.stderr.strip()[:300]}")
+        raise BackupError(
+            "pg_restore_failed",
+            "pg_restore 失败",
+            f"pg_restore failed: {result.stderr.strip()[:300]}",
+        )

@@ -8,26 +8,28 @@ export imported into an empty registry and exported again gives the same file.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from geo.geojson_io import feature_collection, point_feature
+from geo.geojson_io import point_feature
 from registry.core.access import Actor, can_read_county, require_role
 from registry.core.errors import Forbidden, InvalidInput, NotFound
 from registry.core.params import code_or_none
-from registry.formats.tabular import write_csv, write_xlsx
+from registry.formats.writers import (
+    XLSX_MAX_ROWS,
+    write_csv,
+    write_geojson,
+    write_json,
+    write_xlsx,
+)
 from registry.tables import Case, Division, DivisionBoundary, Site, StatusEvent
 
 WHAT = ("divisions", "sites", "cases", "history")
 FORMATS = ("csv", "xlsx", "geojson", "json")
-MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "geojson": "application/geo+json",
-    "json": "application/json",
-}
-XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
+# A row and its JSON-ready properties → a GeoJSON Feature.
+ToFeature = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 
 DIVISION_COLUMNS = (
     "code",
@@ -86,8 +88,10 @@ CASE_COLUMNS_WITHHELD = frozenset(
 
 @dataclass
 class ExportFile:
+    """An export's bytes, its file name (``what.format``: the suffix tells the media type) and
+    its number of rows."""
+
     content: bytes
-    media_type: str
     filename: str
     rows: int
 
@@ -119,10 +123,19 @@ async def export(actor: Actor, what: str, fmt: str, county: str | None = None) -
     if what == "divisions":
         columns, rows = await division_rows(county)
         geometries = await _division_geometries(county) if fmt == "geojson" else {}
-        return _file(what, fmt, columns, rows, lambda r: geometries.get(r["code"]), "code")
+
+        def boundary(row: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "type": "Feature",
+                "id": row["code"],
+                "geometry": geometries.get(row["code"]),
+                "properties": properties,
+            }
+
+        return _file(what, fmt, columns, rows, boundary)
     if what == "sites":
         columns, rows = await site_rows(actor, county)
-        return _file(what, fmt, columns, rows, _point, "id")
+        return _file(what, fmt, columns, rows, _site_point)
     county = _restricted(actor, county)
     if what == "history":
         columns, rows = await history_rows(county)
@@ -134,7 +147,7 @@ async def export(actor: Actor, what: str, fmt: str, county: str | None = None) -
             f"{what} 没有地理位置，不能导出为 GeoJSON",
             f"{what} has no geometry; export it as csv, xlsx or json",
         )
-    return _file(what, fmt, columns, rows, None, "id")
+    return _file(what, fmt, columns, rows, None)
 
 
 def _restricted(actor: Actor, county: str | None) -> str | None:
@@ -271,8 +284,9 @@ async def case_rows(county: str | None) -> tuple[list[str], list[dict[str, Any]]
     return names, rows
 
 
-def _point(row: dict[str, Any]) -> Any:
-    return None
+def _site_point(row: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
+    lon, lat = properties.pop("lon"), properties.pop("lat")
+    return point_feature(lon, lat, properties, row["id"], ndigits=7)
 
 
 def _file(
@@ -280,10 +294,10 @@ def _file(
     fmt: str,
     columns: list[str],
     rows: list[dict[str, Any]],
-    geometry: Any,
-    id_column: str,
+    to_feature: ToFeature | None,
 ) -> ExportFile:
-    filename = f"{what}.{fmt}"
+    """The rows as a file of ``fmt``; ``to_feature`` makes the GeoJSON features (None: the rows
+    have no geometry and the caller has refused GeoJSON)."""
     if fmt == "csv":
         content = write_csv(columns, ([r.get(c) for c in columns] for r in rows))
     elif fmt == "xlsx":
@@ -297,31 +311,15 @@ def _file(
         content = write_xlsx(columns, ([r.get(c) for c in columns] for r in rows), what)
     elif fmt == "json":
         items = [{c: _json_value(r.get(c)) for c in columns} for r in rows]
-        content = json.dumps(
-            {"what": what, "columns": columns, "items": items, "total": len(items)},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        content = write_json(
+            {"what": what, "columns": columns, "items": items, "total": len(items)}
+        )
     else:
-        features = []
-        for r in rows:
-            props = {c: _json_value(r.get(c)) for c in columns}
-            if geometry is _point:
-                lon, lat = props.pop("lon"), props.pop("lat")
-                features.append(point_feature(lon, lat, props, r[id_column], ndigits=7))
-            else:
-                features.append(
-                    {
-                        "type": "Feature",
-                        "id": r[id_column],
-                        "geometry": geometry(r) if geometry else None,
-                        "properties": props,
-                    }
-                )
-        content = json.dumps(
-            feature_collection(features), ensure_ascii=False, separators=(",", ":")
-        ).encode("utf-8")
-    return ExportFile(content, MEDIA_TYPES[fmt], filename, len(rows))
+        assert to_feature is not None
+        content = write_geojson(
+            to_feature(r, {c: _json_value(r.get(c)) for c in columns}) for r in rows
+        )
+    return ExportFile(content, f"{what}.{fmt}", len(rows))
 
 
 def _json_value(value: Any) -> Any:

@@ -1,22 +1,11 @@
-"""Plan spreadsheets: the county template / version export, and the reading of an upload.
+"""Reading an uploaded plan workbook: streamed, read-only, memory bounded.
 
-No database access here: the plan service gives the divisions and checks the parsed items.
-
-Layout (the same for template, export and upload, so an export can be edited and uploaded):
-
-- sheet ``规划``: one header row, then one row per division of the campaign's level — 区划代码 ·
-  所属乡镇(街道) · 区划名称 · 建设目标 · 目标日期 · 预算(元) · 资金来源 · 备注/未列入原因.
-  Codes are text cells; target and date cells carry data validation (a list; dates within the
-  campaign). A row with a target and a date is an item. A row with neither but with a note is a
-  division deliberately left out, the note being the reason (``missing_explained``). A row with
-  only the pre-filled code and names is a division not yet planned.
-- sheet ``说明``: key/value rows (county code, campaign code, plan title …, machine keys in the
-  hidden column C) and instructions.
-
-Refused uploads: not an xlsx (``not_xlsx``), a zip whose content inflates beyond limits
-(``xlsx_too_large``), more than MAX_ROWS data rows (``too_many_rows``); cell-level problems
-(merged cells, formulas, text or numbers in date cells, missing columns …) are collected as
-``{row, column, message}`` errors and the whole file is refused.
+Refused uploads: not an xlsx (``not_xlsx``), larger than MAX_UPLOAD_BYTES or a zip whose content
+inflates beyond the limits (``xlsx_too_large``; the zip-bomb guard is the shared
+:func:`registry.formats.archive.check_xlsx_archive`), more than MAX_ROWS data rows
+(``too_many_rows``); cell-level problems (merged cells, formulas, text or numbers in date cells,
+missing columns …) are collected as ``{row, column, message}`` errors and the whole file is
+refused.
 """
 
 from __future__ import annotations
@@ -28,59 +17,32 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from registry.core.codes import normalise_code
 from registry.core.errors import InvalidInput, RuleViolation, TooLarge
 from registry.core.text import clean_text, compact
-from registry.plans.rules import (
-    FUNDING_MAX,
-    LEVEL_LABELS_ZH,
-    NOTE_MAX,
-    TARGET_LABELS_ZH,
-    TARGETS_BY_LEVEL,
-    TITLE_MAX,
-    ItemIn,
+from registry.formats.archive import check_xlsx_archive
+from registry.formats.problems import FileProblem
+from registry.plans.rules import FUNDING_MAX, NOTE_MAX, TARGET_LABELS_ZH, TITLE_MAX, ItemIn
+from registry.plans.xlsx import (
+    COLUMN_BY_KEY,
+    COLUMNS,
+    INFO_KEYS,
+    INFO_SHEET,
+    MAX_UPLOAD_BYTES,
+    PLAN_SHEET,
 )
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD_BYTES = 5_000_000
+# Stricter than the shared guard's defaults: a plan is one county's divisions.
 MAX_UNCOMPRESSED_BYTES = 60_000_000
 MAX_ZIP_ENTRIES = 500
 MAX_ROWS = 10_000
 # Rows (even empty, formatted ones) and header columns read at most.
 MAX_PHYSICAL_ROWS = 100_000
 MAX_COLUMNS = 50
-PLAN_SHEET = "规划"
-INFO_SHEET = "说明"
-# Rows below the pre-filled ones that still carry the validation (room for additions).
-SPARE_ROWS = 50
-EXCEL_EPOCH = date(1899, 12, 30)
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    width: int
-    required: bool = False
-
-
-COLUMNS = (
-    Column("division_code", "区划代码", 16, required=True),
-    Column("township_name", "所属乡镇(街道)", 16),
-    Column("division_name", "区划名称", 16),
-    Column("target", "建设目标", 12, required=True),
-    Column("target_date", "目标日期", 13, required=True),
-    Column("budget_yuan", "预算(元)", 13),
-    Column("funding_source", "资金来源", 18),
-    Column("note", "备注/未列入原因", 36),
-)
-COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 # A header is recognised by its Chinese text (white space ignored) or its machine key.
 _HEADER_KEYS = {compact(c.header): c.key for c in COLUMNS} | {c.key: c.key for c in COLUMNS}
 _TARGET_WORDS = {
@@ -94,16 +56,6 @@ _TARGET_WORDS = {
     "标准化": "standardized",
     "标准化达标": "standardized",
 } | {t: t for t in TARGET_LABELS_ZH}
-
-INFO_KEYS = (
-    ("county_code", "县(市、区)代码"),
-    ("county_name", "县(市、区)"),
-    ("campaign", "专项代码"),
-    ("campaign_name", "专项名称"),
-    ("title", "规划名称"),
-    ("version", "版本"),
-    ("state", "状态"),
-)
 _INFO_LABELS = {label: key for key, label in INFO_KEYS}
 
 
@@ -113,6 +65,8 @@ class XlsxRejected(InvalidInput):
 
 @dataclass(frozen=True)
 class CellError:
+    """A problem with one cell (or row, or sheet) of the upload."""
+
     row: int | None
     column: str | None
     code: str
@@ -136,33 +90,9 @@ class CellError:
 
 
 @dataclass
-class SheetMeta:
-    county_code: str
-    county_name: str
-    campaign: str
-    campaign_name: str
-    level: str
-    start_on: date
-    deadline: date
-    title: str
-    version: int | None = None
-    state: str | None = None
-
-
-@dataclass(frozen=True)
-class SheetRow:
-    division_code: str
-    township_name: str
-    division_name: str
-    target: str | None = None
-    target_date: date | None = None
-    budget_yuan: int | None = None
-    funding_source: str | None = None
-    note: str | None = None
-
-
-@dataclass
 class ParsedPlan:
+    """What an upload holds: items and explanations with the sheet rows they came from."""
+
     county_code: str | None = None
     campaign: str | None = None
     title: str | None = None
@@ -174,131 +104,20 @@ class ParsedPlan:
     errors: list[CellError] = field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- writing
-
-
-def _excel_serial(day: date) -> int:
-    return (day - EXCEL_EPOCH).days
-
-
-def _text(cell: Any, value: str | None) -> None:
-    """Write user text as a string cell, never as a formula (``=…`` stays text)."""
-    cell.value = value
-    if value is not None:
-        cell.data_type = "s"
-
-
-def build_workbook(meta: SheetMeta, rows: list[SheetRow]) -> bytes:
-    """The template (rows without targets) or the export of a version (rows filled)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = PLAN_SHEET
-    header_font = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor="DDEBF7")
-    for col, column in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=1, column=col, value=column.header)
-        cell.font = header_font
-        cell.fill = header_fill
-        cell.alignment = Alignment(horizontal="center")
-        ws.column_dimensions[get_column_letter(col)].width = column.width
-    ws.freeze_panes = "A2"
-    index = {c.key: i for i, c in enumerate(COLUMNS, start=1)}
-    for r, row in enumerate(rows, start=2):
-        code_cell = ws.cell(row=r, column=index["division_code"])
-        _text(code_cell, row.division_code)
-        code_cell.number_format = "@"
-        _text(ws.cell(row=r, column=index["township_name"]), row.township_name)
-        _text(ws.cell(row=r, column=index["division_name"]), row.division_name)
-        _text(
-            ws.cell(row=r, column=index["target"]),
-            TARGET_LABELS_ZH[row.target] if row.target else None,
-        )
-        date_cell = ws.cell(row=r, column=index["target_date"])
-        date_cell.value = row.target_date
-        date_cell.number_format = "yyyy-mm-dd"
-        budget_cell = ws.cell(row=r, column=index["budget_yuan"], value=row.budget_yuan)
-        budget_cell.number_format = "0"
-        _text(ws.cell(row=r, column=index["funding_source"]), row.funding_source)
-        _text(ws.cell(row=r, column=index["note"]), row.note)
-    last = len(rows) + 1 + SPARE_ROWS
-    for r in range(len(rows) + 2, last + 1):
-        ws.cell(row=r, column=index["division_code"]).number_format = "@"
-        ws.cell(row=r, column=index["target_date"]).number_format = "yyyy-mm-dd"
-
-    targets = TARGETS_BY_LEVEL[meta.level]
-    labels = ",".join(TARGET_LABELS_ZH[t] for t in targets)
-    target_dv = DataValidation(
-        type="list",
-        formula1=f'"{labels}"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="建设目标",
-        error=f"请从列表中选择：{labels}",
-        promptTitle="建设目标",
-        prompt=f"可选：{labels}；不列入规划的请留空并在备注中说明原因",
+def _not_xlsx() -> XlsxRejected:
+    return XlsxRejected(
+        "not_xlsx",
+        "文件不是 Excel 工作簿（.xlsx）；WPS/Excel 中请另存为 .xlsx",
+        "the file is not an xlsx workbook; save it as .xlsx",
     )
-    date_dv = DataValidation(
-        type="date",
-        operator="between",
-        formula1=str(_excel_serial(meta.start_on)),
-        formula2=str(_excel_serial(meta.deadline)),
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="目标日期",
-        error=f"目标日期应在 {meta.start_on} 至 {meta.deadline} 之间，且为日期格式",
-        promptTitle="目标日期",
-        prompt=f"日期格式，{meta.start_on} 至 {meta.deadline}",
-    )
-    budget_dv = DataValidation(
-        type="whole",
-        operator="greaterThanOrEqual",
-        formula1="0",
-        allow_blank=True,
-        showErrorMessage=True,
-        error="预算为不小于 0 的整数（元）",
-    )
-    for dv, key in ((target_dv, "target"), (date_dv, "target_date"), (budget_dv, "budget_yuan")):
-        letter = get_column_letter(index[key])
-        dv.add(f"{letter}2:{letter}{last}")
-        ws.add_data_validation(dv)
-
-    info = wb.create_sheet(INFO_SHEET)
-    values = {
-        "county_code": meta.county_code,
-        "county_name": meta.county_name,
-        "campaign": meta.campaign,
-        "campaign_name": meta.campaign_name,
-        "title": meta.title,
-        "version": str(meta.version) if meta.version is not None else "",
-        "state": meta.state or "",
-    }
-    for r, (key, label) in enumerate(INFO_KEYS, start=1):
-        info.cell(row=r, column=1, value=label).font = header_font
-        _text(info.cell(row=r, column=2), values[key])
-        info.cell(row=r, column=3, value=key)
-    info.column_dimensions["A"].width = 16
-    info.column_dimensions["B"].width = 48
-    info.column_dimensions["C"].hidden = True
-    level = LEVEL_LABELS_ZH[meta.level]
-    instructions = (
-        "填表说明",
-        f"1. 每行一个{level}；区划代码、所属乡镇和区划名称已预先填好，请勿修改代码。",
-        f"2. 建设目标从下拉列表选择（{labels}），目标日期填日期（{meta.start_on} 至 "
-        f"{meta.deadline}），不要填文字。",
-        "3. 不列入规划的区划：建设目标和目标日期留空，在“备注/未列入原因”中写明原因。",
-        "4. 不要合并单元格，不要使用公式；“规划名称”可在本页修改。",
-        "5. 填好后上传（POST /api/plans/import），或在命令行执行 registry import plan 文件名。",
-    )
-    start = len(INFO_KEYS) + 2
-    for offset, line in enumerate(instructions):
-        info.cell(row=start + offset, column=1, value=line)
-    info.cell(row=start, column=1).font = header_font
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
 
 
-# --------------------------------------------------------------------------- reading
+def _unreadable(exc: Exception) -> XlsxRejected:
+    return XlsxRejected(
+        "not_xlsx",
+        "无法读取该 Excel 文件（文件已损坏或格式不受支持）",
+        f"the workbook cannot be read ({type(exc).__name__})",
+    )
 
 
 def _check_container(data: bytes) -> None:
@@ -309,28 +128,20 @@ def _check_container(data: bytes) -> None:
             f"文件超过 {MAX_UPLOAD_BYTES // 1_000_000} MB",
             f"the file is larger than {MAX_UPLOAD_BYTES} bytes",
         )
-    not_xlsx = XlsxRejected(
-        "not_xlsx",
-        "文件不是 Excel 工作簿（.xlsx）；WPS/Excel 中请另存为 .xlsx",
-        "the file is not an xlsx workbook; save it as .xlsx",
-    )
     if not data.startswith(b"PK\x03\x04"):
-        raise not_xlsx
+        raise _not_xlsx()
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise not_xlsx from None
-    names = {i.filename for i in infos}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise not_xlsx
-    inflated = sum(i.file_size for i in infos)
-    if len(infos) > MAX_ZIP_ENTRIES or inflated > MAX_UNCOMPRESSED_BYTES:
-        raise TooLarge(
-            "xlsx_too_large",
-            "文件解压后过大（疑似压缩炸弹），已拒绝",
-            f"the workbook inflates to {inflated} bytes in {len(infos)} parts; refused",
+        # No ratio limit: 5 MB that inflate to at most 60 MB already bound the inflation.
+        check_xlsx_archive(
+            data,
+            max_members=MAX_ZIP_ENTRIES,
+            max_uncompressed=MAX_UNCOMPRESSED_BYTES,
+            max_ratio=None,
         )
+    except FileProblem as exc:
+        if exc.code == "xlsx_bomb":
+            raise TooLarge("xlsx_too_large", exc.zh, exc.en) from None
+        raise _not_xlsx() from None
 
 
 def _blank(value: Any) -> bool:
@@ -360,11 +171,7 @@ def _open(data: bytes) -> Any:
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds on a corrupt file
-        raise XlsxRejected(
-            "not_xlsx",
-            "无法读取该 Excel 文件（文件已损坏或格式不受支持）",
-            f"the workbook cannot be read ({type(exc).__name__})",
-        ) from None
+        raise _unreadable(exc) from None
 
 
 def _is_formula(cell: Any) -> bool:
@@ -409,11 +216,7 @@ def parse_workbook(data: bytes) -> ParsedPlan:
     except (XlsxRejected, TooLarge):
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise XlsxRejected(
-            "not_xlsx",
-            "无法读取该 Excel 文件（文件已损坏或格式不受支持）",
-            f"the workbook cannot be read ({type(exc).__name__})",
-        ) from None
+        raise _unreadable(exc) from None
     finally:
         wb.close()
 

@@ -1,8 +1,9 @@
-"""Reading and writing tables: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX and GeoJSON.
+"""Reading tables: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX and GeoJSON.
 
 Readers turn a file into a header and numbered rows, or raise :class:`FileProblem` for a
-file-level fault (size, encoding, bomb, structure). Row numbers are what a person sees: the
-spreadsheet row (header = 1, first data row = 2) or the GeoJSON feature number (1-based).
+file-level fault (encoding, bomb, structure) and ``TooLarge`` for its size. Row numbers are what
+a person sees: the spreadsheet row (header = 1, first data row = 2) or the GeoJSON feature number
+(1-based).
 """
 
 from __future__ import annotations
@@ -12,32 +13,24 @@ import csv
 import io
 import json
 import unicodedata
-import zipfile
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from registry.core.errors import InvalidInput
-
-MAX_FILE_BYTES = 50 * 1024 * 1024
-"""Largest import file accepted (CSV, XLSX or GeoJSON), checked before reading it."""
-MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
-"""Largest total uncompressed size of an XLSX archive (zip-bomb guard)."""
-MAX_XLSX_RATIO = 100
-"""Largest compression ratio of one XLSX member bigger than 1 MB (zip-bomb guard)."""
-MAX_XLSX_MEMBERS = 1000
-MAX_ROWS = 1_000_000
+from registry.formats.archive import check_xlsx_archive
+from registry.formats.problems import (
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    FileProblem,
+    empty_file,
+    too_large,
+    too_many_rows,
+)
 
 FORMATS = ("csv", "xlsx", "geojson")
-
-
-class FileProblem(InvalidInput):
-    """A file-level fault: nothing of the file is used."""
-
-    def __init__(self, code: str, zh: str, en: str, **extra: Any) -> None:
-        super().__init__(code, zh, en, **extra)
+# Characters Excel and web forms leave in headers that nobody sees.
+_INVISIBLE = ("\ufeff", "\u200b", "\u200c", "\u200d", "\u2060")
 
 
 @dataclass
@@ -51,17 +44,6 @@ class RawTable:
     blank_rows: list[int] = field(default_factory=list)
     # GeoJSON only: the geometry of each feature, by row number.
     geometries: dict[int, Any] = field(default_factory=dict)
-
-
-def too_large(size: int, limit: int = MAX_FILE_BYTES) -> FileProblem:
-    mb, limit_mb = size / 1024 / 1024, limit // 1024 // 1024
-    return FileProblem(
-        "file_too_large",
-        f"文件过大（{mb:.1f} MB），导入上限为 {limit_mb} MB：请按县拆分后分批导入",
-        f"the file is {mb:.1f} MB; the import limit is {limit_mb} MB — split it (e.g. by county)",
-        size_bytes=size,
-        limit_bytes=limit,
-    )
 
 
 def read_path(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
@@ -109,6 +91,26 @@ def detect_format(data: bytes, name: str | None = None, hint: str | None = None)
     if head[:1] in (b"{", b"["):
         return "geojson"
     return "csv"
+
+
+def read_table(data: bytes, name: str | None = None, hint: str | None = None) -> RawTable:
+    """Read an import file of any supported format (size already checked by the caller)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise too_large(len(data))
+    fmt = detect_format(data, name, hint)
+    if fmt == "xlsx":
+        return read_xlsx(data)
+    if fmt == "geojson":
+        return read_geojson(data)
+    return read_csv(data)
+
+
+def normalise_header(name: Any) -> str:
+    """Header as compared: NFKC, no BOM or zero-width characters, trimmed, lower case."""
+    text = unicodedata.normalize("NFKC", str(name or ""))
+    for ch in _INVISIBLE:
+        text = text.replace(ch, "")
+    return text.strip().lower().replace(" ", "_")
 
 
 # --------------------------------------------------------------------------- CSV
@@ -178,7 +180,7 @@ def read_csv(data: bytes) -> RawTable:
                 continue
             rows.append((number, cells))
             if len(rows) > MAX_ROWS:
-                raise _too_many_rows()
+                raise too_many_rows()
     except csv.Error as exc:
         raise FileProblem(
             "malformed_csv",
@@ -186,71 +188,14 @@ def read_csv(data: bytes) -> RawTable:
             f"malformed CSV at line {reader.line_num}: {exc}",
         ) from None
     if header is None:
-        raise _empty()
+        raise empty_file()
     # Trailing blank lines are what editors leave behind: not worth a warning.
     last = rows[-1][0] if rows else 0
     blank = [n for n in blank if n < last]
     return RawTable("csv", header, rows, encoding=encoding, blank_rows=blank)
 
 
-def _empty() -> FileProblem:
-    return FileProblem("empty_file", "文件为空（没有表头）", "the file is empty (no header row)")
-
-
-def _too_many_rows() -> FileProblem:
-    return FileProblem(
-        "too_many_rows",
-        f"行数超过上限 {MAX_ROWS}",
-        f"more than {MAX_ROWS} rows; split the file",
-    )
-
-
 # --------------------------------------------------------------------------- XLSX
-
-
-def check_xlsx_archive(data: bytes) -> None:
-    """Refuse a zip bomb before openpyxl inflates anything: sizes and ratios from the
-    central directory (what the archive claims) are checked first."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise FileProblem(
-            "malformed_xlsx", "不是有效的 XLSX 文件", "not a valid XLSX file (bad zip)"
-        ) from None
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_XLSX_MEMBERS:
-            raise _bomb(f"{len(infos)} 个成员", f"{len(infos)} members")
-        total = 0
-        for info in infos:
-            total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > 1024 * 1024 and ratio > MAX_XLSX_RATIO:
-                raise _bomb(
-                    f"{info.filename} 压缩比 {ratio:.0f}:1",
-                    f"{info.filename} expands {ratio:.0f}:1",
-                )
-        if total > MAX_XLSX_UNCOMPRESSED:
-            raise _bomb(
-                f"解压后 {total // 1024 // 1024} MB",
-                f"{total // 1024 // 1024} MB uncompressed",
-            )
-        names = {i.filename for i in infos}
-        if "xl/workbook.xml" not in names:
-            raise FileProblem(
-                "malformed_xlsx",
-                "不是有效的 XLSX 文件（缺少 xl/workbook.xml）",
-                "not a valid XLSX file (no xl/workbook.xml)",
-            )
-
-
-def _bomb(zh: str, en: str) -> FileProblem:
-    return FileProblem(
-        "xlsx_bomb",
-        f"XLSX 文件解压后异常巨大（{zh}），拒绝处理",
-        f"refused: the XLSX archive would inflate abnormally ({en}); limits "
-        f"{MAX_XLSX_UNCOMPRESSED // 1024 // 1024} MB uncompressed, ratio {MAX_XLSX_RATIO}:1",
-    )
 
 
 def _xlsx_cell(value: Any) -> Any:
@@ -291,11 +236,11 @@ def read_xlsx(data: bytes) -> RawTable:
                 continue
             rows.append((number, cells))
             if len(rows) > MAX_ROWS:
-                raise _too_many_rows()
+                raise too_many_rows()
     finally:
         workbook.close()
     if header is None:
-        raise _empty()
+        raise empty_file()
     last = rows[-1][0] if rows else 0
     return RawTable("xlsx", header, rows, blank_rows=[n for n in blank if n < last])
 
@@ -326,7 +271,7 @@ def read_geojson(data: bytes) -> RawTable:
             "malformed_geojson", "缺少 features 数组", "the FeatureCollection has no 'features'"
         )
     if len(features) > MAX_ROWS:
-        raise _too_many_rows()
+        raise too_many_rows()
     columns: list[str] = []
     seen: set[str] = set()
     props_list: list[dict[str, Any]] = []
@@ -345,69 +290,3 @@ def read_geojson(data: bytes) -> RawTable:
         for number, props in enumerate(props_list, start=1)
     ]
     return RawTable("geojson", columns, rows, encoding=encoding, geometries=geometries)
-
-
-def read_table(data: bytes, name: str | None = None, hint: str | None = None) -> RawTable:
-    """Read an import file of any supported format (size already checked by the caller)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise too_large(len(data))
-    fmt = detect_format(data, name, hint)
-    if fmt == "xlsx":
-        return read_xlsx(data)
-    if fmt == "geojson":
-        return read_geojson(data)
-    return read_csv(data)
-
-
-def normalise_header(name: Any) -> str:
-    """Header as compared: NFKC, no BOM or zero-width characters, trimmed, lower case."""
-    text = unicodedata.normalize("NFKC", str(name or ""))
-    for ch in ("\ufeff", "\u200b", "\u200c", "\u200d", "\u2060"):
-        text = text.replace(ch, "")
-    return text.strip().lower().replace(" ", "_")
-
-
-# --------------------------------------------------------------------------- writers
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def write_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """UTF-8 with BOM (so Excel opens Chinese text correctly), CRLF line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell_text(v) for v in row])
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
-
-
-def write_xlsx(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str) -> bytes:
-    """A one-sheet workbook (write-only mode: constant memory per row). Codes stay text."""
-    import openpyxl
-
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    sheet.append(list(columns))
-    for row in rows:
-        cells = []
-        for value in row:
-            if isinstance(value, list | dict):
-                value = json.dumps(value, ensure_ascii=False)
-            elif isinstance(value, datetime) and value.tzinfo is not None:
-                value = value.isoformat()
-            cells.append(value)
-        sheet.append(cells)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()

@@ -1,0 +1,365 @@
+"""Writing plans: create, revise (in place or as a new version), submit, approve or return.
+
+Every write runs in one write transaction with its audit entries (entity ``plan``) and, for a
+submission or a decision, its review entry. A version is locked (its row touched) before it is
+read for a change, so concurrent writers queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msgspec import UNSET
+
+from registry.audit import service as audit
+from registry.core import clock
+from registry.core.access import Actor
+from registry.core.errors import Conflict, Forbidden, InvalidInput
+from registry.core.text import clean_text
+from registry.db.bulk import insert_many
+from registry.db.transactions import write_transaction
+from registry.plans import rules
+from registry.plans import schemas as out
+from registry.plans.queries import (
+    campaign_info,
+    check_report,
+    item_in,
+    known_county,
+    plan_items,
+    plan_lineage,
+    plan_out,
+    plan_row,
+    problem_out,
+)
+from registry.plans.rules import ItemIn, WorkflowError
+from registry.plans.schemas import PlanCreate, PlanUpdate
+from registry.plans.scope import require_author, require_reviewer
+from registry.plans.validation import Content, error_list, validated
+from registry.tables import Plan, PlanItem, PlanReview
+
+ENTITY = "plan"
+
+
+async def _lock(plan_id: int) -> dict[str, Any]:
+    """Inside a write transaction: touch the row so concurrent writers queue, then read it."""
+    await Plan.update({Plan.version: Plan.version + 0}).where(Plan.id == plan_id)
+    return await plan_row(plan_id)
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def _item_rows(plan_id: int, items: list[ItemIn]) -> list[PlanItem]:
+    """A version's item rows to insert."""
+    return [
+        PlanItem(
+            plan=plan_id,
+            division=i.division_code,
+            target=i.target,
+            target_date=i.target_date,
+            budget_yuan=i.budget_yuan,
+            funding_source=i.funding_source,
+            note=i.note,
+        )
+        for i in items
+    ]
+
+
+def _items_change(before: list[ItemIn], after: list[ItemIn]) -> list[dict[str, Any]]:
+    """The audit entry's view of an item replacement: division codes, never free text."""
+    diff = rules.compare_items(before, after)
+    if not (diff.added or diff.removed or diff.changed):
+        return []
+    return [
+        {
+            "field": "items",
+            "before": len(before),
+            "after": {
+                "count": len(after),
+                "added": diff.added,
+                "removed": diff.removed,
+                "changed": [c.division_code for c in diff.changed],
+            },
+        }
+    ]
+
+
+async def _insert_version(
+    actor: Actor,
+    county_code: str,
+    campaign: str,
+    content: Content,
+    version: int,
+    amends: int | None,
+) -> int:
+    now = clock.now()
+    row = Plan(
+        county_code=county_code,
+        campaign=campaign,
+        title=content.title,
+        state="draft",
+        version=version,
+        amends=amends,
+        created_by=actor.username,
+        created_at=now,
+        updated_at=now,
+        missing_explained=content.explained,
+    )
+    await row.save()
+    await insert_many(PlanItem, _item_rows(row.id, content.items))
+    return row.id
+
+
+async def start_plan(actor: Actor, county_code: str, campaign: str, content: Content) -> int:
+    existing = await plan_lineage(county_code, campaign)
+    if existing:
+        latest = existing[-1]
+        raise Conflict(
+            "plan_exists",
+            "本县该专项已有建设规划，请修改现有规划（或在已批准版本上编制新版本）",
+            f"county {county_code} already has a plan for {campaign} (plan {latest['id']}, "
+            f"version {latest['version']}); edit it instead",
+            plan_id=latest["id"],
+        )
+    plan_id = await _insert_version(actor, county_code, campaign, content, 1, None)
+    await audit.record(
+        actor,
+        "create",
+        ENTITY,
+        plan_id,
+        [
+            {"field": "campaign", "before": None, "after": campaign},
+            {"field": "title", "before": None, "after": content.title},
+            {"field": "version", "before": None, "after": 1},
+            *_items_change([], content.items),
+        ],
+        county_code=county_code,
+    )
+    return plan_id
+
+
+async def revise_plan(actor: Actor, plan_id: int, content: Content) -> tuple[int, str]:
+    """Apply new content to a version: in place (draft, returned) or as a new version
+    (approved). Returns the id written and ``update`` or ``new_version``."""
+    row = await _lock(plan_id)
+    try:
+        mode = rules.edit_mode(row["state"])
+    except WorkflowError as exc:
+        raise Conflict(exc.code, exc.zh, exc.en, **exc.extra) from None
+    before_items = [item_in(i) for i in await plan_items(plan_id)]
+    if mode == "in_place":
+        changes = audit.diff(
+            {"title": row["title"], "missing_explained": row["missing_explained"]},
+            {"title": content.title, "missing_explained": content.explained},
+        )
+        changes += _items_change(before_items, content.items)
+        if not changes:
+            return plan_id, "unchanged"
+        await PlanItem.delete().where(PlanItem.plan == plan_id)
+        await insert_many(PlanItem, _item_rows(plan_id, content.items))
+        await Plan.update(
+            {
+                Plan.title: content.title,
+                Plan.missing_explained: content.explained,
+                Plan.updated_at: clock.now(),
+            }
+        ).where(Plan.id == plan_id)
+        await audit.record(
+            actor, "update", ENTITY, plan_id, changes, county_code=row["county_code"]
+        )
+        return plan_id, "update"
+    lineage = await plan_lineage(row["county_code"], row["campaign"])
+    pending = [v for v in lineage if v["state"] in rules.PENDING_STATES]
+    if pending:
+        raise Conflict(
+            "plan_amendment_pending",
+            f"已有待完成的新版本（第 {pending[0]['version']} 版），请修改该版本",
+            f"a newer version is already being prepared (plan {pending[0]['id']}, version "
+            f"{pending[0]['version']}); edit that one",
+            pending_plan_id=pending[0]["id"],
+        )
+    version = max(v["version"] for v in lineage) + 1
+    new_id = await _insert_version(
+        actor, row["county_code"], row["campaign"], content, version, plan_id
+    )
+    changes = [
+        {"field": "version", "before": row["version"], "after": version},
+        *audit.diff({"title": row["title"]}, {"title": content.title}),
+        *_items_change(before_items, content.items),
+    ]
+    await audit.record(
+        actor,
+        "amend",
+        ENTITY,
+        new_id,
+        changes,
+        county_code=row["county_code"],
+        note=f"amends plan {plan_id} (version {row['version']})",
+    )
+    return new_id, "new_version"
+
+
+async def import_action(county_code: str, campaign: str) -> tuple[str, int | None]:
+    """What an import of the county's plan does: ``create`` (no plan yet), ``update`` (newest
+    version a draft or returned) or ``new_version`` (newest approved), with the newest
+    version's id; 409 when the newest version is submitted."""
+    lineage = await plan_lineage(county_code, campaign)
+    if not lineage:
+        return "create", None
+    latest = lineage[-1]
+    try:
+        mode = rules.edit_mode(latest["state"])
+    except WorkflowError as exc:
+        raise Conflict(exc.code, exc.zh, exc.en, plan_id=latest["id"], **exc.extra) from None
+    return ("update" if mode == "in_place" else "new_version"), latest["id"]
+
+
+async def create_plan(actor: Actor, data: PlanCreate) -> out.Plan:
+    """Open a county's plan for a campaign: version 1, a draft."""
+    county_code, _ = await known_county(data.county_code)
+    require_author(actor, county_code)
+    campaign = await campaign_info(data.campaign)
+    content = await validated(county_code, campaign, data.title, data.items, data.missing_explained)
+    async with write_transaction():
+        plan_id = await start_plan(actor, county_code, campaign.code, content)
+    return await plan_out(await plan_row(plan_id))
+
+
+async def update_plan(actor: Actor, plan_id: int, data: PlanUpdate) -> tuple[out.Plan, bool]:
+    """Replace a draft's or returned version's content, or open a new version of an approved
+    one. Returns the plan written and whether it is a new version."""
+    row = await plan_row(plan_id)
+    require_author(actor, row["county_code"])
+    try:
+        rules.edit_mode(row["state"])
+    except WorkflowError as exc:
+        raise Conflict(exc.code, exc.zh, exc.en, **exc.extra) from None
+    campaign = await campaign_info(row["campaign"])
+    explained = (
+        dict(row["missing_explained"] or {})
+        if data.missing_explained is UNSET
+        else data.missing_explained
+    )
+    content = await validated(row["county_code"], campaign, data.title, data.items, explained)
+    async with write_transaction():
+        written, action = await revise_plan(actor, plan_id, content)
+    return await plan_out(await plan_row(written)), action == "new_version"
+
+
+# --------------------------------------------------------------------------- review
+
+
+async def _review_entry(plan_id: int, action: str, comment: str | None, actor: Actor) -> None:
+    await PlanReview.insert(
+        PlanReview(
+            plan=plan_id, action=action, comment=comment or "", actor=actor.username, at=clock.now()
+        )
+    )
+
+
+def _transition(state: str, action: str, comment: str | None) -> str:
+    try:
+        return rules.next_state(state, action, comment)
+    except WorkflowError as exc:
+        raise Conflict(exc.code, exc.zh, exc.en, **exc.extra) from None
+
+
+def _check_failed(report: rules.CheckReport) -> InvalidInput:
+    """422 ``plan_check_failed`` listing every error and warning."""
+    problems = [*report.errors, *report.warnings]
+    return InvalidInput(
+        "plan_check_failed",
+        f"规划未通过报送检查：{len(report.errors)} 处错误，{len(report.warnings)} 个区划未列入"
+        "也未说明原因",
+        f"the plan cannot be submitted: {len(report.errors)} error(s), {len(report.warnings)} "
+        "division(s) without a target or an explanation",
+        errors=error_list([problem_out(p) for p in problems]),
+        error_count=len(report.errors),
+        warning_count=len(report.warnings),
+    )
+
+
+async def submit(actor: Actor, plan_id: int, comment: str | None) -> out.Plan:
+    """Send a draft or returned version for review, if it passes the submission check."""
+    row = await plan_row(plan_id)
+    require_author(actor, row["county_code"])
+    comment = clean_text(comment, "comment", max_length=2000, multiline=True)
+    campaign = await campaign_info(row["campaign"])
+    async with write_transaction():
+        row = await _lock(plan_id)
+        state = _transition(row["state"], "submit", comment)
+        items = [item_in(i) for i in await plan_items(plan_id)]
+        report, _ = await check_report(
+            row["county_code"], campaign, items, dict(row["missing_explained"] or {})
+        )
+        if not report.ok:
+            raise _check_failed(report)
+        now = clock.now()
+        await Plan.update(
+            {Plan.state: state, Plan.submitted_at: now, Plan.decided_at: None, Plan.updated_at: now}
+        ).where(Plan.id == plan_id)
+        await _review_entry(plan_id, "submit", comment, actor)
+        await audit.record(
+            actor,
+            "submit",
+            ENTITY,
+            plan_id,
+            [{"field": "state", "before": row["state"], "after": state}],
+            county_code=row["county_code"],
+            note=comment,
+        )
+    return await plan_out(await plan_row(plan_id))
+
+
+async def decide(actor: Actor, plan_id: int, action: str, comment: str | None) -> out.Plan:
+    """Approve or return a submitted version (municipal; never one's own plan)."""
+    row = await plan_row(plan_id)
+    require_reviewer(actor, row["county_code"])
+    comment = clean_text(comment, "comment", max_length=2000, multiline=True)
+    async with write_transaction():
+        row = await _lock(plan_id)
+        if row["created_by"] == actor.username:
+            raise Forbidden(
+                "own_plan",
+                "不能审查自己编制的规划",
+                "a plan cannot be approved or returned by its author",
+            )
+        state = _transition(row["state"], action, comment)
+        now = clock.now()
+        if state == "approved":
+            previous = (
+                await Plan.select(Plan.id, Plan.version)
+                .where(
+                    (Plan.county_code == row["county_code"])
+                    & (Plan.campaign == row["campaign"])
+                    & (Plan.state == "approved")
+                )
+                .first()
+            )
+            if previous is not None:
+                await Plan.update({Plan.state: "superseded", Plan.updated_at: now}).where(
+                    Plan.id == previous["id"]
+                )
+                await audit.record(
+                    actor,
+                    "supersede",
+                    ENTITY,
+                    previous["id"],
+                    [{"field": "state", "before": "approved", "after": "superseded"}],
+                    county_code=row["county_code"],
+                    note=f"replaced by plan {plan_id} (version {row['version']})",
+                )
+        await Plan.update({Plan.state: state, Plan.decided_at: now, Plan.updated_at: now}).where(
+            Plan.id == plan_id
+        )
+        await _review_entry(plan_id, action, comment, actor)
+        await audit.record(
+            actor,
+            action,
+            ENTITY,
+            plan_id,
+            [{"field": "state", "before": row["state"], "after": state}],
+            county_code=row["county_code"],
+            note=comment,
+        )
+    return await plan_out(await plan_row(plan_id))
