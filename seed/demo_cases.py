@@ -23,10 +23,11 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from registry.cases import rules, workdays
-from registry.cases.resident import Resident, protect
-from registry.cases.resident_id import with_check_character
-from registry.cases.rules import Timeline
+from registry.cases.rules import timeline as rules
+from registry.cases.rules import workdays
+from registry.cases.rules.resident import Resident, protect
+from registry.cases.rules.resident_id import with_check_character
+from registry.cases.rules.timeline import Timeline
 from registry.core import clock
 from registry.core.settings import get_settings
 from registry.db.bulk import insert_many

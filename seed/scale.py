@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import random
 import re
 import time
@@ -41,6 +42,7 @@ from registry.core.errors import RuleViolation
 from registry.db import bulk
 from registry.db.binding import current
 from registry.db.engines import is_sqlite
+from registry.db.sql import column_names
 from registry.db.transactions import write_transaction
 from registry.divisions.rules import (
     POINT_KINDS,
@@ -553,35 +555,10 @@ SYNTHETIC_MATTERS = (
     SyntheticMatter("SCALE-05", "生育服务登记", "卫生健康", "卫健委", 3),
     SyntheticMatter("SCALE-06", "农村建房用地申请", "自然资源", "自然资源局", 20),
 )
-CASE_COLUMNS = (
-    "id",
-    "site",
-    "matter",
-    "case_number",
-    "county_code",
-    "township_code",
-    "resident_name_masked",
-    "resident_id_hash",
-    "resident_id_masked",
-    "resident_phone_masked",
-    "received_at",
-    "state",
-    "forwarded_at",
-    "completed_at",
-    "returned_at",
-    "delivered_at",
-    "returned_reason",
-    "rating",
-    "note",
-    "due_on",
-    "forward_late",
-    "version",
-    "content_hash",
-    "is_demo",
-    "created_by",
-    "created_at",
-    "updated_at",
-)
+# Columns of a synthetic case row, in insert order: the table's, but for the ones these rows
+# leave at their defaults (no resident data hash, no receipt date or completion figures).
+CASE_DEFAULTED = ("received_on", "resident_data_hash", "completion_workdays", "completed_on_time")
+CASE_COLUMNS = column_names(Case, exclude=CASE_DEFAULTED)
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 _STATES = np.array(["delivered", "completed", "forwarded", "received", "returned"])
@@ -650,6 +627,7 @@ def _case_rows(ctx: _CaseContext, n: int, inserted: int) -> list[tuple[Any, ...]
     digits = rng.integers(0, 10_000, (n, 2))
     raw = rng.bytes(32 * n)
     ids = rng.bytes(16 * n)
+    row = operator.itemgetter(*CASE_COLUMNS)
     rows = []
     for i in range(n):
         day = date.fromordinal(int(day_ord[i]))
@@ -668,37 +646,36 @@ def _case_rows(ctx: _CaseContext, n: int, inserted: int) -> list[tuple[Any, ...]
         s = int(site_idx[i])
         serial = existing + inserted + i + 1
         digest = raw[32 * i : 32 * i + 32].hex()
-        rows.append(
-            (
-                uuid.UUID(bytes=ids[16 * i : 16 * i + 16], version=4),
-                site_ids[s],
-                matter_codes[int(matter_idx[i])],
-                f"{divisions[s]}-{day:%Y%m%d}-{serial:07d}",
-                counties[s],
-                townships[s],
-                _SURNAMES[surnames[i]] + "*" + _GIVEN[given[i]],
-                digest,
-                f"{counties[s][:4]}**********{int(digits[i, 0]) % 1000:03d}X",
-                f"1{38 + int(digits[i, 1]) % 10}****{int(digits[i, 0]):04d}",
-                received,
-                state,
-                forwarded,
-                completed,
-                returned,
-                delivered,
-                "材料不全" if state == "returned" else None,
-                ratings[i] if state == "delivered" else None,
-                None,
-                date.fromordinal(int(due_ord[i])),
-                False,
-                1,
-                hashlib.blake2b(ids[16 * i : 16 * i + 16], digest_size=32).hexdigest(),
-                True,
-                "scale",
-                received,
-                delivered or completed or returned or forwarded or received,
-            )
-        )
+        values = {
+            "id": uuid.UUID(bytes=ids[16 * i : 16 * i + 16], version=4),
+            "site": site_ids[s],
+            "matter": matter_codes[int(matter_idx[i])],
+            "case_number": f"{divisions[s]}-{day:%Y%m%d}-{serial:07d}",
+            "county_code": counties[s],
+            "township_code": townships[s],
+            "resident_name_masked": _SURNAMES[surnames[i]] + "*" + _GIVEN[given[i]],
+            "resident_id_hash": digest,
+            "resident_id_masked": f"{counties[s][:4]}**********{int(digits[i, 0]) % 1000:03d}X",
+            "resident_phone_masked": f"1{38 + int(digits[i, 1]) % 10}****{int(digits[i, 0]):04d}",
+            "received_at": received,
+            "state": state,
+            "forwarded_at": forwarded,
+            "completed_at": completed,
+            "returned_at": returned,
+            "delivered_at": delivered,
+            "returned_reason": "材料不全" if state == "returned" else None,
+            "rating": ratings[i] if state == "delivered" else None,
+            "note": None,
+            "due_on": date.fromordinal(int(due_ord[i])),
+            "forward_late": False,
+            "version": 1,
+            "content_hash": hashlib.blake2b(ids[16 * i : 16 * i + 16], digest_size=32).hexdigest(),
+            "is_demo": True,
+            "created_by": "scale",
+            "created_at": received,
+            "updated_at": delivered or completed or returned or forwarded or received,
+        }
+        rows.append(row(values))
     return rows
 
 

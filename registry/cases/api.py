@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from litestar import Controller, Response, Router, get, patch, post
 from litestar.connection import ASGIConnection
@@ -12,7 +12,6 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from registry.cases import matters
 from registry.cases import service as cases
 from registry.cases.schemas import (
     Case,
@@ -27,13 +26,9 @@ from registry.cases.schemas import (
     SyncRequest,
     SyncResponse,
 )
-from registry.cases.service import CaseFilters
 from registry.core import runtime
 from registry.core.ratelimit import TokenBucketLimiter
 from registry.http.deps import CurrentActor, provide_actor
-
-if TYPE_CHECKING:
-    pass
 
 DateFrom = Annotated[date | None, QueryParameter(name="from")]
 DateTo = Annotated[date | None, QueryParameter(name="to")]
@@ -50,21 +45,21 @@ class MatterController(Controller):
         category: FromQuery[str | None] = None,
     ) -> MatterList:
         """`time_limit_days` counts working days (statutory holidays and make-up days)."""
-        return await matters.list_matters(include_inactive, category)
+        return await cases.list_matters(include_inactive, category)
 
     @get("/{code:str}", operation_id="getMatter", summary="One matter")
     async def get_matter(self, code: FromPath[str]) -> Matter:
-        return await matters.get_matter(code)
+        return await cases.get_matter(code)
 
     @post("/", operation_id="createMatter", summary="Add a matter (municipal)")
     async def create_matter(self, actor: CurrentActor, data: JSONBody[MatterCreate]) -> Matter:
-        return await matters.create_matter(actor, data)
+        return await cases.create_matter(actor, data)
 
     @patch("/{code:str}", operation_id="updateMatter", summary="Edit a matter (municipal)")
     async def update_matter(
         self, actor: CurrentActor, code: FromPath[str], data: JSONBody[MatterUpdate]
     ) -> Matter:
-        return await matters.update_matter(actor, code, data)
+        return await cases.update_matter(actor, code, data)
 
 
 class CaseController(Controller):
@@ -88,7 +83,7 @@ class CaseController(Controller):
     ) -> CaseList:
         """Resident data masked. `from`/`to` filter on the China date of receipt; `overdue`:
         open (received or forwarded) past the due date."""
-        filters = CaseFilters.parse(
+        filters = cases.CaseFilters.parse(
             site, county, township, state_filter, overdue, matter, date_from, date_to
         )
         return await cases.list_cases(actor, filters, limit, offset)

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import UNSET
 
 from registry.audit import service as audit
-from registry.cases.rules import check_matter_code, check_time_limit
+from registry.cases.rules.timeline import check_matter_code, check_time_limit
 from registry.cases.schemas import Matter, MatterCreate, MatterList, MatterUpdate
 from registry.core.access import Actor, require_role
 from registry.core.errors import Conflict, NotFound, RuleViolation

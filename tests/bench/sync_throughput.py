@@ -26,7 +26,7 @@ from pathlib import Path
 
 os.environ.setdefault("REGISTRY_SECRET_KEY", "bench-secret-key-not-for-production-0123456789")
 
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 from registry.core import clock, runtime
 from registry.core.settings import settings_from_env
 from tests.conftest import (

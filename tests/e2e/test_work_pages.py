@@ -22,19 +22,15 @@ from tests.e2e.support import (
 pytestmark = pytest.mark.e2e
 
 HECHENG = "431202000000"
-# What each page loads (the agent page also fetches its service worker).
+# What each page loads: its HTML, styles and ES modules, every page sharing common.js and the
+# generated vocabulary (the agent page also fetches its service worker).
+MODULES = ["/static/common.js", "/static/vocab.js"]
 PAGES = {
-    "/login": ["/login", "/static/work.css", "/static/common.js", "/static/login.js"],
-    "/agent": [
-        "/agent",
-        "/static/work.css",
-        "/static/common.js",
-        "/static/agent.js",
-        "/agent-sw.js",
-    ],
-    "/planner": ["/planner", "/static/work.css", "/static/common.js", "/static/planner.js"],
-    "/municipal": ["/municipal", "/static/work.css", "/static/common.js", "/static/municipal.js"],
-    "/": ["/", "/static/dashboard.css", "/static/dashboard.js"],
+    "/login": ["/login", "/static/work.css", *MODULES, "/static/login.js"],
+    "/agent": ["/agent", "/static/work.css", *MODULES, "/static/agent.js", "/agent-sw.js"],
+    "/planner": ["/planner", "/static/work.css", *MODULES, "/static/planner.js"],
+    "/municipal": ["/municipal", "/static/work.css", *MODULES, "/static/municipal.js"],
+    "/": ["/", "/static/dashboard.css", *MODULES, "/static/dashboard.js"],
 }
 # Budget per page, compressed as sent (a 2G link moves ~6 KB/s).
 GZIP_BUDGET = 40_000
@@ -172,7 +168,7 @@ def test_page_weights_are_small(server):
 
 
 def _id(first17: str) -> str:
-    from registry.cases.resident_id import with_check_character
+    from registry.cases.rules.resident_id import with_check_character
 
     return with_check_character(first17)
 
@@ -195,8 +191,8 @@ ID_NUMBERS = [
 
 
 def test_the_agent_page_checks_identity_numbers_like_the_server(server, browser):
-    """The on-device check (common.js) gives the same verdicts as registry.cases.resident_id."""
-    from registry.cases.resident_id import problems
+    """The on-device check (common.js) gives the same verdicts as registry.cases.rules.resident_id."""
+    from registry.cases.rules.resident_id import problems
     from registry.core.clock import today
 
     day = today().isoformat()
@@ -204,11 +200,76 @@ def test_the_agent_page_checks_identity_numbers_like_the_server(server, browser)
     page = watch.page(context.new_page())
     page.goto(server + "/login")
     found = page.evaluate(
-        "([numbers, day]) => numbers.map((n) => window.Registry.idProblems(n, day))",
+        """async ([numbers, day]) => {
+            const { idProblems } = await import("/static/common.js");
+            return numbers.map((n) => idProblems(n, day));
+        }""",
         [ID_NUMBERS, day],
     )
     expected = [[p.zh for p in problems(n, today())] for n in ID_NUMBERS]
     assert found == expected
     assert [bool(x) for x in expected] == [False] * 5 + [True] * 8
+    context.close()
+    watch.check()
+
+
+# A grid over China's rectangle (72.004–137.8347 E, 0.8293–55.8271 N) off the round degrees,
+# and points outside it, which neither side may move.
+CHINA_GRID = [
+    (round(73.3 + 1.7 * i, 6), round(1.9 + 1.3 * j, 6)) for i in range(38) for j in range(42)
+]
+OUTSIDE_CHINA = [
+    (2.3522, 48.8566),  # Paris
+    (-74.006, 40.7128),  # New York
+    (151.2093, -33.8688),  # Sydney
+    (139.6917, 35.6895),  # Tokyo: east of 137.8347
+    (71.9, 30.0),  # just west of the rectangle
+    (110.0, 55.9),  # just north of it
+    (0.0, 0.0),
+    (-179.9, -89.9),
+]
+DATUMS = ["gcj02", "bd09"]
+
+
+def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Distance between two nearby lon/lat points (local equirectangular, metres)."""
+    import math
+
+    dx = (a[0] - b[0]) * math.cos(math.radians((a[1] + b[1]) / 2))
+    return math.hypot(dx, a[1] - b[1]) * 111_195.0
+
+
+def test_the_pages_convert_datums_like_the_server(server, browser):
+    """common.js's GCJ-02 / BD-09 ↔ WGS-84 (the planner's preview marker) against geo/crs.py:
+    to well under a metre over China, and points outside China left exactly as they are."""
+    from geo.crs import from_wgs84, to_wgs84
+
+    context, watch = open_context(browser, server)
+    page = watch.page(context.new_page())
+    page.goto(server + "/login")
+    points = CHINA_GRID + OUTSIDE_CHINA
+    found = page.evaluate(
+        """async ([points, datums]) => {
+            const { fromWgs84, toWgs84 } = await import("/static/common.js");
+            return points.map(([lon, lat]) =>
+                datums.map((crs) => [toWgs84(lon, lat, crs), fromWgs84(lon, lat, crs)]));
+        }""",
+        [points, DATUMS],
+    )
+    worst = {(crs, way): 0.0 for crs in DATUMS for way in ("to", "from")}
+    for (lon, lat), per_datum in zip(points, found, strict=True):
+        for crs, (js_to, js_from) in zip(DATUMS, per_datum, strict=True):
+            py_to, py_from = to_wgs84(lon, lat, crs), from_wgs84(lon, lat, crs)
+            if (lon, lat) in OUTSIDE_CHINA:
+                assert tuple(js_to) == tuple(py_to) == (lon, lat), (crs, lon, lat)
+                assert tuple(js_from) == tuple(py_from) == (lon, lat), (crs, lon, lat)
+                continue
+            # Inside China the shift is real (tens to hundreds of metres) ...
+            assert _metres(py_to, (lon, lat)) > 1.0, (crs, lon, lat)
+            # ... and both sides agree on it.
+            worst[crs, "to"] = max(worst[crs, "to"], _metres(js_to, py_to))
+            worst[crs, "from"] = max(worst[crs, "from"], _metres(js_from, py_from))
+    print("\nlargest JS − server difference (m):", {f"{c} {w}": v for (c, w), v in worst.items()})
+    assert max(worst.values()) < 0.001, worst
     context.close()
     watch.check()

@@ -24,7 +24,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 from tests.conftest import ApiClient, table_checksums
 from tests.integration.shared_app import module_client
 

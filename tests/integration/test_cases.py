@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 
 # Monday 20 October 2014, 10:00 in China.
 NOW = datetime(2014, 10, 20, 2, 0, tzinfo=UTC)

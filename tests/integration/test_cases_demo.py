@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from registry.cases import rules
-from registry.cases.rules import Timeline
+from registry.cases.rules import timeline as rules
+from registry.cases.rules.timeline import Timeline
 from seed import demo_cases
 
 NOW = datetime(2018, 6, 29, 4, 0, tzinfo=UTC)

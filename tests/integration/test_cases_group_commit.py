@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 from tests.integration.test_cases import NOW, record
 
 IDS = [with_check_character(f"43122119800101{i:03d}") for i in range(1, 200)]
@@ -27,7 +27,7 @@ def clock_2014(client, frozen_clock):
 @pytest.fixture
 def grouped(client, monkeypatch) -> list[list[int]]:
     """Records the groups each transaction wrote: [[site ids of one transaction's groups], …]."""
-    from registry.cases import service as cases
+    from registry.cases import write as cases
 
     seen: list[list[int]] = []
     real_apply = cases._apply
@@ -140,7 +140,7 @@ def test_one_bad_record_does_not_fail_the_others_of_its_group(client, grouped):
 def test_a_failed_group_is_retried_record_by_record(client, monkeypatch):
     """An unexpected failure of a group's transaction (here: any write of more than one
     record) must not fail the agents whose records are fine: each is written alone."""
-    from registry.cases import service as cases
+    from registry.cases import write as cases
 
     real_apply = cases._apply
     calls: list[int] = []
@@ -161,7 +161,7 @@ def test_a_failed_group_is_retried_record_by_record(client, monkeypatch):
 
 
 def test_an_unexpected_failure_of_a_lone_record_is_its_own_error(client, monkeypatch):
-    from registry.cases import service as cases
+    from registry.cases import write as cases
 
     async def broken(groups, **kw):
         raise RuntimeError("disk full")
@@ -190,7 +190,7 @@ def test_posts_over_http_keep_their_status_codes(client):
 def test_a_broken_queue_never_leaves_a_post_waiting(client, monkeypatch):
     """Should the drain itself fail (a bug, or the server stopping), every waiting POST gets
     an error instead of waiting for ever, and the next POST starts a new drain."""
-    from registry.cases import service as cases
+    from registry.cases import write as cases
 
     async def broken(self, jobs):
         raise RuntimeError("bug in the drain")

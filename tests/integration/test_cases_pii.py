@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 from tests.integration.test_cases import NOW, patch, post, record, sync
 
 NAME = "欧阳春花"
@@ -131,7 +131,7 @@ def test_resident_data_never_leaves_in_clear(client, frozen_clock, captured_logs
     assert keep(sync(client, batch, "planner_hecheng")).status_code == 403
 
     # A crash in the middle of a sync is logged with its traceback.
-    from registry.cases import service as cases
+    from registry.cases import write as cases
 
     async def crash(entries):
         raise RuntimeError("disk full")

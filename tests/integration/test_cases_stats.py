@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 from tests.integration.test_cases import NOW, record, sync
 
 IDS = [with_check_character(f"43120219500101{i:03d}") for i in range(1, 20)]

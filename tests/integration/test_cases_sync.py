@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 from tests.conftest import ApiClient
 from tests.integration.test_cases import NOW, patch, post, record, sync
 
@@ -281,7 +281,7 @@ def test_body_over_the_batch_limit_is_413(small_body_client, frozen_clock):
 def test_crash_while_writing_leaves_none_of_the_batch(client, monkeypatch):
     """The valid records of a batch are committed together: a failure after the first rows are
     written rolls all of them back; resending the batch then creates them all."""
-    from registry.cases import service as cases
+    from registry.cases import write as cases
     from registry.db import bulk
     from registry.tables import Case
 

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 from registry.core.settings import get_settings
 from tests.conftest import Template, _pg_admin, _pg_url
 from tests.load.server import Server

@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 from registry.core.settings import Settings
 from tests.conftest import IN_CI, PASSWORD, ApiClient, Template
 from tests.integration.shared_app import module_client

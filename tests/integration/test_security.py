@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from registry.cases.api import sync_limiter
-from registry.cases.resident_id import with_check_character
+from registry.cases.rules.resident_id import with_check_character
 from registry.core.settings import get_settings
 from tests.conftest import PASSWORD
 from tests.integration.test_cases import NOW, record, sync

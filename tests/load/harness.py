@@ -264,7 +264,7 @@ class Client:
     # --- agents -------------------------------------------------------------------------
 
     def _record(self, n: int) -> dict[str, Any]:
-        from registry.cases.resident_id import with_check_character
+        from registry.cases.rules.resident_id import with_check_character
 
         rng = self.rng
         received = datetime.now(UTC) - timedelta(minutes=rng.randint(5, 5000))

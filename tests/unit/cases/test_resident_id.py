@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from registry.cases import resident, resident_id
-from registry.cases.resident_id import InvalidResidentId, with_check_character
+from registry.cases.rules import resident, resident_id
+from registry.cases.rules.resident_id import InvalidResidentId, with_check_character
 from registry.core.errors import RuleViolation
 
 TODAY = date(2026, 11, 26)

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from registry.cases import rules
-from registry.cases.rules import Timeline
+from registry.cases.rules import timeline as rules
+from registry.cases.rules.timeline import Timeline
 
 NOW = datetime(2014, 10, 20, 8, 0, tzinfo=UTC)
 

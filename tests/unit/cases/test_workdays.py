@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from registry.cases import workdays
-from registry.cases.workdays import add_workdays, is_workday, workdays_between
+from registry.cases.rules import workdays
+from registry.cases.rules.workdays import add_workdays, is_workday, workdays_between
 
 D = date
 

@@ -17,7 +17,7 @@ from datetime import date
 
 import msgspec
 
-from registry.cases import resident_id
+from registry.cases.rules import resident_id
 from registry.core.errors import RuleViolation
 from registry.core.text import clean_text
 

@@ -7,7 +7,8 @@ the whole record, so several steps may be taken at once (an agent offline for a 
 update never moves a case back nor swaps its outcome (completed ↔ returned).
 
 Instants without a time zone are China time (Asia/Shanghai); all are kept in UTC to the second.
-Deadlines count working days (:mod:`registry.cases.workdays`) from the China date of receipt.
+Deadlines count working days (:mod:`registry.cases.rules.workdays`) from the China date of
+receipt.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 
 import msgspec
 
-from registry.cases import workdays
-from registry.cases.resident import keyed_hash
+from registry.cases.rules import workdays
+from registry.cases.rules.resident import keyed_hash
 from registry.core.clock import CHINA, china_date
 from registry.core.errors import RuleViolation
 

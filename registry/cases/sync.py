@@ -1,0 +1,112 @@
+"""Offline batch sync: up to 1,000 records from an agent's device, each answered on its own.
+
+Every record is checked on its own (a record that repeats an id of its batch is refused, so a
+batch never writes one case twice); the valid ones are written together in ONE write
+transaction (:func:`registry.cases.write._apply`): created, updated, unchanged (a replay),
+conflict (based on an older version: the server copy is returned) or invalid (with its errors).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from typing import Any
+
+import msgspec
+
+from registry.cases import write
+from registry.cases.read import cases_by_id
+from registry.cases.records import Candidate, candidate_from_record, record_error
+from registry.cases.schemas import SyncResponse, SyncResult, SyncSummary
+from registry.core import clock
+from registry.core.access import Actor, require_role
+from registry.core.context import request_id
+from registry.core.errors import InvalidInput
+
+log = logging.getLogger("registry.cases")
+
+MAX_BATCH = 1000
+
+
+def _canonical_id(raw: Any) -> str | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        return None
+    try:
+        return str(uuid.UUID(raw["id"]))
+    except ValueError:
+        return raw["id"]
+
+
+def _candidates(records: list[Any], site_id: int) -> list[Candidate]:
+    """Every record checked on its own (no database): duplicates of an id in the batch, the
+    record's fields and rules, the agent's point."""
+    now = clock.now()
+    seen = Counter(key for key in map(_canonical_id, records) if key is not None)
+    candidates: list[Candidate] = []
+    for index, raw in enumerate(records):
+        key = _canonical_id(raw)
+        if key is not None and seen[key] > 1:
+            c = Candidate(index=index, raw_id=str(raw.get("id"))[:64])
+            c.fail_code(
+                "duplicate_id",
+                "同一批次中该编号出现多次：请合并为一条",
+                "this id occurs more than once in the batch: send one record per case",
+                "id",
+            )
+        else:
+            c = candidate_from_record(index, raw, now)
+            if not c.errors and c.site_id != site_id:
+                c.fail_code(
+                    "out_of_scope",
+                    "代办员只能提交本代办点的事项",
+                    f"an agent can only submit cases of their own point ({site_id})",
+                    "site_id",
+                )
+        candidates.append(c)
+    return candidates
+
+
+async def sync(actor: Actor, records: list[Any]) -> SyncResponse:
+    """Apply a batch of up to 1,000 records from an agent's device (see the module doc)."""
+    require_role(actor, "village_agent")
+    if len(records) > MAX_BATCH:
+        raise InvalidInput(
+            "batch_too_large",
+            f"一批最多 {MAX_BATCH} 条记录，收到 {len(records)} 条：请分批发送",
+            f"a batch holds at most {MAX_BATCH} records, got {len(records)}: send it in parts",
+            errors=[{"field": "records", "message": f"{len(records)} > {MAX_BATCH}"}],
+            limit=MAX_BATCH,
+        )
+    site_id = int(actor.scope)
+    candidates = _candidates(records, site_id)
+    if any(not c.errors for c in candidates):
+        group = write.Group(actor, site_id, candidates, via="sync", request=request_id.get())
+        await write._apply([group], allow_update=True)
+    else:
+        for c in candidates:
+            c.result = "invalid"
+    shown = await cases_by_id(
+        [c.id for c in candidates if c.id is not None and c.result != "invalid"]
+    )
+    summary = SyncSummary()
+    results = []
+    for c in candidates:
+        setattr(summary, c.result, getattr(summary, c.result) + 1)
+        results.append(
+            SyncResult(
+                index=c.index,
+                id=str(c.id) if c.id is not None else c.raw_id,
+                result=c.result,
+                errors=[record_error(e) for e in c.errors],
+                case=shown.get(c.id) if c.id is not None and c.result != "invalid" else None,
+            )
+        )
+    log.info(
+        "case sync by %s (point %s): %d records, %s",
+        actor.username,
+        site_id,
+        len(records),
+        msgspec.to_builtins(summary),
+    )
+    return SyncResponse(results=results, summary=summary)

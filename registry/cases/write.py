@@ -1,0 +1,469 @@
+"""Writing cases: groups of checked candidates in ONE write transaction.
+
+Every write goes through :func:`_apply`, which works on groups of records (a sync batch; the
+single-case POSTs that arrive together, grouped by the :class:`_CreateQueue`; one PATCH): the
+records, already checked on their own by the pure rules (:mod:`registry.cases.records`), are
+checked against the database (the matter, the point's status on the received date, the
+server's copy); the valid ones are written together in ONE write transaction — a crash leaves
+all of them or none — by set-based statements, with one audit entry per case. Reads of
+existing rows, serial numbers and writes happen after the points' rows are locked, so two
+writes of one point never interleave.
+
+Resident data reaches this module only masked and hashed; no audit entry or log line repeats a
+submitted value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from registry.audit import service as audit
+from registry.cases.matters import matters_by_code
+from registry.cases.read import cases_by_id
+from registry.cases.records import Candidate, timeline_of
+from registry.cases.rules import timeline as rules
+from registry.cases.rules.timeline import to_utc
+from registry.cases.schemas import Case
+from registry.core import clock
+from registry.core.access import Actor
+from registry.db import bulk, group_commit
+from registry.db.binding import current
+from registry.db.engines import is_sqlite
+from registry.db.sql import column_names
+from registry.db.transactions import write_transaction
+from registry.sites.rules.status import DatedStatus, status_on
+from registry.tables import AuditEntry, Site, StatusEvent
+from registry.tables import Case as CaseRow
+
+# Single-case POSTs written together by one transaction at most (see _CreateQueue).
+MAX_GROUP = 256
+# Existing rows looked up per IN (...) list.
+ID_CHUNK = 500
+# Columns of a new case row, in insert order: all of the table's.
+INSERTED = column_names(CaseRow)
+# Fields an audit entry records (resident data only masked).
+AUDITED = (
+    "case_number",
+    "site_id",
+    "matter_code",
+    "resident_name_masked",
+    "resident_id_masked",
+    "resident_phone_masked",
+    "state",
+    "received_at",
+    "forwarded_at",
+    "completed_at",
+    "returned_at",
+    "delivered_at",
+    "returned_reason",
+    "rating",
+    "note",
+    "due_on",
+    "forward_late",
+)
+
+
+@dataclass
+class Group:
+    """One actor's records of one point, applied together (a sync batch, or one POST)."""
+
+    actor: Actor
+    site_id: int
+    candidates: list[Candidate]
+    via: str | None = None
+    request: str | None = None  # the request id its audit entries carry
+
+
+def _case_values(c: Candidate, site: dict[str, Any], limit_days: int) -> dict[str, Any]:
+    """Column values of a case from a checked candidate."""
+    assert c.timeline is not None and c.resident is not None
+    t = c.timeline
+    derived = rules.derive(t, limit_days)
+    return {
+        "county_code": site["county_code"],
+        "township_code": site["township_code"],
+        "resident_name_masked": c.resident.name_masked,
+        "resident_id_hash": c.resident.id_hash,
+        "resident_id_masked": c.resident.id_masked,
+        "resident_phone_masked": c.resident.phone_masked,
+        "resident_data_hash": c.resident.data_hash,
+        "received_at": t.received_at,
+        "received_on": derived.received_on,
+        "state": t.state,
+        "forwarded_at": t.forwarded_at,
+        "completed_at": t.completed_at,
+        "returned_at": t.returned_at,
+        "delivered_at": t.delivered_at,
+        "returned_reason": t.returned_reason,
+        "rating": t.rating,
+        "note": c.note,
+        "due_on": derived.due_on,
+        "forward_late": derived.forward_late,
+        "completion_workdays": derived.completion_workdays,
+        "completed_on_time": derived.completed_on_time,
+        "content_hash": c.fingerprint,
+    }
+
+
+def _audit_view(values: dict[str, Any], site_id: int, matter_code: str) -> dict[str, Any]:
+    view = {"site_id": site_id, "matter_code": matter_code, **values}
+    return {k: view.get(k) for k in AUDITED if k in view}
+
+
+def _audit_entry(
+    group: Group,
+    action: str,
+    case_id: uuid.UUID,
+    changes: list[dict[str, Any]],
+    county: str,
+    now: datetime,
+) -> tuple[Any, ...]:
+    """The audit row of one case write of ``group`` (its agent, request id and channel)."""
+    return audit.row(
+        group.actor, action, "case", case_id, changes, county, group.via, now, group.request or ""
+    )
+
+
+async def _lock_sites(site_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Inside the write transaction: lock the points' rows so their case writers queue.
+
+    PostgreSQL: ``FOR UPDATE`` in id order (two groups of points never lock in opposite orders,
+    so they cannot deadlock). SQLite: the IMMEDIATE write transaction already excludes every
+    other writer. Returns the points that exist, by id.
+    """
+    if not site_ids:
+        return {}
+    ordered = sorted(set(site_ids))
+    marks = ", ".join("{}" for _ in ordered)
+    if not is_sqlite(current()):
+        await Site.raw(
+            f"SELECT id FROM site WHERE id IN ({marks}) ORDER BY id FOR UPDATE", *ordered
+        )
+    rows = await Site.select(
+        Site.id,
+        Site.division.as_alias("division_code"),
+        Site.county_code,
+        Site.township_code,
+        Site.kind,
+    ).where(Site.id.is_in(ordered))
+    return {r["id"]: r for r in rows}
+
+
+async def _existing(ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The stored rows of the cases among ``ids`` (read after the points are locked)."""
+    existing: dict[uuid.UUID, dict[str, Any]] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        rows = await CaseRow.select().where(CaseRow.id.is_in(ids[start : start + ID_CHUNK]))
+        existing.update((r["id"], r) for r in rows)
+    return existing
+
+
+async def _site_events(site_ids: list[int]) -> dict[int, list[DatedStatus]]:
+    events: dict[int, list[DatedStatus]] = {site_id: [] for site_id in site_ids}
+    if not site_ids:
+        return events
+    rows = await StatusEvent.select(
+        StatusEvent.site, StatusEvent.status, StatusEvent.effective_date, StatusEvent.id
+    ).where(StatusEvent.site.is_in(sorted(set(site_ids))))
+    for r in rows:
+        events[r["site"]].append(DatedStatus(r["status"], r["effective_date"], r["id"]))
+    return events
+
+
+async def _next_serials(wanted: set[tuple[int, date]]) -> dict[tuple[int, date], int]:
+    """The last serial used per (point, received date) (0 when none)."""
+    last = dict.fromkeys(wanted, 0)
+    if not wanted:
+        return last
+    # One row per point and day, found through the (site, received_on) index: a point's numbers
+    # of one day share their prefix, so the longest, then greatest, number has the highest
+    # serial. (Fetching every number of the day made each new case cost as much as the day's
+    # cases.) The IN lists may pair a point with another's day: those rows are ignored.
+    sites = sorted({site for site, _ in wanted})
+    days = sorted({day for _, day in wanted})
+    rows = await CaseRow.raw(
+        "SELECT site, received_on, case_number FROM ("
+        " SELECT site, received_on, case_number, ROW_NUMBER() OVER ("
+        "  PARTITION BY site, received_on"
+        "  ORDER BY LENGTH(case_number) DESC, case_number DESC"
+        " ) AS rn FROM service_case"
+        f" WHERE site IN ({', '.join('{}' for _ in sites)})"
+        f" AND received_on IN ({', '.join('{}' for _ in days)})"
+        ") latest WHERE rn = 1",
+        *sites,
+        *days,
+    )
+    for row in rows:
+        day = row["received_on"]
+        if isinstance(day, str):  # SQLite keeps dates as ISO text
+            day = date.fromisoformat(day[:10])
+        key = (row["site"], day)
+        if key in last:
+            last[key] = max(last[key], rules.serial_of(row["case_number"]))
+    return last
+
+
+def _check_update(
+    c: Candidate,
+    row: dict[str, Any],
+    site: dict[str, Any],
+    matters: dict[str, dict[str, Any]],
+    *,
+    allow_update: bool,
+) -> dict[str, Any] | None:
+    """The new column values of a stored case the candidate changes, or None (the candidate
+    is unchanged, a conflict or invalid: ``result`` and ``errors`` say which)."""
+    assert c.timeline is not None
+    c.row = row
+    if row["content_hash"] == c.fingerprint:
+        c.result = "unchanged"
+        return None
+    if not allow_update:
+        c.result = "conflict"
+        c.fail_code(
+            "case_exists",
+            "该编号的事项已存在且内容不同：请用 PATCH 并带上版本号修改",
+            "a case with this id exists with other content: PATCH it with its version",
+            "id",
+        )
+        return None
+    if c.version is None or c.version != row["version"]:
+        c.result = "conflict"
+        code = (
+            "version_required"
+            if c.version is None
+            else "stale_version"
+            if c.version < row["version"]
+            else "version_mismatch"
+        )
+        c.fail_code(
+            code,
+            f"服务器上的版本为 {row['version']}，本记录基于版本 {c.version}："
+            "请以服务器副本为准后重试",
+            f"the server has version {row['version']}, the record is based on "
+            f"{c.version}: reconcile with the server copy and retry",
+            "version",
+        )
+        return None
+    before = {
+        "site_id": row["site"],
+        "matter_code": row["matter"],
+        "received_at": to_utc(row["received_at"]),
+    }
+    after = {
+        "site_id": c.site_id,
+        "matter_code": c.matter_code,
+        "received_at": c.timeline.received_at,
+    }
+    c.fail(*rules.immutable_problems(before, after))
+    c.fail(*rules.transition_problems(timeline_of(row), c.timeline))
+    if c.errors:
+        return None
+    matter = matters.get(row["matter"])
+    limit = matter["time_limit_days"] if matter else 0
+    # The due date stays the one fixed at receipt, whatever the catalogue says now.
+    values = _case_values(c, site, limit)
+    values["due_on"] = row["due_on"]
+    if c.timeline.completed_at is not None:
+        completed_on = clock.china_date(c.timeline.completed_at)
+        values["completed_on_time"] = completed_on <= row["due_on"]
+    return values
+
+
+def _check_create(
+    c: Candidate,
+    site: dict[str, Any],
+    matters: dict[str, dict[str, Any]],
+    events: list[DatedStatus],
+) -> dict[str, Any] | None:
+    """The column values of a new case, or None when the matter or the point refuses it."""
+    assert c.timeline is not None
+    matter = matters.get(c.matter_code)
+    if matter is None:
+        c.fail_code(
+            "unknown_matter",
+            "事项不在代办事项目录中",
+            "the matter is not in the catalogue",
+            "matter_code",
+        )
+        return None
+    if not matter["active"]:
+        c.fail_code(
+            "matter_inactive",
+            "该事项已停用，不能受理新事项",
+            "the matter is no longer offered; new cases cannot use it",
+            "matter_code",
+        )
+        return None
+    received_on = clock.china_date(c.timeline.received_at)
+    c.fail(*rules.in_service_problems(status_on(events, received_on)))
+    if c.errors:
+        return None
+    return _case_values(c, site, matter["time_limit_days"])
+
+
+async def _apply(groups: list[Group], *, allow_update: bool) -> None:
+    """Check candidates against the database and write the valid ones in ONE transaction.
+
+    ``groups`` may hold several points' records (the single-case POSTs of many agents, grouped
+    by :class:`_CreateQueue`): every statement is set-based over all of them. Sets ``result``
+    on every candidate: created, updated, unchanged, conflict or invalid.
+    """
+    now = clock.now()
+    async with write_transaction():
+        sites = await _lock_sites([g.site_id for g in groups])
+        pending: list[tuple[Group, Candidate]] = []
+        for g in groups:
+            for c in g.candidates:
+                if c.errors:
+                    continue
+                if g.site_id not in sites:
+                    c.fail_code(
+                        "site_not_found",
+                        f"代办点 {g.site_id} 不存在",
+                        f"agency point {g.site_id} does not exist",
+                        "site_id",
+                    )
+                    continue
+                pending.append((g, c))
+        existing = await _existing([c.id for _, c in pending if c.id is not None])
+        matters = await matters_by_code(
+            {c.matter_code for _, c in pending}
+            | {existing[c.id]["matter"] for _, c in pending if c.id in existing}
+        )
+        events = await _site_events(sorted({g.site_id for g, _ in pending}))
+        creates: list[tuple[Group, Candidate, dict[str, Any]]] = []
+        updates: list[tuple[Group, Candidate, dict[str, Any], dict[str, Any]]] = []
+        for g, c in pending:
+            assert c.id is not None
+            site = sites[g.site_id]
+            row = existing.get(c.id)
+            if row is not None and row["site"] != g.site_id:
+                c.fail_code(
+                    "out_of_scope",
+                    "该事项属于其他代办点",
+                    "this case belongs to another agency point",
+                    "id",
+                )
+            elif row is not None:
+                values = _check_update(c, row, site, matters, allow_update=allow_update)
+                if values is not None:
+                    updates.append((g, c, row, values))
+            else:
+                values = _check_create(c, site, matters, events[g.site_id])
+                if values is not None:
+                    creates.append((g, c, values))
+
+        serials = await _next_serials({(g.site_id, v["received_on"]) for g, _, v in creates})
+        entries: list[tuple[Any, ...]] = []
+        new_rows: list[tuple[Any, ...]] = []
+        for g, c, values in creates:
+            key = (g.site_id, values["received_on"])
+            serials[key] += 1
+            number = rules.case_number(sites[g.site_id]["division_code"], key[1], serials[key])
+            row_values = {
+                "id": c.id,
+                "site": g.site_id,
+                "matter": c.matter_code,
+                "case_number": number,
+                "version": 1,
+                "is_demo": False,
+                "created_by": g.actor.username,
+                "created_at": now,
+                "updated_at": now,
+                **values,
+            }
+            new_rows.append(tuple(row_values[k] for k in INSERTED))
+            c.result = "created"
+            view = _audit_view({**values, "case_number": number}, g.site_id, c.matter_code)
+            entries.append(
+                _audit_entry(
+                    g,
+                    "create",
+                    c.id,
+                    audit.diff({}, view),
+                    sites[g.site_id]["county_code"],
+                    now,
+                )
+            )
+        # One statement for all the new cases (executemany on SQLite, COPY on PostgreSQL).
+        await bulk.insert_rows(CaseRow, INSERTED, new_rows)
+        for g, c, row, values in updates:
+            changed = {k: v for k, v in values.items() if row.get(k) != v}
+            columns = {getattr(CaseRow, k): v for k, v in changed.items()}
+            columns[CaseRow.version] = row["version"] + 1
+            columns[CaseRow.updated_at] = now
+            await CaseRow.update(columns).where(CaseRow.id == c.id)
+            c.result = "updated"
+            before_view = _audit_view(row, row["site"], row["matter"])
+            after_view = _audit_view({**row, **values}, row["site"], row["matter"])
+            entries.append(
+                _audit_entry(
+                    g, "update", c.id, audit.diff(before_view, after_view), row["county_code"], now
+                )
+            )
+        await _write_audit(entries)
+    for g in groups:
+        for c in g.candidates:
+            if c.errors and c.result != "conflict":
+                c.result = "invalid"
+
+
+async def _write_audit(entries: list[tuple[Any, ...]]) -> None:
+    """Append the batch's audit entries (same transaction as the cases), one statement."""
+    await bulk.insert_rows(AuditEntry, audit.COLUMNS, entries)
+
+
+# ------------------------------------------------------------------------------ group commit
+
+
+async def _write_creates(groups: list[Group]) -> list[Case | Exception | None]:
+    """Apply single-case POSTs (one candidate per group) together; answer each with its case
+    as stored (created, the same record again, or the conflicting copy) or None."""
+    for g in groups:
+        # A group retried alone starts again from the pure checks' outcome.
+        g.candidates[0].reset()
+    await _apply(groups, allow_update=False)
+    wanted = [
+        c.id
+        for c in (g.candidates[0] for g in groups)
+        if c.id is not None and c.result in ("created", "unchanged", "conflict")
+    ]
+    try:
+        cases = await cases_by_id(wanted)
+    except Exception as exc:
+        # Written, but not read back: every POST of the group fails (its retry is idempotent).
+        return [exc] * len(groups)
+    return [
+        cases.get(c.id) if c.id is not None else None for c in (g.candidates[0] for g in groups)
+    ]
+
+
+class _CreateQueue(group_commit.GroupCommit[Group, Case | None]):
+    """Group commit of single-case POSTs (see :mod:`registry.db.group_commit`): the POSTs that
+    arrive while a write is running are applied together, in one transaction, by set-based
+    statements (see :func:`_apply`).
+
+    One agent's POST waits for at most the write before it and its own group: with nothing
+    else running it is written at once. A group holds each case id once (a retried POST whose
+    first copy is in the same group goes to the next one and is then ``unchanged``). When a
+    group's transaction fails unexpectedly, its records are retried one by one, so one bad
+    record never fails another agent's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            _write_creates,
+            key=lambda g: g.candidates[0].id,
+            limit=MAX_GROUP,
+            name="case write",
+        )
+
+
+async def submit_create(group: Group) -> Case | None:
+    """Write a single POST's group through the running event loop's create queue; its
+    candidate's ``result`` and ``errors`` tell the outcome, the case is the stored one."""
+    return await group_commit.queue("cases.create_queues", _CreateQueue).submit(group)
