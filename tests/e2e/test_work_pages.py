@@ -191,7 +191,7 @@ ID_NUMBERS = [
 
 
 def test_the_agent_page_checks_identity_numbers_like_the_server(server, browser):
-    """The on-device check (common.js) gives the same verdicts as registry.cases.rules.resident_id."""
+    """The on-device check (common.js) gives the same verdicts as cases.rules.resident_id."""
     from registry.cases.rules.resident_id import problems
     from registry.core.clock import today
 
