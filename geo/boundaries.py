@@ -649,3 +649,21 @@ def simplify_coverage(geoms: Sequence[BaseGeometry], tolerance_deg: float) -> li
     else:  # pragma: no cover - shapely < 2.1
         out = shapely.simplify(arr, tolerance_deg, preserve_topology=True)
     return [_polygonal(g) for g in out]
+
+
+def apparent_datum(
+    geom: BaseGeometry, reference: BaseGeometry, datums: Sequence[str] = ("gcj02", "bd09")
+) -> str | None:
+    """The datum an outline said to be WGS-84 seems really to be in, judged against a WGS-84
+    outline of the same place: the datum whose conversion to WGS-84 brings its centroid within
+    100 m of the reference's when it is more than 100 m away as given (a GCJ-02 outline sits
+    ~500 m off around 怀化). None when the outline already matches, or nothing explains it."""
+    given, ref = geom.centroid, reference.centroid
+    off = float(distance_m(given.x, given.y, ref.x, ref.y))
+    if off <= 100.0:
+        return None
+    for datum in datums:
+        moved = transform_geometry(geom, datum, "wgs84").centroid
+        if float(distance_m(moved.x, moved.y, ref.x, ref.y)) <= min(100.0, off / 3):
+            return datum
+    return None

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from registry.core.codes import level_of_code
 from registry.core.settings import get_settings
 
 
@@ -51,14 +52,18 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_seed(args: argparse.Namespace) -> None:
     from seed import demo, demo_cases, loader, scale
 
+    root_level = level_of_code(get_settings().root_code)
+    wanted = args.scale or root_level
+    scale.check_root(wanted)
+
     async def run() -> None:
         if args.if_empty and not await loader.is_empty():
             print("database not empty: seed skipped / 数据库非空，跳过初始化")
             return
-        if args.scale != "city" or args.cases:
-            bar = ProgressBar(f"seed {args.scale}")
+        if wanted != "city" or args.cases:
+            bar = ProgressBar(f"seed {wanted}")
             report = await scale.load_scale(
-                args.scale, demo_data=args.demo, cases=args.cases, progress=bar
+                wanted, demo_data=args.demo, cases=args.cases, progress=bar
             )
             bar.close()
             for key, value in report.items():
@@ -225,8 +230,7 @@ def _export_plan(args: argparse.Namespace) -> None:
         row = await Plan.select(Plan.county_code).where(Plan.id == args.plan).first()
         if row is None:
             raise CliError(f"plan {args.plan} not found / 规划不存在")
-        city = row["county_code"][:4] + "00000000"
-        actor = Actor(username="cli", role="municipal", scope=city)
+        actor = Actor(username="cli", role="municipal", scope=get_settings().root_code)
         content, _ = await plans.export_xlsx(actor, args.plan)
         path.write_bytes(content)
         print(f"wrote {path} ({len(content)} bytes)")
@@ -390,9 +394,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
 
-    seed = sub.add_parser("seed", help="load the 怀化 seed (and demo data)")
-    seed.add_argument("--demo", action="store_true", help="add demo villages, sites, accounts")
-    seed.add_argument("--scale", choices=["city", "province", "nation"], default="city")
+    seed = sub.add_parser(
+        "seed",
+        help="load the real register of the root (REGISTRY_ROOT) and, with --demo, demo data",
+    )
+    seed.add_argument(
+        "--demo", action="store_true", help="add demo histories (sites, events, cases, accounts)"
+    )
+    seed.add_argument(
+        "--scale",
+        choices=["city", "province", "nation"],
+        default=None,
+        help="the root's level (default); province needs REGISTRY_ROOT=430000, nation 000000",
+    )
     seed.add_argument("--if-empty", action="store_true", help="only when the database is empty")
     seed.add_argument(
         "--cases", type=int, default=None, help="synthetic cases to generate (--scale only)"

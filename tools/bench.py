@@ -208,9 +208,9 @@ def geofence(points: int) -> dict[str, Any]:
     import numpy as np
     import shapely
 
-    from geo.boundaries import BoundaryIndex, Region
+    from geo.boundaries import BoundaryIndex, Region, load_regions_geojson
     from registry.sites.rules.location import check_containment_many, to_wgs84_checked_many
-    from seed.scale import HUNAN, _points, load_regions_geojson
+    from seed.scale import HUNAN, _points
 
     regions = [
         Region(r.code.ljust(12, "0"), r.name, r.geometry)

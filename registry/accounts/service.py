@@ -15,9 +15,10 @@ from registry.accounts.tokens import hash_password, username_key
 from registry.audit import service as audit
 from registry.core import clock
 from registry.core.access import Actor, normalise_scope, require_role
-from registry.core.codes import level_of_code
+from registry.core.codes import covers, level_of_code
 from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.params import one_of, page
+from registry.core.settings import get_settings
 from registry.core.text import clean_text
 from registry.db.transactions import write_transaction
 from registry.divisions.rules import POINT_KINDS
@@ -80,10 +81,34 @@ async def _check_scope_exists(role: str, scope: str) -> str | None:
                 "scope",
             )
         return site["county_code"]
+    root = get_settings().root_code
+    if not covers(root, scope):
+        raise RuleViolation(
+            "invalid_scope",
+            f"区划 {scope} 不在本系统所辖范围内",
+            f"division {scope} lies outside the registry's root {root}",
+            "scope",
+        )
+    if role == "municipal" and scope == root and level_of_code(root) == "nation":
+        return None  # the nation is the root, not a division of the register
     row = await Division.select(Division.code, Division.level).where(Division.code == scope).first()
     if row is None or row["level"] != level_of_code(scope):
         raise RuleViolation(
             "invalid_scope", f"区划 {scope} 不存在", f"division {scope} does not exist", "scope"
+        )
+    # A planner's unit is a county, or a city whose townships hang directly under it.
+    if (
+        role == "county_planner"
+        and row["level"] == "city"
+        and not await Division.exists().where(
+            (Division.county_code == scope) & (Division.level == "township")
+        )
+    ):
+        raise RuleViolation(
+            "invalid_scope",
+            "县级规划员的范围应为县级区划代码",
+            "the scope of a county planner must be a county code",
+            "scope",
         )
     return scope if role == "county_planner" else None
 
@@ -97,18 +122,18 @@ async def create_account(actor: Actor, data: AccountCreate, is_demo: bool = Fals
     require_role(actor, "municipal")
     username = _check_username(data.username)
     scope = normalise_scope(data.role, data.scope)
-    if data.role == "municipal" and actor.scope and scope != actor.scope:
+    if data.role == "municipal" and actor.scope and not covers(actor.scope, scope):
         raise RuleViolation(
             "invalid_scope",
-            "只能在本市范围内创建账号",
-            "accounts can only be created for your own city",
+            "只能在本中心所辖范围内创建账号",
+            "accounts can only be created within your own scope",
             "scope",
         )
-    if data.role == "county_planner" and actor.scope and scope[:4] != actor.scope[:4]:
+    if data.role == "county_planner" and actor.scope and not covers(actor.scope, scope):
         raise RuleViolation(
             "invalid_scope",
-            "只能为本市的县(市、区)创建规划员",
-            "planners can only be created for counties of your city",
+            "只能为本中心所辖的县(市、区)创建规划员",
+            "planners can only be created for counties within your scope",
             "scope",
         )
     check_password(data.password, username)

@@ -17,7 +17,7 @@ from registry.cases.rules import timeline as rules
 from registry.cases.schemas import CaseFigures, CaseStats, UnitFigures
 from registry.core import clock
 from registry.core.access import Actor
-from registry.core.codes import normalise_code
+from registry.core.codes import county_of, normalise_code
 from registry.tables import Case as CaseRow
 from registry.tables import Division, Site
 
@@ -183,7 +183,7 @@ async def stats(
                 code=code,
                 name=names.get(code, code),
                 figures=_figures(acc),
-                county_code=code[:6] + "000000",
+                county_code=county_of(code),
             )
             for code, acc in sorted(townships.items())
         ],

@@ -1,7 +1,8 @@
 """Who may touch what: roles, scopes and the pure checks services apply to every request.
 
-- ``municipal``: scope is the city code; reads everything, approves plans, manages accounts,
-  writes any site of the city.
+- ``municipal`` (the centre): scope is the deployment's root (``REGISTRY_ROOT``: a city, a
+  province or the nation) or a city or province within it; reads everything of its scope,
+  approves plans, manages accounts, writes any site of its scope.
 - ``county_planner``: scope is one county code; writes the sites and plans of that county and
   reads (masked) its cases.
 - ``village_agent``: scope is one agency-point site id; logs that point's cases only.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
-from registry.core.codes import level_of_code, normalise_code
+from registry.core.codes import covers, level_of_code, normalise_code
 from registry.core.errors import Forbidden, RuleViolation, Unauthorized
 
 ROLES = ("municipal", "county_planner", "village_agent")
@@ -79,12 +80,15 @@ def normalise_scope(role: str, scope: str) -> str:
         code = normalise_code(scope, field="scope")
     except RuleViolation as exc:
         raise RuleViolation("invalid_scope", exc.zh, exc.en, "scope") from exc
-    wanted = "city" if role == "municipal" else "county"
-    if level_of_code(code) != wanted:
+    # A planner's county may be a city without counties (东莞: townships under the city).
+    wanted = ("nation", "province", "city") if role == "municipal" else ("county", "city")
+    if level_of_code(code) not in wanted:
+        zh = "全国、省或市级" if role == "municipal" else "县级"
         raise RuleViolation(
             "invalid_scope",
-            f"{ROLE_LABELS_ZH[role]}的范围应为{'市' if wanted == 'city' else '县'}级区划代码",
-            f"the scope of a {role} must be a {wanted} code, got a {level_of_code(code)} code",
+            f"{ROLE_LABELS_ZH[role]}的范围应为{zh}区划代码",
+            f"the scope of a {role} must be a {' or '.join(wanted)} code, got a "
+            f"{level_of_code(code)} code",
             "scope",
         )
     return code
@@ -106,15 +110,15 @@ def require_role(actor: Actor, *roles: str) -> None:
         )
 
 
-def in_city(actor: Actor, county_code: str) -> bool:
-    """Whether a municipal actor's city contains the county."""
-    return bool(actor.scope) and county_code[:4] == actor.scope[:4]
+def within_scope(actor: Actor, code: str) -> bool:
+    """Whether a municipal actor's scope (city, province or nation) contains ``code``."""
+    return bool(actor.scope) and covers(actor.scope, code)
 
 
 def require_county(actor: Actor, county_code: str) -> None:
     """Write access to a county's register: its planners and the municipal centre."""
     require_role(actor, "municipal", "county_planner")
-    if actor.is_municipal and in_city(actor, county_code):
+    if actor.is_municipal and within_scope(actor, county_code):
         return
     if actor.is_planner and actor.scope == county_code:
         return
@@ -128,5 +132,5 @@ def require_county(actor: Actor, county_code: str) -> None:
 def can_read_county(actor: Actor, county_code: str) -> bool:
     """Non-public reads of a county (masked cases, audit): its planners and the city."""
     if actor.is_municipal:
-        return in_city(actor, county_code)
+        return within_scope(actor, county_code)
     return actor.is_planner and actor.scope == county_code

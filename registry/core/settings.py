@@ -10,7 +10,11 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from registry.core.codes import level_of_code
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ROOT = "431200000000"
+ROOT_LEVELS = ("nation", "province", "city")
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 
 
@@ -22,6 +26,21 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _root(raw: str | None) -> str:
+    """REGISTRY_ROOT as a 12-digit code of a city, a province or the nation."""
+    if not raw:
+        return DEFAULT_ROOT
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) in (6, 12)):
+        raise SystemExit(f"REGISTRY_ROOT must be a 6- or 12-digit division code, got {raw!r}")
+    code = text.ljust(12, "0")
+    if level_of_code(code) not in ROOT_LEVELS:
+        raise SystemExit(
+            f"REGISTRY_ROOT must be a city, a province or 000000 (the nation), got {raw!r}"
+        )
+    return code
 
 
 def _load_or_create_secret(var_dir: Path) -> str:
@@ -64,6 +83,9 @@ class Settings:
         sync_rate_per_minute: case-sync batches an agent account may send per minute (0: no
             limit); a token bucket refilled at this rate.
         sync_burst: batches an agent may send at once after a quiet spell (the bucket's size).
+        root_code: the division the deployment serves (12 digits): a city (431200000000
+            怀化市, the default), a province (430000000000) or the nation (000000000000).
+            Totals, titles and the municipal centre's scope follow it.
     """
 
     database_url: str
@@ -83,6 +105,7 @@ class Settings:
     previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     sync_rate_per_minute: int = 60
     sync_burst: int = 20
+    root_code: str = DEFAULT_ROOT
 
     @property
     def engine_name(self) -> str:
@@ -118,6 +141,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         ),
         sync_rate_per_minute=_int(env, "REGISTRY_SYNC_RATE_PER_MINUTE", 60),
         sync_burst=_int(env, "REGISTRY_SYNC_BURST", 20),
+        root_code=_root(env.get("REGISTRY_ROOT")),
     )
 
 

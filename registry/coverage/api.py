@@ -64,11 +64,14 @@ class CoverageController(Controller):
         as_of: FromQuery[str | None] = None,
         campaign: FromQuery[str | None] = None,
         county: FromQuery[str | None] = None,
+        within: FromQuery[str | None] = None,
     ) -> Coverage:
         """Figures as of `as_of` (YYYY-MM-DD, default today; 422 when malformed, in the future
-        or before the campaign start) for `campaign` (default agency-points-2013). With
-        `county`, only that county plus its `townships` (the drill-down)."""
-        return await coverage.coverage(as_of, campaign, county)
+        or before the campaign start) for `campaign` (default agency-points-2013), per county
+        of the area `within` (a province or city of the registry; default its root) with the
+        area's `total` and, for a province or the nation, its `cities` (and `provinces`).
+        With `county`, only that county plus its `townships` (the drill-down)."""
+        return await coverage.coverage(as_of, campaign, county, within)
 
     @get(
         "/timeseries",
@@ -80,11 +83,12 @@ class CoverageController(Controller):
         county: FromQuery[str | None] = None,
         campaign: FromQuery[str | None] = None,
         as_of: FromQuery[str | None] = None,
+        within: FromQuery[str | None] = None,
     ) -> Timeseries:
         """One point per month (value as of the month's last day; the month of `as_of` as of
         `as_of`) from the campaign start to its deadline, or to `as_of` if later. Without
-        `county`: the city."""
-        return await coverage.timeseries(county, campaign, as_of)
+        `county`: the area `within` (default the registry's root)."""
+        return await coverage.timeseries(county, campaign, as_of, within)
 
     @get(
         "/townships",
@@ -124,6 +128,7 @@ class CoverageGeoJSONController(Controller):
         county: FromQuery[str | None] = None,
         kind: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
+        within: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """County outlines simplified with topology preserved (0.001° ≈ 100 m, 4 decimals),
         every figure as properties (`layer: county`); sites as points with `kind` and their
@@ -132,7 +137,7 @@ class CoverageGeoJSONController(Controller):
 
         async def render() -> bytes:
             collection = await coverage.coverage_geojson(
-                as_of, campaign, sites, county, kind, status
+                as_of, campaign, sites, county, kind, status, within
             )
             return msgspec.json.encode(collection)
 
@@ -158,6 +163,7 @@ class MapController(Controller):
         sites: FromQuery[bool] = False,
         kind: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
+        within: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Fixed classes 0–20–40–60–80–<100 % and 100 %, grey hatched for no data; county
         names, title with campaign and date, scale bar; `sites=true` adds the sites (filtered
@@ -165,7 +171,7 @@ class MapController(Controller):
         """
 
         async def render() -> bytes:
-            svg = await coverage.coverage_svg(as_of, campaign, sites, kind, status)
+            svg = await coverage.coverage_svg(as_of, campaign, sites, kind, status, within)
             return svg.encode("utf-8")
 
         return await _conditional(request, SVG, render)

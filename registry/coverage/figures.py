@@ -1,9 +1,13 @@
-"""Coverage figures: per county and city total, per township, the monthly series, campaigns.
+"""Coverage figures: per county with the totals of the area shown (the root: a city, a
+province or the nation; or a province or city within it) and its cities and provinces, per
+township, the monthly series, campaigns.
 
 The counts come from :mod:`registry.coverage.cache` (counted by :mod:`registry.coverage.sql`);
 the maths on them (ratios, targets, projection) is :mod:`registry.coverage.rules`. A county's
 target share comes from its plan (:mod:`registry.plans.service`) or, without one, the campaign's
-linear target; the city's is the counties' weighted by their denominators.
+linear target; a city's, province's or the root's is its counties' weighted by their
+denominators. A county-level unit is a county, or a city whose townships hang directly under it
+(东莞, 中山, 儋州, 嘉峪关).
 """
 
 from __future__ import annotations
@@ -14,8 +18,17 @@ from fractions import Fraction
 from typing import Any
 
 from registry.core import clock
-from registry.core.codes import level_of_code, normalise_code
+from registry.core.codes import (
+    NATION,
+    city_of,
+    covers,
+    level_of_code,
+    like_prefix,
+    normalise_code,
+    pad,
+)
 from registry.core.errors import RuleViolation
+from registry.core.settings import get_settings
 from registry.coverage import cache
 from registry.coverage import rules as maths
 from registry.coverage.schemas import (
@@ -31,7 +44,9 @@ from registry.divisions.rules import exists_on
 from registry.plans.service import target_share_series_many
 from registry.tables import Campaign, Division
 
-CITY_LEVEL = "city"
+AREA_LEVELS = ("nation", "province", "city")
+# What the total of an area is called in a report or on a map.
+TOTAL_WORDS = {"nation": "全国", "province": "全省", "city": "全市"}
 
 
 # --------------------------------------------------------------------------- campaigns
@@ -84,32 +99,51 @@ async def get_campaign(code: str | None) -> maths.Campaign:
 
 
 async def get_county(raw: str, field: str = "county") -> tuple[str, str]:
-    """(code, name) of a county; 422 ``invalid_code`` / ``unknown_county``."""
+    """(code, name) of a county-level unit within the root; 422 ``unknown_county``."""
     code = normalise_code(raw, field=field)
     row = None
-    if level_of_code(code) == "county":
+    if level_of_code(code) in ("county", "city") and covers(get_settings().root_code, code):
         row = (
-            await Division.select(Division.code, Division.name)
-            .where((Division.code == code) & (Division.level == "county"))
+            await Division.select(Division.code, Division.name, Division.level)
+            .where(Division.code == code)
             .first()
         )
+        if row is not None and row["level"] == "city":
+            # A city is a county-level unit only when townships hang directly under it.
+            has = await Division.exists().where(
+                (Division.county_code == code) & (Division.level == "township")
+            )
+            row = row if has else None
     if row is None:
+        root = await area(None)
         raise RuleViolation(
             "unknown_county",
-            f"{code} 不是本市的县级区划",
-            f"{code} is not a county of the city",
+            f"{code} 不是{root[1]}的县级区划",
+            f"{code} is not a county of {root[1]}",
             field,
         )
     return row["code"], row["name"]
 
 
-async def _city() -> tuple[str, str]:
-    row = (
-        await Division.select(Division.code, Division.name)
-        .where(Division.level == CITY_LEVEL)
-        .first()
+async def area(raw: str | None, field: str = "within") -> tuple[str, str, str]:
+    """(code, name, level) of the area figures are totalled for: the root by default, or a
+    province or city within it; 422 ``unknown_area``."""
+    root = get_settings().root_code
+    code = root if not raw else normalise_code(raw, field=field)
+    level = level_of_code(code)
+    if code == NATION:
+        if code == root:
+            return code, "全国", level
+    elif level in AREA_LEVELS and covers(root, code):
+        row = await Division.select(Division.name).where(Division.code == code).first()
+        if row is not None:
+            return code, row["name"], level
+    raise RuleViolation(
+        "unknown_area",
+        f"{code} 不是本系统所辖的省、市",
+        f"{code} is not a province or city this registry serves",
+        field,
     )
-    return (row["code"], row["name"]) if row else ("", "全市")
 
 
 async def _divisions(level: str, day: date, county: str | None = None) -> list[dict[str, Any]]:
@@ -122,8 +156,41 @@ async def _divisions(level: str, day: date, county: str | None = None) -> list[d
     ).where(Division.level == level)
     if county:
         query = query.where(Division.county_code == county)
+    else:
+        query = query.where(Division.code.like(like_prefix(get_settings().root_code)))
     rows = await query.order_by(Division.code)
     return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
+
+
+async def county_units(day: date, within: str) -> list[dict[str, Any]]:
+    """The county-level units within an area existing on ``day``: its counties, and its cities
+    whose townships hang directly under them."""
+    pattern = like_prefix(within)
+    rows = (
+        await Division.select(
+            Division.code,
+            Division.name,
+            Division.level,
+            Division.established_on,
+            Division.abolished_on,
+        )
+        .where(Division.level.is_in(["county", "city"]) & Division.code.like(pattern))
+        .order_by(Division.code)
+    )
+    if any(r["level"] == "city" for r in rows):
+        direct = {
+            r["county_code"]
+            for r in await Division.select(Division.county_code)
+            .where((Division.level == "township") & Division.code.like(pattern))
+            .distinct()
+        }
+        rows = [r for r in rows if r["level"] == "county" or r["code"] in direct]
+    return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
+
+
+async def _names(codes: Sequence[str]) -> dict[str, str]:
+    rows = await Division.select(Division.code, Division.name).where(Division.code.is_in(codes))
+    return {r["code"]: r["name"] for r in rows} if codes else {}
 
 
 # --------------------------------------------------------------------------- targets
@@ -201,15 +268,42 @@ def _city_target(
     return maths.weighted_target(parts, maths.linear_target(campaign, day)), source
 
 
-async def coverage(as_of: str | None, campaign: str | None, county: str | None = None) -> Coverage:
-    """Figures per county and the city total on ``as_of``; with ``county``, also that
-    county's townships (the drill-down)."""
+def _group_total(
+    code: str,
+    name: str,
+    level: str,
+    members: Sequence[str],
+    per_day: Sequence[dict[str, maths.Counts]],
+    days: Sequence[date],
+    camp: maths.Campaign,
+    targets: dict[str, tuple[list[Fraction], str]],
+) -> UnitFigures:
+    """The figures of an area: its counties' counts summed, their targets weighted."""
+    history = [
+        (d, maths.total(per_day[i].get(c, maths.Counts()) for c in members))
+        for i, d in enumerate(days)
+    ]
+    mine = {c: targets[c] for c in members if c in targets}
+    target, source = _city_target(camp, days[-1], per_day[-1], mine, len(days) - 1)
+    return _unit(code, name, level, history, camp, target, source)
+
+
+async def coverage(
+    as_of: str | None,
+    campaign: str | None,
+    county: str | None = None,
+    within: str | None = None,
+) -> Coverage:
+    """Figures per county-level unit of an area (the root by default) and the area's total
+    on ``as_of``, with its provinces and cities; with ``county``, also that county's
+    townships (the drill-down)."""
     camp = await get_campaign(campaign)
     day = maths.parse_as_of(as_of, camp, clock.today())
+    area_code, area_name, area_level = await area(within)
     drill = await get_county(county) if county else None
     days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
     per_day = await cache.counts_by(days, "county", active={day})
-    counties = await _divisions("county", day)
+    counties = await county_units(day, area_code)
     codes = [c["code"] for c in counties]
     targets = await county_targets(codes, camp, days)
     items = []
@@ -217,16 +311,29 @@ async def coverage(as_of: str | None, campaign: str | None, county: str | None =
         history = [(d, per_day[i].get(c["code"], maths.Counts())) for i, d in enumerate(days)]
         series, source = targets[c["code"]]
         items.append(_unit(c["code"], c["name"], "county", history, camp, series[-1], source))
-    city_code, city_name = await _city()
-    city_history = [
-        (d, maths.total(per_day[i].get(c, maths.Counts()) for c in codes))
-        for i, d in enumerate(days)
-    ]
-    target, source = _city_target(camp, day, per_day[-1], targets, len(days) - 1)
-    total = _unit(city_code, city_name, CITY_LEVEL, city_history, camp, target, source)
+    total = _group_total(area_code, area_name, area_level, codes, per_day, days, camp, targets)
+    cities = provinces = None
+    if area_level in ("nation", "province"):
+        groups: dict[str, list[str]] = {}
+        for code in codes:
+            groups.setdefault(city_of(code) or code, []).append(code)
+        names = await _names(list(groups))
+        cities = [
+            _group_total(g, names.get(g, g), "city", members, per_day, days, camp, targets)
+            for g, members in sorted(groups.items())
+        ]
+    if area_level == "nation":
+        by_province: dict[str, list[str]] = {}
+        for code in codes:
+            by_province.setdefault(pad(code[:2]), []).append(code)
+        names = await _names(list(by_province))
+        provinces = [
+            _group_total(g, names.get(g, g), "province", members, per_day, days, camp, targets)
+            for g, members in sorted(by_province.items())
+        ]
     townships = None
     if drill:
-        townships = await _township_figures(camp, day, days, drill, targets[drill[0]])
+        townships = await _township_figures(camp, day, days, drill, targets.get(drill[0]))
         items = [i for i in items if i.code == drill[0]]
     return Coverage(
         as_of=day,
@@ -235,6 +342,8 @@ async def coverage(as_of: str | None, campaign: str | None, county: str | None =
         counties=items,
         total=total,
         townships=townships,
+        cities=cities,
+        provinces=provinces,
     )
 
 
@@ -248,7 +357,7 @@ async def _township_figures(
     county_code = county[0] if county else None
     per_day = await cache.counts_by(days, "township", county=county_code, active={day})
     townships = await _divisions("township", day, county_code)
-    names = {c["code"]: c["name"] for c in await _divisions("county", day)}
+    names = {c["code"]: c["name"] for c in await county_units(day, get_settings().root_code)}
     if county_target is not None and county_code is not None:
         targets = {county_code: county_target}
     else:
@@ -292,7 +401,10 @@ async def township_coverage(
 
 
 async def timeseries(
-    county: str | None, campaign: str | None, as_of: str | None = None
+    county: str | None,
+    campaign: str | None,
+    as_of: str | None = None,
+    within: str | None = None,
 ) -> Timeseries:
     """Monthly values from the campaign start to the deadline, or to ``as_of`` (default
     today) if later; months after ``as_of`` carry the target only."""
@@ -309,8 +421,9 @@ async def timeseries(
         target_series, source = targets[code]
         counts = [per_day[i].get(code, maths.Counts()) for i in range(len(days))]
     else:
-        code, name = None, (await _city())[1]
-        counties = [c["code"] for c in await _divisions("county", day)]
+        area_code, name, _ = await area(within)
+        code = None if within is None else area_code
+        counties = [c["code"] for c in await county_units(day, area_code)]
         targets = await county_targets(counties, camp, target_days)
         counts = [maths.total(p.get(c, maths.Counts()) for c in counties) for p in per_day]
         target_series = []

@@ -19,10 +19,11 @@ from shapely.geometry.base import BaseGeometry
 from geo.geojson_io import feature, feature_collection, point_feature
 from geo.render import Area, MapPoint, PointStyle, render_choropleth
 from registry.core import runtime
+from registry.core.codes import like_prefix
 from registry.core.params import one_of
 from registry.core.runtime import LRU
 from registry.coverage import rules as maths
-from registry.coverage.figures import coverage, get_county
+from registry.coverage.figures import TOTAL_WORDS, coverage, get_county
 from registry.coverage.schemas import Coverage, UnitFigures
 from registry.coverage.sql import Part, compose
 from registry.divisions.rules import CENTRE_KINDS, SITE_KINDS
@@ -41,13 +42,19 @@ SIMPLIFICATION_ZH = "高德 GCJ-02 转 WGS-84，拓扑保持简化 0.001°（约
 
 
 def sites_on_statement(
-    day: date, county: str | None, kind: str | None, status: str | None
+    day: date,
+    county: str | None,
+    kind: str | None,
+    status: str | None,
+    within: str | None = None,
 ) -> QueryString:
-    """Sites with their status on ``day`` (sites' service's latest-status statement), filtered;
-    closed ones only when ``status='closed'``."""
+    """Sites with their status on ``day`` (sites' service's latest-status statement), filtered
+    (by county, or by the area ``within``); closed ones only when ``status='closed'``."""
     filters: list[Part] = []
     if county:
         filters.append(QueryString(" AND s.county_code = {}", county))
+    elif within:
+        filters.append(QueryString(" AND s.county_code LIKE {}", like_prefix(within)))
     if kind:
         filters.append(QueryString(" AND s.kind = {}", kind))
     if status:
@@ -71,13 +78,17 @@ ORDER BY s.id
 
 
 async def sites_on(
-    day: date, county: str | None = None, kind: str | None = None, status: str | None = None
+    day: date,
+    county: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    within: str | None = None,
 ) -> list[dict[str, Any]]:
     """Sites registered by ``day`` with their status on ``day`` (closed ones only when
-    ``status='closed'`` is asked for)."""
+    ``status='closed'`` is asked for), of one county or of the area ``within``."""
     kind = one_of(kind, SITE_KINDS, "kind")
     status = one_of(status, STATUSES, "status")
-    rows = await StatusEvent.raw("{}", sites_on_statement(day, county, kind, status))
+    rows = await StatusEvent.raw("{}", sites_on_statement(day, county, kind, status, within))
     for row in rows:
         if row["signage_conforms"] is not None:
             row["signage_conforms"] = bool(row["signage_conforms"])
@@ -133,10 +144,12 @@ async def coverage_geojson(
     county: str | None = None,
     kind: str | None = None,
     status: str | None = None,
+    within: str | None = None,
 ) -> dict[str, Any]:
-    """Counties with every figure as properties, and (optionally) sites as points with their
-    kind and status on ``as_of``. RFC 7946: WGS-84 lon/lat, no ``crs`` member."""
-    report = await coverage(as_of, campaign)
+    """Counties (of the area ``within``, the root by default) with every figure as
+    properties, and (optionally) sites as points with their kind and status on ``as_of``.
+    RFC 7946: WGS-84 lon/lat, no ``crs`` member."""
+    report = await coverage(as_of, campaign, within=within)
     drill = (await get_county(county))[0] if county else None
     outlines = await county_outlines()
     features = []
@@ -151,7 +164,7 @@ async def coverage_geojson(
             props["label_lon"], props["label_lat"] = round(anchor.x, 4), round(anchor.y, 4)
         features.append(feature(outline, props, id=u.code))
     if sites:
-        for row in await sites_on(report.as_of, drill, kind, status):
+        for row in await _sites_within(report, drill, kind, status):
             lon, lat = row.pop("lon"), row.pop("lat")
             row["layer"] = "site"
             features.append(point_feature(lon, lat, row, id=f"site-{row['id']}"))
@@ -160,7 +173,7 @@ async def coverage_geojson(
         name=f"coverage {report.campaign} {report.as_of.isoformat()}",
         as_of=report.as_of.isoformat(),
         campaign=report.campaign,
-        total=_properties(report.total, report) | {"layer": "city"},
+        total=_properties(report.total, report) | {"layer": report.total.level},
         simplification=SIMPLIFICATION,
     )
 
@@ -178,15 +191,25 @@ def _percent(value: float | None) -> str:
     return "无数据" if value is None else f"{value * 100:.1f}%"
 
 
+async def _sites_within(
+    report: Coverage, county: str | None, kind: str | None, status: str | None
+) -> list[dict[str, Any]]:
+    """The sites of the report's area (or of one county) on its date."""
+    area = report.total.code if report.total.level != "nation" else None
+    return await sites_on(report.as_of, county, kind, status, area)
+
+
 async def coverage_svg(
     as_of: str | None,
     campaign: str | None,
     sites: bool = False,
     kind: str | None = None,
     status: str | None = None,
+    within: str | None = None,
 ) -> str:
-    """The county choropleth of the campaign's figure on ``as_of`` (see geo.render)."""
-    report = await coverage(as_of, campaign)
+    """The county choropleth of the campaign's figure on ``as_of`` for the area ``within``
+    (the root by default), titled with the area's name (see geo.render)."""
+    report = await coverage(as_of, campaign, within=within)
     outlines = await county_shapes()
     info = report.campaign_info
     areas = [
@@ -208,7 +231,7 @@ async def coverage_svg(
     if sites:
         points = [
             MapPoint(r["lon"], r["lat"], r["kind"], r["status"], r["standard_name"])
-            for r in await sites_on(report.as_of, None, kind, status)
+            for r in await _sites_within(report, None, kind, status)
         ]
     day = report.as_of
     total = report.total
@@ -217,14 +240,15 @@ async def coverage_svg(
         title=f"{total.name}{info.name} · 截至 {day.year}年{day.month}月{day.day}日",
         subtitle=(
             f"{info.figure_label}（{info.code}，{info.start_on}—{info.deadline}）"
-            f" · 全市 {_percent(total.figure)} · 目标 {_percent(total.target)}"
+            f" · {TOTAL_WORDS[total.level]} {_percent(total.figure)}"
+            f" · 目标 {_percent(total.target)}"
         ),
         scheme=maths.COVERAGE_CLASSES,
         legend_title=info.figure_label,
         points=points,
         point_style=SITE_STYLE,
         note=(
-            f"数据：怀化便民服务登记系统（截至 {day.isoformat()}）· 边界：{SIMPLIFICATION_ZH}"
+            f"数据：便民服务登记系统（截至 {day.isoformat()}）· 边界：{SIMPLIFICATION_ZH}"
             f" · 分级：{maths.COVERAGE_CLASSES.name}"
         ),
     )

@@ -1,8 +1,9 @@
 """The coverage report the municipal centre sends to the province: xlsx (two sheets) and CSV.
 
 Sheet 1 ``各县市区``: a title with the campaign and date, one row per county with every figure,
-a total row (全市合计). Sheet 2 ``乡镇(街道)明细``: the same figures per township. Shares are
-numbers formatted as percentages; a null share is left empty with the reason in ``说明``.
+a total row (全市合计, or 全省/全国合计 for a province or the nation). Sheet 2
+``乡镇(街道)明细``: the same figures per township. Shares are numbers formatted as percentages;
+a null share is left empty with the reason in ``说明``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from registry.core.access import Actor, require_role
 from registry.core.errors import RuleViolation
 from registry.coverage import rules as maths
 from registry.coverage import service
+from registry.coverage.figures import TOTAL_WORDS
 from registry.coverage.schemas import Coverage, TownshipCoverage, UnitFigures
 
 FORMATS = ("xlsx", "csv")
@@ -73,7 +75,11 @@ TOWNSHIP_COLUMNS: tuple[Column, ...] = (
     Column("乡镇(街道)", lambda u: u.name, "text", 16),
     *FIGURE_COLUMNS,
 )
-TOTAL_LABEL = "全市合计"
+
+
+def total_label(report: Coverage) -> str:
+    """The total row's label: 全市合计, 全省合计 or 全国合计."""
+    return TOTAL_WORDS[report.total.level] + "合计"
 
 
 def title(report: Coverage) -> str:
@@ -138,7 +144,7 @@ def _write_sheet(
             if is_total and column.header in ("区划代码", "乡镇(街道)代码"):
                 value = unit.code
             if is_total and column.header in ("县市区",):
-                value = TOTAL_LABEL
+                value = TOTAL_WORDS[unit.level] + "合计"
             cell = ws.cell(r, i, value)
             cell.border = _BORDER
             if column.kind == "share":
@@ -207,7 +213,7 @@ def coverage_csv(report: Coverage, townships: TownshipCoverage | None, level: st
         writer.writerow([*(_csv_value(c, unit) for c in columns), *tail])
     if level == "county":
         total = [_csv_value(c, report.total) for c in columns]
-        total[1] = TOTAL_LABEL
+        total[1] = total_label(report)
         writer.writerow([*total, *tail])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 

@@ -8,8 +8,10 @@ status events (never the current state):
 - ``points_built``: of those, the ones whose agency point's status on D is built or in_service;
 - ``points_in_service``: … in_service; ``points_active``: … in service and received ≥ 1 case in
   the 90 days up to D (D − 89 … D, Asia/Shanghai days);
-- ``townships_total``: township-level divisions existing on D; ``centres_in_service``: those
-  whose centre is in_service or standardized on D; ``centres_standardized``: standardized.
+- ``townships_total``: township-level divisions existing on D (乡, 镇, 街道; the statistics'
+  类似乡级单位 — farms, development zones — carry villages but no centre and are not counted);
+  ``centres_in_service``: those whose centre is in_service or standardized on D;
+  ``centres_standardized``: standardized.
 
 Ratios are exact fractions; a ratio whose denominator is 0 is null with a flag saying why.
 The services compute the counts with SQL; :func:`count_on` is the same definition written
@@ -29,7 +31,7 @@ import msgspec
 
 from geo.render import ClassScheme
 from registry.core.errors import RuleViolation
-from registry.divisions.rules import CENTRE_KINDS, POINT_KINDS, exists_on
+from registry.divisions.rules import CENTRE_KINDS, POINT_KINDS, STATISTICAL_TOWNSHIP, exists_on
 from registry.sites.rules import status as status_rules
 
 DEFAULT_CAMPAIGN = "agency-points-2013"
@@ -334,6 +336,7 @@ class DivisionSpan(msgspec.Struct, frozen=True):
     township_code: str
     established_on: date | None = None
     abolished_on: date | None = None
+    kind: str = ""
 
 
 class SiteHistory(msgspec.Struct, frozen=True):
@@ -401,7 +404,7 @@ def count_on(
                 st in POINT_IN_SERVICE and any(first <= c <= last for c in s.case_days)
                 for s, st in points
             )
-        elif division.level == "township":
+        elif division.level == "township" and division.kind != STATISTICAL_TOWNSHIP:
             centres = [st for s, st in on_day if s.kind in CENTRE_KINDS]
             row["townships_total"] += 1
             row["centres_in_service"] += any(st in CENTRE_IN_SERVICE for st in centres)

@@ -35,7 +35,7 @@ class UnitFigures(msgspec.Struct):
 
     code: str
     name: str
-    level: Annotated[str, Meta(description="city, county or township")]
+    level: Annotated[str, Meta(description="nation, province, city, county or township")]
     villages_total: int
     points_built: int
     points_in_service: int
@@ -60,7 +60,9 @@ class UnitFigures(msgspec.Struct):
 
 
 class Coverage(msgspec.Struct):
-    """``/api/coverage``: per county (and township for a drill-down) and the city total."""
+    """``/api/coverage``: per county (and township for a drill-down) and the total of the area
+    (the root — a city, a province, the nation — or a province or city within it), with its
+    cities (a province or the nation) and provinces (the nation)."""
 
     as_of: date
     campaign: str
@@ -68,6 +70,8 @@ class Coverage(msgspec.Struct):
     counties: list[UnitFigures]
     total: UnitFigures
     townships: list[UnitFigures] | None = None
+    cities: list[UnitFigures] | None = None
+    provinces: list[UnitFigures] | None = None
 
 
 class TownshipCoverage(msgspec.Struct):

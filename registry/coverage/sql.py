@@ -29,7 +29,7 @@ from piccolo.querystring import QueryString
 from registry.core import clock
 from registry.coverage import rules as maths
 from registry.db.engines import is_sqlite
-from registry.divisions.rules import CENTRE_KINDS, POINT_KINDS
+from registry.divisions.rules import CENTRE_KINDS, POINT_KINDS, STATISTICAL_TOWNSHIP
 from registry.tables import StatusEvent
 
 # The column a unit's divisions are grouped by.
@@ -138,6 +138,11 @@ COUNTED = tuple(
     )
 )
 # A division exists on d.day: established on or before it, abolished after it (nulls: always).
+# The divisions the totals count: villages, and townships that carry a centre (a statistical
+# township-level unit — a farm, a development zone — carries villages but no centre).
+COUNTED_LEVELS = (
+    f"(v.level = 'village' OR (v.level = 'township' AND v.kind <> '{STATISTICAL_TOWNSHIP}'))"
+)
 EXISTS_ON_DAY = (
     "(v.established_on IS NULL OR v.established_on <= d.day)"
     " AND (v.abolished_on IS NULL OR v.abolished_on > d.day)"
@@ -230,7 +235,7 @@ def _totals(column: str, counties: Sequence[str] | None) -> QueryString:
         SUM(CASE WHEN v.level = 'village' THEN 1 ELSE 0 END) AS villages_total,
         SUM(CASE WHEN v.level = 'township' THEN 1 ELSE 0 END) AS townships_total
     FROM days d
-    JOIN division v ON v.level IN ('village', 'township') AND {EXISTS_ON_DAY}""",
+    JOIN division v ON {COUNTED_LEVELS} AND {EXISTS_ON_DAY}""",
         _and_in("v.county_code", counties),
         f"""
     GROUP BY d.i, v.{column}
@@ -390,7 +395,7 @@ def _lives(dialect: Dialect, column: str, counties: Sequence[str] | None) -> Que
            COALESCE(v.established_on, {dialect.always}) AS since,
            COALESCE(v.abolished_on, {dialect.forever}) AS until
     FROM division v
-    WHERE v.level IN ('village', 'township')""",
+    WHERE {COUNTED_LEVELS}""",
         _and_in("v.county_code", counties),
         "\n",
     )

@@ -49,3 +49,58 @@ class Located(msgspec.Struct):
     lon: float
     lat: float
     crs: str
+
+
+class RegisterMatch(msgspec.Struct):
+    """How one statistical township maps to the register (``rule`` of the reconciliation)."""
+
+    nbs_code: str
+    nbs_name: str
+    rule: str
+    division_code: str
+    division_name: str
+    note: str = ""
+
+
+class RegisterChange(msgspec.Struct):
+    """One change a list makes to the villages: new, renamed, moved, merged, abolished."""
+
+    change: str
+    code: str
+    name: str
+    township_code: str
+    before_name: str | None = None
+    predecessors: list[str] = msgspec.field(default_factory=list)
+
+
+class RegisterSite(msgspec.Struct):
+    """An open site on a division the list abolishes (for the planner to decide about)."""
+
+    site_id: int
+    division_code: str
+    standard_name: str
+    status: str
+
+
+class RegisterError(msgspec.Struct):
+    level: str
+    row: int
+    column: str
+    code: str
+    message: str
+
+
+class RegisterReport(msgspec.Struct):
+    """What an import of the statistical register did (or, in a dry run, would do)."""
+
+    as_of: date | None
+    root: str
+    written: bool
+    files: dict[str, int]
+    skipped_outside_root: int
+    reconciliation: dict[str, int]
+    townships: list[RegisterMatch]
+    changes: dict[str, int]
+    village_changes: list[RegisterChange]
+    open_sites_of_abolished: list[RegisterSite]
+    errors: list[RegisterError]

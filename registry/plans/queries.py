@@ -10,7 +10,7 @@ import msgspec
 from piccolo.query.functions.aggregate import Count
 
 from registry.core import clock
-from registry.core.access import Actor, in_city, require_role
+from registry.core.access import Actor, require_role, within_scope
 from registry.core.codes import normalise_code
 from registry.core.errors import Forbidden, NotFound, RuleViolation
 from registry.core.params import code_or_none, one_of, page
@@ -347,7 +347,7 @@ async def overview(
     counties = [
         c
         for c in await query.order_by(Division.code)
-        if actor.is_planner or in_city(actor, c["code"])
+        if actor.is_planner or within_scope(actor, c["code"])
     ]
     codes = [c["code"] for c in counties]
     rows = (

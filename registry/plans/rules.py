@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from registry.core.errors import RuleViolation
-from registry.divisions.rules import exists_on
+from registry.divisions.rules import STATISTICAL_TOWNSHIP, exists_on
 
 STATES = ("draft", "submitted", "approved", "returned", "superseded")
 PENDING_STATES = ("draft", "submitted", "returned")
@@ -216,7 +216,7 @@ def check_items(
                 f"division {code} does not exist",
                 "division_code",
             )
-        elif division.level != level:
+        elif division.level != level or division.kind == STATISTICAL_TOWNSHIP:
             add(
                 "wrong_level",
                 f"{division.name}（{division.kind}）不是{LEVEL_LABELS_ZH[level]}，"
@@ -280,6 +280,7 @@ def expected_divisions(
             for d in divisions
             if d.county_code == county_code
             and d.level == level
+            and d.kind != STATISTICAL_TOWNSHIP  # a farm or a development zone has no centre
             and exists_on(d.established_on, d.abolished_on, today)
         ),
         key=lambda d: d.code,

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from registry.core.access import Actor, can_read_county, in_city, require_role
+from registry.core.access import Actor, can_read_county, require_role, within_scope
 from registry.core.errors import Forbidden
 
 
@@ -44,7 +44,7 @@ def require_reader(actor: Actor, county_code: str) -> None:
 def require_reviewer(actor: Actor, county_code: str) -> None:
     """Only the municipal centre reviews, and only its city's plans."""
     require_role(actor, "municipal")
-    if not in_city(actor, county_code):
+    if not within_scope(actor, county_code):
         raise Forbidden(
             "out_of_scope",
             "无权审查其他市的建设规划",

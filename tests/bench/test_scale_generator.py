@@ -6,31 +6,37 @@ from datetime import date
 
 import pytest
 
-from seed import scale
+from seed import loader, scale
 
 
-def test_province_divisions_come_from_the_real_data():
-    rows, skipped = scale.real_division_rows("province")
-    levels = {}
+def test_province_hierarchy_comes_from_the_statistical_register():
+    rows = loader.hierarchy_rows("430000000000")
+    levels: dict[str, int] = {}
     for row in rows:
         levels[row["level"]] = levels.get(row["level"], 0) + 1
-    assert levels["city"] == 14 and levels["county"] == 122
-    assert 1900 <= levels["township"] <= 2000
-    assert skipped == {"townships_unknown_kind": 0, "counties_unknown_kind": 0}
+    assert levels["province"] == 1 and levels["city"] == 14
+    # 122 counties of civil affairs and 12 units of the statistics (开发区, 示范区, 管理区)
+    assert levels["county"] == 134
     changsha = next(r for r in rows if r["code"] == "430100000000")
-    assert changsha["name"] == "长沙市" and changsha["is_demo"] is False
+    assert changsha["name"] == "长沙市" and changsha["parent"] == "430000000000"
+    counties = {r["code"] for r in rows if r["level"] == "county"}
+    townships = loader.township_rows("430000000000", counties)
+    assert 1900 <= len(townships) <= 2000
 
 
-def test_nation_counts_banners_and_sumu_and_flags_placeholder_city_names():
-    rows, skipped = scale.real_division_rows("nation")
+def test_nation_names_every_unit_and_counts_banners_as_counties():
+    rows = loader.hierarchy_rows("000000000000")
+    provinces = [r for r in rows if r["level"] == "province"]
     counties = [r for r in rows if r["level"] == "county"]
-    assert len(counties) > 2800 and skipped["counties_unknown_kind"] == 0
+    assert len(provinces) == 31 and len(counties) > 2800
     assert any(r["name"].endswith("旗") and r["kind"] == "县" for r in counties)
-    assert skipped["townships_unknown_kind"] == 1  # 赵家蓬区公所, a county office
-    gone = [r for r in rows if r["level"] == "township" and r["abolished_on"]]
-    assert len(gone) > 200 and not any("撤" in r["name"] for r in gone)
-    beijing = next(r for r in rows if r["code"] == "110100000000")
-    assert beijing["is_demo"] is True
+    assert {r["kind"] for r in provinces} == {"省", "自治区", "直辖市"}
+    beijing = next(r for r in rows if r["code"] == "110000000000")
+    assert beijing["name"] == "北京市" and beijing["kind"] == "直辖市"
+    townships = loader.township_rows("000000000000", {r["code"] for r in counties})
+    gone = [r for r in townships if r["abolished_on"]]
+    assert len(gone) > 150 and not any("撤" in r["name"] for r in gone)
+    assert not any(r["name"] == "赵家蓬区公所" for r in townships)  # a county office
 
 
 @pytest.mark.parametrize(
@@ -44,26 +50,7 @@ def test_nation_counts_banners_and_sumu_and_flags_placeholder_city_names():
     ],
 )
 def test_abolished_townships_are_recognised(raw, name, gone):
-    assert scale.split_abolished(raw) == (name, gone)
-
-
-def test_synthetic_villages_average_about_thirteen_per_township():
-    townships = [
-        {
-            "code": f"4302{n:02d}100000",
-            "kind": kind,
-            "county_code": "430200000000",
-            "abolished_on": None,
-        }
-        for n, kind in enumerate(["镇", "乡", "街道"] * 100)
-    ]
-    villages = scale.synthetic_villages(townships)
-    assert 11 <= len(villages) / len(townships) <= 15
-    assert len({v["code"] for v in villages}) == len(villages)
-    streets = [v for v in villages if v["parent"].endswith("02100000")]
-    assert all(v["kind"] in ("村", "社区") for v in villages)
-    assert scale.synthetic_villages(townships) == villages  # deterministic
-    assert streets
+    assert loader._abolished(raw) == (name, gone)
 
 
 def test_generated_cases_are_masked_and_a_second_run_adds_more(client):

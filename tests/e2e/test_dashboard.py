@@ -45,7 +45,7 @@ def test_dashboard_maps_the_counties_and_drills_down(server, browser, tmp_path):
     page.goto(server + "/")
     expect(page.locator("#status")).to_contain_text("数据截至", timeout=30_000)
 
-    # Twelve county shapes, each drawn and coloured.
+    # Twelve county shapes, each drawn and coloured (怀化市洪江管理区 has no outline of its own).
     counties = page.locator("#map path.county")
     expect(counties).to_have_count(12)
     today = httpx.get(server + "/api/coverage").json()
@@ -55,7 +55,8 @@ def test_dashboard_maps_the_counties_and_drills_down(server, browser, tmp_path):
         assert len(shape.get_attribute("d") or "") > 100
         assert shape.get_attribute("fill", timeout=1000).startswith("#")
         assert names[shape.get_attribute("data-code")] == shape.get_attribute("data-name")
-    expect(page.locator("#county-table tbody tr")).to_have_count(12)
+    # Thirteen county-level units in the table: and 洪江管理区.
+    expect(page.locator("#county-table tbody tr")).to_have_count(13)
     expect(page.locator("#county-table tfoot tr td").first).to_have_text("怀化市")
     expect(page.locator("#chart path.actual")).to_have_count(1)
 
@@ -95,7 +96,7 @@ def test_dashboard_maps_the_counties_and_drills_down(server, browser, tmp_path):
     order = [c["code"] for c in sorted(behind["counties"], key=lambda c: (-c["figure"], c["code"]))]
     rows = page.locator("#county-table tbody tr")
     expect(rows.first).to_have_attribute("data-code", order[0])
-    assert [rows.nth(i).get_attribute("data-code") for i in range(12)] == order
+    assert [rows.nth(i).get_attribute("data-code") for i in range(13)] == order
     header.click()
     expect(rows.first).to_have_attribute("data-code", order[-1])
 

@@ -26,10 +26,11 @@ import pytest
 
 from registry.cases.rules.resident_id import with_check_character
 from tests.conftest import ApiClient, table_checksums
+from tests.integration.corpus import extra_rows
+from tests.integration.corpus.rows import Row
 from tests.integration.shared_app import module_client
 
 HECHENG = "431202"
-JSON_TYPE = "application/json"
 
 
 # ------------------------------------------------------------------------------ the app
@@ -115,23 +116,6 @@ def _big_sync_body() -> bytes:
     note = "材料齐全" * 2_000
     record = json.dumps({"id": "x", "note": note}, ensure_ascii=False)
     return ('{"records": [' + ",".join([record] * 900) + "]}").encode()
-
-
-@dataclass(frozen=True)
-class Row:
-    """One bad request: ``body`` is JSON (a dict/list/str…), raw bytes, or a callable giving
-    bytes; placeholders like ``{site}`` are filled from the world's ids."""
-
-    name: str
-    method: str
-    path: str
-    who: str | None
-    status: int
-    code: str
-    body: Any = None
-    content_type: str | None = JSON_TYPE
-    headers: dict[str, Any] = field(default_factory=dict)
-    raw_path: bool = False  # sent as is to the ASGI app (no client-side URL normalisation)
 
 
 P, A, M = "planner_hecheng", "agent_hecheng", "municipal"
@@ -878,6 +862,7 @@ CORPUS: list[Row] = [
         b"--b\r\n\r\nPK\x03\x04\r\n--b--\r\n",
         content_type="multipart/form-data; boundary=b",
     ),
+    *extra_rows(),
 ]
 
 

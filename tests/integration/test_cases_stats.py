@@ -128,7 +128,8 @@ def test_figures_per_county_township_and_point(client, scenario):
     assert point["name"].endswith("便民服务代办点")
     assert point["county_code"] == "431202000000"
     assert point["figures"] == hecheng
-    township = client.template.villages["hecheng"][:9] + "000"
+    village = client.get(f"/api/divisions/{client.template.villages['hecheng']}").json()
+    township = village["township_code"]  # civil affairs' code, not the village code's prefix
     townships = {t["code"]: t for t in body["townships"]}
     assert townships[township]["figures"] == hecheng
     assert townships[township]["county_code"] == "431202000000"

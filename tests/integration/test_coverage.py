@@ -372,7 +372,7 @@ def test_hand_built_history_shows_each_rule(client):
 def test_city_total_is_the_sum_of_the_counties(client):
     build_history(client)
     body = client.get("/api/coverage", params={"as_of": "2014-03-31"}).json()
-    assert len(body["counties"]) == 12
+    assert len(body["counties"]) == 13  # 12 counties and 怀化市洪江管理区
     total = body["total"]
     assert total["code"] == CITY and total["name"] == "怀化市" and total["level"] == "city"
     for key in FIGURES:
@@ -404,14 +404,16 @@ def test_drill_down_gives_townships_that_add_up_to_the_county(client):
 
 def test_township_list_covers_the_city_and_filters_by_county(client):
     every = client.get("/api/coverage/townships", params={"as_of": "2014-03-31"}).json()
-    assert every["total"] == len(every["items"]) == 210  # the six abolished still exist in 2014
+    # 204 current townships of civil affairs, the six abolished (still there in 2014) and the
+    # three statistical units of the statistics (2 in 通道县, 1 in 鹤城区).
+    assert every["total"] == len(every["items"]) == 213
     one = client.get(
         "/api/coverage/townships", params={"as_of": "2014-03-31", "county": HUITONG}
     ).json()
     assert one["county"] == HUITONG
     assert {t["county_code"] for t in one["items"]} == {HUITONG}
     later = client.get("/api/coverage/townships", params={"as_of": "2016-01-01"}).json()
-    assert later["total"] == 204
+    assert later["total"] == 207
 
 
 def test_division_with_no_villages_has_null_figure_and_a_flag(client):
@@ -423,7 +425,11 @@ def test_division_with_no_villages_has_null_figure_and_a_flag(client):
         assert t["agency_coverage"] is None and t["figure"] is None
         assert t["flags"] == ["no_villages"]
         assert t["on_track"] is None and t["achieved"] is None
-    others = [t for t in body["items"] if t["villages_total"] > 0]
+    # A statistical unit (a farm, a scenic area: 类似乡级单位) has villages but no centre.
+    statistical = [t for t in body["items"] if t["villages_total"] and not t["townships_total"]]
+    assert len(statistical) == 3
+    assert all(t["flags"] == ["no_townships"] for t in statistical)
+    others = [t for t in body["items"] if t["villages_total"] > 0 and t["townships_total"]]
     assert all(t["flags"] == [] for t in others)
 
 

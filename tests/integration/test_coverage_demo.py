@@ -47,6 +47,7 @@ async def reference_counts(days):
             township_code=r["township_code"],
             established_on=r["established_on"],
             abolished_on=r["abolished_on"],
+            kind=r["kind"],
         )
         for r in await Division.select().where(Division.level.is_in(["village", "township"]))
     ]

@@ -35,6 +35,9 @@ COUNTY_NAMES = {
     "431230000000": "通道侗族自治县",
     "431281000000": "洪江市",
 }
+# County-level units: the twelve counties with their outlines, and 怀化市洪江管理区 (a unit of
+# the statistics without an outline of its own: its feature has no geometry, the SVG no path).
+UNIT_NAMES = {**COUNTY_NAMES, "431271000000": "怀化市洪江管理区"}
 AS_OF = "2014-04-18"
 
 
@@ -62,7 +65,8 @@ def test_geojson_is_rfc7946_with_every_figure_on_each_county(client):
     assert data["as_of"] == AS_OF and data["campaign"] == "agency-points-2013"
     assert "0.001°" in data["simplification"]
     counties = [f for f in data["features"] if f["properties"]["layer"] == "county"]
-    assert {f["id"]: f["properties"]["name"] for f in counties} == COUNTY_NAMES
+    assert {f["id"]: f["properties"]["name"] for f in counties} == UNIT_NAMES
+    assert [f["id"] for f in counties if f["geometry"] is None] == ["431271000000"]
     figures = {c["code"]: c for c in coverage(client)["counties"]}
     for f in counties:
         props = f["properties"]
@@ -71,6 +75,8 @@ def test_geojson_is_rfc7946_with_every_figure_on_each_county(client):
             assert props[key] == expected[key], key
         assert props["target"] == expected["target"] and props["on_track"] == expected["on_track"]
         assert props["flags"] == "" and props["as_of"] == AS_OF
+        if f["geometry"] is None:
+            continue  # 洪江管理区
         assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
         ring = f["geometry"]["coordinates"][0]
         ring = ring[0] if f["geometry"]["type"] == "MultiPolygon" else ring
@@ -103,6 +109,8 @@ def test_geojson_round_trips_through_shapely(client):
     data = client.get("/api/coverage.geojson", params={"sites": "false"}).json()
     total = 0.0
     for f in data["features"]:
+        if f["geometry"] is None:  # 洪江管理区: no outline of its own
+            continue
         geom = shape(f["geometry"])
         assert geom.is_valid
         total += geom.area
@@ -238,7 +246,7 @@ def test_xlsx_report_has_counties_total_and_townships(client):
     assert "目标进度" in headers and "是否达到目标进度" in headers and "预计完成日期" in headers
     body = coverage(client)
     rows = list(ws.iter_rows(min_row=4, values_only=True))
-    assert len(rows) == 13
+    assert len(rows) == 14  # 13 county-level units and the total
     col = {h: i for i, h in enumerate(headers)}
     for row, county in zip(rows, body["counties"], strict=False):
         assert row[col["区划代码"]] == county["code"] and row[col["县市区"]] == county["name"]
@@ -255,7 +263,7 @@ def test_xlsx_report_has_counties_total_and_townships(client):
     assert ws.cell(4, col["代办点覆盖率"] + 1).number_format == "0.0%"
     detail = wb["乡镇(街道)明细"]
     detail_rows = list(detail.iter_rows(min_row=4, values_only=True))
-    assert len(detail_rows) == 210
+    assert len(detail_rows) == 213  # 207 current townships, 6 abolished after 2014
     dh = [c.value for c in detail[3]]
     assert dh[:3] == ["县市区", "乡镇(街道)代码", "乡镇(街道)"]
     golden = next(r for r in detail_rows if r[1] == "431202102000")
@@ -287,7 +295,7 @@ def test_csv_report_counties_and_townships(client):
     assert response.headers["content-type"].startswith("text/csv")
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert len(rows) == 13 and rows[-1]["县市区"] == "全市合计"
+    assert len(rows) == 14 and rows[-1]["县市区"] == "全市合计"
     body = coverage(client, campaign="centres-2015")
     for row, county in zip(rows, body["counties"], strict=False):
         assert row["区划代码"] == county["code"]
@@ -298,7 +306,7 @@ def test_csv_report_counties_and_townships(client):
         "/api/reports/coverage.csv", params={"as_of": AS_OF, "level": "township"}, headers=headers
     )
     trows = list(csv.DictReader(io.StringIO(townships.content.decode("utf-8-sig"))))
-    assert len(trows) == 210
+    assert len(trows) == 213
     empty = [r for r in trows if r["村(社区)总数"] == "0"]
     assert len(empty) == 6 and all(r["代办点覆盖率"] == "" and r["说明"] for r in empty)
     bad = client.get("/api/reports/coverage.csv", params={"level": "village"}, headers=headers)

@@ -292,12 +292,14 @@ IMPORT_ATTEMPTS = 8
 def _import_file(salt: int) -> tuple[bytes, list[str]]:
     """A division file of 3,000 new villages spread over 怀化's townships; each ``salt`` gives
     serials no other file uses (from 400 + 20 × salt)."""
-    from seed.loader import division_rows
+    from seed.loader import township_rows
 
+    # Civil affairs files six townships under 洪江市 that the register keeps under 洪江管理区.
+    moved = {f"431281{n}000" for n in ("001", "002", "003", "004", "218", "220")}
     townships = [
         r["code"]
-        for r in division_rows()
-        if r["level"] == "township" and r.get("abolished_on") is None
+        for r in township_rows("431200000000", {f"4312{n:02d}000000" for n in range(100)})
+        if r.get("abolished_on") is None and r["code"] not in moved
     ]
     codes = [
         t[:9] + f"{400 + 20 * salt + i // len(townships):03d}"

@@ -263,7 +263,7 @@ def _item(code="431202001000", target="standardized", day="2015-06-30", **extra)
 
 BAD_ITEMS = [
     # (name, items, campaign, expected codes per field)
-    ("village in a centres plan", [_item("431202102201")], CENTRES, "wrong_level"),
+    ("village in a centres plan", [_item("431202101201")], CENTRES, "wrong_level"),
     ("township in a points plan", [_item(target="in_service")], POINTS, "wrong_level"),
     ("another county", [_item(ZHONGFANG_TOWNSHIP)], CENTRES, "division_outside_county"),
     ("unknown code", [_item("431202999000")], CENTRES, "unknown_division"),
@@ -298,7 +298,7 @@ def test_bad_items_are_listed_and_nothing_is_written(client):
         # A valid first item: the error must point at the bad one by its position.
         good = _item("431202002000")
         if campaign == POINTS:
-            good = _item("431202102202", "in_service", "2014-06-30")
+            good = _item("431202101202", "in_service", "2014-06-30")
         response = create(client, campaign=campaign, items=[good, *items])
         assert response.status_code == 422, (name, response.text)
         body = response.json()
@@ -313,7 +313,7 @@ def test_bad_items_are_listed_and_nothing_is_written(client):
 def test_every_bad_item_is_reported_at_once(client):
     items = [
         _item(),
-        _item("431202102201"),
+        _item("431202101201"),
         _item(ZHONGFANG_TOWNSHIP),
         _item(day="2016-01-01"),
     ]
@@ -332,7 +332,7 @@ def test_bad_explanations_are_refused(client):
     for explained, code in [
         ({"431202001000": "已列入"}, "explained_division_has_item"),
         ({ZHONGFANG_TOWNSHIP: "不是本县"}, "division_outside_county"),
-        ({"431202102201": "村"}, "wrong_level"),
+        ({"431202101201": "村"}, "wrong_level"),
         ({"431202206000": "  "}, "required"),
         ({"4312": "坏代码"}, "invalid_code"),
     ]:
@@ -568,9 +568,9 @@ def test_municipal_overview_lists_every_county_with_its_plan_state(client, froze
     body = client.get(
         "/api/plans", params={"campaign": CENTRES}, headers=client.auth("municipal")
     ).json()
-    assert body["total"] == 12
+    assert body["total"] == 13  # 12 counties and 怀化市洪江管理区
     assert {r["state"] for r in body["items"]} == {"none"}
-    assert body["by_state"] == {"none": 12}
+    assert body["by_state"] == {"none": 13}
 
     pid = create(client).json()["id"]
     act(client, pid, "submit", "planner_hecheng")
@@ -589,7 +589,7 @@ def test_municipal_overview_lists_every_county_with_its_plan_state(client, froze
         "/api/plans", params={"campaign": CENTRES}, headers=client.auth("municipal")
     ).json()
     assert body["overdue_reviews"] == 1
-    assert body["by_state"] == {"none": 11, "submitted": 1}
+    assert body["by_state"] == {"none": 12, "submitted": 1}
     overdue = client.get(
         "/api/plans", params={"overdue": "true"}, headers=client.auth("municipal")
     ).json()

@@ -81,10 +81,10 @@ def test_template_prefills_every_village_with_validation(client):
     assert [c.value for c in ws[1]][:7] == HEADERS
     assert ws.cell(1, 8).value == "备注/未列入原因"
     codes = [ws.cell(r, 1).value for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value]
-    assert len(codes) == 149  # 鹤城区's demo villages and communities
+    assert len(codes) == 128  # 鹤城区's official villages and communities (NBS 2023)
     assert all(isinstance(c, str) and len(c) == 12 and c.startswith("431202") for c in codes)
     assert ws.cell(2, 2).value == "城中街道" and ws.cell(2, 3).value.endswith("社区")
-    assert all(ws.cell(r, 4).value is None for r in range(2, 151))
+    assert all(ws.cell(r, 4).value is None for r in range(2, 130))
     validations = {str(dv.sqref).split(":")[0]: dv for dv in ws.data_validations.dataValidation}
     assert validations["D2"].type == "list"
     assert validations["D2"].formula1 == '"已运行,已建成"'
@@ -139,13 +139,13 @@ def test_filled_template_uploads_exports_and_round_trips(client):
     response = upload(client, content)
     assert response.status_code == 201, response.text
     result = response.json()
-    assert (result["action"], result["items"], result["explained"]) == ("create", 147, 2)
+    assert (result["action"], result["items"], result["explained"]) == ("create", 126, 2)
     assert result["check"] == {
         "ok": True,
         "errors": [],
         "warnings": [],
-        "expected": 149,
-        "planned": 147,
+        "expected": 128,
+        "planned": 126,
         "explained": 2,
     }
     plan = result["plan"]
@@ -157,7 +157,7 @@ def test_filled_template_uploads_exports_and_round_trips(client):
     assert by_code[first] == {
         "division_code": first,
         "division_name": sheet.cell(rows[0], 3).value,
-        "township_code": first[:9] + "000",
+        "township_code": client.get(f"/api/divisions/{first}").json()["township_code"],
         "target": "in_service",
         "target_date": "2014-06-30",
         "budget_yuan": 50_000,
@@ -420,7 +420,7 @@ def test_registry_import_and_export_plan_commands(
     assert client.snapshot() == before
     cli.main(["import", "plan", str(path), "--user", "planner_hecheng"])
     out = capsys.readouterr().out
-    assert out.startswith("create: plan ") and "147 items, 2 explained" in out
+    assert out.startswith("create: plan ") and "126 items, 2 explained" in out
     plan_id = int(out.split("plan ")[1].split()[0])
     target = tmp_path / "out.xlsx"
     cli.main(["export", "plan", str(target), "--plan", str(plan_id)])

@@ -6,12 +6,38 @@ from datetime import date
 
 from registry.core.errors import RuleViolation
 
-LEVELS = ("city", "county", "township", "village")
-KINDS = ("市", "区", "县", "县级市", "乡", "镇", "街道", "村", "社区")
+LEVELS = ("province", "city", "county", "township", "village")
+# 类似乡级单位: the statistics' township-level units that are no township (development zones,
+# farms, forestry farms): they carry villages, no service centre, and are not counted as
+# townships (see rules/reconcile.py).
+STATISTICAL_TOWNSHIP = "类似乡级单位"
+# 类似县级单位: the statistics' county-level units that are no county (开发区, 示范区, 管理区 such
+# as 怀化市洪江管理区; codes xxxx7x): counted as county-level units, with their villages.
+STATISTICAL_COUNTY = "类似县级单位"
+KINDS = (
+    "省",
+    "自治区",
+    "直辖市",
+    "市",
+    "地区",
+    "自治州",
+    "盟",
+    "区",
+    "县",
+    "县级市",
+    STATISTICAL_COUNTY,
+    "乡",
+    "镇",
+    "街道",
+    STATISTICAL_TOWNSHIP,
+    "村",
+    "社区",
+)
 KINDS_BY_LEVEL: dict[str, tuple[str, ...]] = {
-    "city": ("市",),
-    "county": ("区", "县", "县级市"),
-    "township": ("乡", "镇", "街道"),
+    "province": ("省", "自治区", "直辖市"),
+    "city": ("市", "地区", "自治州", "盟"),
+    "county": ("区", "县", "县级市", STATISTICAL_COUNTY),
+    "township": ("乡", "镇", "街道", STATISTICAL_TOWNSHIP),
     "village": ("村", "社区"),
 }
 
@@ -45,6 +71,28 @@ def township_kind(name: str) -> str:
         f"cannot tell 乡/镇/街道 from the name {name!r}",
         "name",
     )
+
+
+def province_kind(name: str) -> str:
+    """省, 自治区 or 直辖市 from a province-level name (北京市 … 重庆市 are 直辖市)."""
+    if name.endswith("自治区"):
+        return "自治区"
+    if name.endswith("市"):
+        return "直辖市"
+    return "省"
+
+
+def city_kind(name: str) -> str:
+    """市, 地区, 自治州 or 盟 from a city-level name."""
+    for kind in ("自治州", "地区", "盟"):
+        if name.endswith(kind):
+            return kind
+    return "市"
+
+
+def statistical_county(code: str) -> bool:
+    """A county-level unit of the statistics only (its code's county digits 70 and above)."""
+    return code[4:6] >= "70"
 
 
 def county_kind(name: str) -> str:

@@ -15,10 +15,18 @@ from typing import Any
 
 from geo.crs import transform_geometry
 from geo.geojson_io import GeometryError, parse_geometry
-from registry.core.codes import level_of_code
+from registry.core.codes import level_of_code, parent_code_of
 from registry.core.errors import RuleViolation
 from registry.core.text import clean_text
-from registry.divisions.rules import LEVELS, check_kind, county_kind, township_kind, village_kind
+from registry.divisions.rules import (
+    LEVELS,
+    check_kind,
+    city_kind,
+    county_kind,
+    province_kind,
+    township_kind,
+    village_kind,
+)
 from registry.formats.readers import RawTable
 from registry.sites.rules.location import normalise_crs
 from registry.transfer.imports.cells import ColumnSpec, as_bool, as_code, as_date, as_text
@@ -39,7 +47,8 @@ DIVISION_COLUMNS = (
 DIVISION_DERIVED = ("county_code", "township_code", "has_boundary", "source", "id")
 _KIND_FROM_NAME = MappingProxyType(
     {
-        "city": lambda name: "市",
+        "province": province_kind,
+        "city": city_kind,
         "county": county_kind,
         "township": township_kind,
         "village": village_kind,
@@ -64,18 +73,13 @@ class DivisionIn:
     geometry: Any = None
     county_code: str | None = None
     township_code: str | None = None
+    # Whether the row said which datum its geometry is in (else WGS-84 is assumed).
+    crs_given: bool = False
 
 
 def structural_parent(item: DivisionIn) -> str | None:
-    """The parent code the code's structure implies (None for a city)."""
-    code = item.code
-    if item.level == "village":
-        return code[:9] + "000"
-    if item.level == "township":
-        return code[:6] + "000000"
-    if item.level == "county":
-        return code[:4] + "00000000"
-    return None
+    """The parent code the code's structure implies (None for a province)."""
+    return parent_code_of(item.code)
 
 
 def parse_divisions(
@@ -102,8 +106,8 @@ def parse_divisions(
                 number,
                 "code",
                 "invalid_level",
-                f"代码 {code} 是省级代码：只能导入市、县、乡镇、村(社区)",
-                f"{code} is a province code; import cities, counties, townships, villages",
+                f"代码 {code} 不是省、市、县、乡镇或村(社区)的代码",
+                f"{code} is no code of a province, city, county, township or village",
             )
             continue
         given_level = as_text(cells.get("level"))
@@ -179,6 +183,7 @@ def parse_divisions(
                 abolished_on=abolished,
                 is_demo=is_demo,
                 geometry=geometry,
+                crs_given=bool(as_text(cells.get("crs"))),
             )
         )
     return parsed

@@ -1,10 +1,16 @@
-"""Import of divisions (city, county, township, village) with, from GeoJSON, their boundaries.
+"""Import of divisions (province, city, county, township, village) with, from GeoJSON, their
+boundaries.
 
 Divisions are matched by code: a new code is created, a known one updated, an unchanged one
 left alone. A row's parent is the one given or the one its code's structure implies, and must
-exist one level up, in the file or the registry; an existing division never moves to another
-county. Boundaries are stored in WGS-84 (converted from the file's ``crs``) with a simplified
-copy for maps. A renamed division renames its sites' standard names in the same transaction.
+exist one level up, in the file or the registry. A code must lie within the deployment's root
+and within its parent (start with its digits; under a township, with its county's, since a
+village's statistical code may carry another township code than civil affairs'). An existing
+division never moves to another county. Boundaries are stored in WGS-84 (converted from the
+file's ``crs``) with a simplified copy for maps; an outline without a ``crs`` that sits a
+GCJ-02 (or BD-09) offset away from the stored outline of the same code is imported with a
+warning saying so. A renamed division renames its sites' standard names in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from typing import Any
 import msgspec
 import shapely
 
+from geo.boundaries import apparent_datum
 from geo.geojson_io import geometry_to_geojson
 from registry.audit.service import COLUMNS as AUDIT_COLUMNS
 from registry.audit.service import diff
 from registry.audit.service import row as audit_row
+from registry.core.codes import county_of, covers, level_of_code, prefix
+from registry.core.settings import get_settings
 from registry.db import bulk
 from registry.db.sql import select_in
 from registry.divisions import service as division_service
@@ -93,10 +102,15 @@ class DivisionJob(Job):
             )
         }
         by_code = {r.code: r for r in rows}
+        root = get_settings().root_code
         creates: list[DivisionIn] = []
         updates: list[tuple[DivisionIn, dict[str, Any], dict[str, Any]]] = []
         for item in sorted(rows, key=lambda r: (_LEVEL_RANK[r.level], r.code)):
+            if not self._in_root(item, root):
+                continue
             if not self._resolve_parent(item, by_code, existing):
+                continue
+            if not self._within_parent(item):
                 continue
             if not in_scope(self.actor, item.code, item.county_code, item.level):
                 self.issues.add(item.row, "code", out_of_scope(self.actor))
@@ -137,6 +151,41 @@ class DivisionJob(Job):
         outcome.unchanged = max(0, valid - outcome.created - outcome.updated)
         return creates, updates, boundaries
 
+    def _in_root(self, item: DivisionIn, root: str) -> bool:
+        """The code lies within the registry's root."""
+        if covers(root, item.code):
+            return True
+        self.issues.error(
+            item.row,
+            "code",
+            "outside_root",
+            f"代码 {item.code} 不属于本系统所辖范围（{prefix(root) or '全国'}）",
+            f"the code {item.code} lies outside the registry's root {root}",
+        )
+        return False
+
+    def _within_parent(self, item: DivisionIn) -> bool:
+        """A code lies within its parent: starts with its digits — under a township, with its
+        county's: a village's statistical code may carry another township code than the
+        civil-affairs code of its township (431202101001 under 黄金坳镇 431202102000)."""
+        parent = item.parent_code
+        if not (item.explicit_parent and parent):
+            return True
+        if level_of_code(parent) == "township":
+            inside = county_of(parent) == county_of(item.code)
+        else:
+            inside = covers(parent, item.code)
+        if not inside:
+            self.issues.error(
+                item.row,
+                "code",
+                "code_outside_parent",
+                f"代码 {item.code} 与上级区划 {parent} 不符：下级代码应以上级代码开头",
+                f"the code {item.code} does not lie within its parent {parent}: a code "
+                "starts with its parent's digits",
+            )
+        return inside
+
     def _resolve_parent(
         self,
         item: DivisionIn,
@@ -145,14 +194,16 @@ class DivisionJob(Job):
     ) -> bool:
         """Parent (given or by code structure) must exist, in the file or the database, one
         level up; the county and township codes follow from it."""
-        if item.level == "city":
+        if item.level in ("province", "city") and (
+            item.code == get_settings().root_code or item.level == "province"
+        ):
             if item.explicit_parent:
                 self.issues.error(
                     item.row,
                     "parent_code",
                     "invalid_parent",
-                    "市级区划没有上级（省级不在登记范围内）",
-                    "a city has no parent in the registry (provinces are not registered)",
+                    "该区划是登记范围的最上级，没有上级区划",
+                    "this division is the top of the registry and has no parent",
                 )
                 return False
             item.parent_code = None
@@ -175,6 +226,8 @@ class DivisionJob(Job):
             )
             return False
         expected = LEVELS[_LEVEL_RANK[item.level] - 1]
+        if item.level == "township" and level_of_code(parent_code or "") == "city":
+            expected = "city"  # a city without counties (东莞): townships under the city
         if parent_level != expected:
             self.issues.error(
                 item.row,
@@ -185,8 +238,8 @@ class DivisionJob(Job):
             )
             return False
         item.parent_code = parent_code
-        if item.level == "county":
-            item.county_code = item.code
+        if item.level in ("county", "city", "province"):
+            item.county_code = item.code if item.level == "county" else None
         elif item.level == "township":
             item.county_code, item.township_code = parent_code, item.code
         else:
@@ -212,6 +265,20 @@ class DivisionJob(Job):
         }
         out = []
         for item in with_geometry:
+            if not item.crs_given and item.code in stored:
+                datum = apparent_datum(item.geometry, shapely.from_geojson(stored[item.code]))
+                if datum is not None:
+                    label = {"gcj02": "GCJ-02（高德、腾讯）", "bd09": "BD-09（百度）"}[datum]
+                    self.issues.warn(
+                        item.row,
+                        "geometry",
+                        "looks_like_" + datum,
+                        f"边界未注明坐标系，按 WGS-84 导入；但它与已存边界相差一个 {label} 偏移，"
+                        f"看起来是 {label} 坐标：请在 crs 列注明 {datum} 后重新导入",
+                        f"the outline has no crs and was imported as WGS-84, but it sits a "
+                        f"{datum} offset away from the stored outline: it looks like {datum}; "
+                        f"give crs={datum} and import it again",
+                    )
             text = json.dumps(geometry_to_geojson(item.geometry), separators=(",", ":"))
             if stored.get(item.code) == text:
                 continue

@@ -17,7 +17,7 @@ from piccolo.table import Table
 from registry.audit.service import COLUMNS as AUDIT_COLUMNS
 from registry.audit.service import row as audit_row
 from registry.core import clock
-from registry.core.access import Actor, in_city
+from registry.core.access import Actor, within_scope
 from registry.core.errors import Forbidden
 from registry.db import bulk
 from registry.db.sql import column_names
@@ -45,7 +45,7 @@ def in_scope(actor: Actor, code: str, county_code: str | None, level: str) -> bo
         return county_code == actor.scope and level in ("township", "village")
     if not actor.scope:
         return True
-    return in_city(actor, code)
+    return within_scope(actor, code)
 
 
 def out_of_scope(actor: Actor) -> Forbidden:

@@ -77,3 +77,48 @@ def test_unreported_sign_is_unknown_not_nonconforming():
     result = signage.check("大坪村", "村", None)
     assert result.conforms is None
     assert result.standard_name == "大坪村便民服务代办点"
+
+
+@pytest.mark.parametrize(
+    ("division", "kind", "reported", "title"),
+    [
+        ("石头村", "村", "石头村民委员会便民服务代办点", "村民委员会"),
+        ("仰溪铺村", "村", "仰溪铺村村委会便民服务代办点", "村委会"),
+        ("麻溪铺社区", "社区", "麻溪铺社区居委会便民服务代办点", "社区居委会"),
+        ("城中街道", "街道", "城中街道办事处便民服务中心", "街道办事处"),
+        ("黄金坳镇", "镇", "黄金坳镇人民政府便民服务中心", "人民政府"),
+    ],
+)
+def test_a_committee_title_on_the_sign_is_named_and_nothing_else(division, kind, reported, title):
+    result = signage.check(division, kind, reported)
+    assert result.conforms is False
+    assert codes(result) == ["committee_title"]
+    assert f"“{title}”" in result.problems[0].message
+    assert result.problems[0].expected == division
+
+
+def test_a_committee_title_and_a_wrong_suffix_are_both_said():
+    result = signage.check("石头村", "村", "石头村民委员会代办站")
+    assert codes(result) == ["committee_title", "wrong_suffix"]
+
+
+def test_a_wrong_suffix_is_not_also_reported_as_extra_words():
+    result = signage.check("大坪村", "村", "大坪村便民服务代办站")
+    assert codes(result) == ["wrong_suffix"]
+    assert (result.problems[0].found, result.problems[0].expected) == (
+        "便民服务代办站",
+        "便民服务代办点",
+    )
+
+
+def test_the_right_name_in_traditional_characters_is_said_to_be_right():
+    result = signage.check("龙潭镇", "镇", "龍潭鎮便民服務中心")
+    assert result.conforms is False
+    assert codes(result) == ["traditional_characters"]
+    assert "名称正确" in result.problems[0].message
+    assert result.problems[0].expected == "龙潭镇便民服务中心"
+
+
+def test_traditional_characters_and_another_mistake_are_both_said():
+    result = signage.check("龙潭镇", "镇", "龍潭鎮便民服務站")
+    assert codes(result) == ["traditional_characters", "wrong_suffix"]
