@@ -11,6 +11,7 @@ import getpass
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from registry.core.codes import level_of_code
@@ -340,9 +341,61 @@ def _export_table(args: argparse.Namespace) -> None:
     print(f"exported {result.rows} {args.what} to {args.file} ({len(result.content)} bytes)")
 
 
+def _nbs_lists(path: Path) -> list[Any]:
+    """The statistical lists of FILE: the file, or every ``*.csv``/``*.csv.gz`` of a folder."""
+    from registry.divisions import nbs
+    from registry.formats.readers import read_path
+
+    if not path.exists():
+        raise CliError(f"no such file: {path} / 文件不存在")
+    files = sorted(path.glob("*.csv*")) if path.is_dir() else [path]
+    return [nbs.read(read_path(f, limit=200 * 1024 * 1024)) for f in files]
+
+
+def _import_nbs(args: argparse.Namespace) -> None:
+    from datetime import date
+
+    from registry.core.access import SYSTEM
+    from registry.divisions import register, register_report
+    from registry.formats.writers import write_csv, write_xlsx
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = date.fromisoformat(args.as_of)
+        except ValueError:
+            raise CliError(
+                f"--as-of must be YYYY-MM-DD / 日期格式应为 YYYY-MM-DD: {args.as_of}"
+            ) from None
+    lists = _nbs_lists(Path(args.file))
+    bar = ProgressBar("import nbs", enabled=True if args.progress else None)
+
+    async def run() -> Any:
+        return await register.import_lists(SYSTEM, lists, as_of, args.dry_run, bar)
+
+    report = asyncio.run(_with_engine(run))
+    bar.close()
+    print("\n".join(register_report.text_lines(report, args.dry_run)))
+    if args.report:
+        rows = register_report.report_rows(report)
+        columns = register_report.REPORT_COLUMNS
+        content = (
+            write_xlsx(columns, rows, "区划对照与变更")
+            if args.report.endswith(".xlsx")
+            else write_csv(columns, rows)
+        )
+        Path(args.report).write_bytes(content)
+    if report.errors:
+        sys.exit(1)
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     if args.what == "plan":
         _import_plan(args)
+    elif args.format == "nbs":
+        if args.what != "divisions":
+            raise CliError("--format nbs imports divisions / 统计用区划只能导入区划")
+        _import_nbs(args)
     else:
         _import_table(args)
 
@@ -449,7 +502,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("what", choices=["divisions", "sites", "plan"])
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
-    imp.add_argument("--format", choices=["csv", "xlsx", "geojson"], help="override the suffix")
+    imp.add_argument(
+        "--format",
+        choices=["csv", "xlsx", "geojson", "nbs"],
+        help="override the suffix; nbs: the statistical register (a file or a folder of them)",
+    )
+    imp.add_argument("--as-of", help="nbs: the list's date, YYYY-MM-DD (changes take effect)")
     imp.add_argument("--report", help="also write the row-level report to FILE (.csv or .xlsx)")
     imp.add_argument("--progress", action="store_true", help="progress bar even when piped")
     imp.add_argument("--user", help="plan: act as this county planner (default: cli:<os user>)")

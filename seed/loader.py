@@ -132,8 +132,8 @@ def hierarchy_rows(root: str) -> list[dict[str, Any]]:
             rows.append(_row(code, name, "city", city_kind(name), parent))
     for r in _csv(CHINA / "areas.nbs2023.csv.gz"):
         code = pad(r["code"])
-        if not covers(root, code) or r["name"] in ("市辖区", "县"):
-            continue
+        if not covers(root, code) or r["name"] in ("市辖区", "县") or code in cities:
+            continue  # a city without counties (东莞) is its own county-level unit
         rows.append(
             _row(code, r["name"], "county", _county_kind(code, r["name"]), pad(r["cityCode"]))
         )

@@ -14,7 +14,9 @@ village    code, name, streetCode, provinceCode, cityCode,  12
 
 The level is told by the columns; a file may be gzip-compressed. Every row is checked on its
 own (code digits and length, the code starting with its parent's, no code twice, a name);
-a missing column refuses the whole file. Codes come out padded to the registry's 12 digits.
+a missing column refuses the whole file. Codes come out padded to the registry's 12 digits. A
+row whose code stands for a unit above its level (金门县 listed as its own township and
+village: 350527000, 350527000000) is a placeholder, set aside, not an error.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import io
 import zlib
 from dataclasses import dataclass, field
 
+from registry.core.codes import level_of_code
 from registry.formats.problems import FileProblem
 from registry.formats.readers import decode_text
 
@@ -83,9 +86,13 @@ class RowError:
 
 @dataclass
 class NbsFile:
+    """A list read: its level, its rows, its row errors, and the placeholder rows left out
+    (a unit the statistics list under itself: 金门县 as its own township and village)."""
+
     level: str
     rows: list[NbsRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    placeholders: list[NbsRow] = field(default_factory=list)
 
 
 def _unzip(data: bytes) -> bytes:
@@ -188,5 +195,9 @@ def read(data: bytes) -> NbsFile:
             continue
         seen[code] = number
         county = pad(code[:6]) if digits >= 6 else ""
-        out.rows.append(NbsRow(number, pad(code), name, pad(parent) if parent else "", county))
+        row = NbsRow(number, pad(code), name, pad(parent) if parent else "", county)
+        if level_of_code(row.code) != level:
+            out.placeholders.append(row)  # 350527000000 金门县 listed as its own village
+            continue
+        out.rows.append(row)
     return out

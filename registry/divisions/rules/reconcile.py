@@ -277,4 +277,28 @@ def reconcile(register: Iterable[Township], nbs: Sequence[Township]) -> Reconcil
         else:
             matches.append(Match(t, "unmatched", t.code, None, "民政区划中找不到同名乡镇"))
     register_only = [t for items in by_county.values() for t in items if t.code not in used]
+    matches = _free_codes(matches, by_county)
     return Reconciliation(matches, sorted(register_only, key=lambda t: t.code))
+
+
+def _free_codes(matches: list[Match], by_county: dict[str, list[Township]]) -> list[Match]:
+    """A unit added under its statistical code whose code civil affairs gives to another
+    township (统计 110108023 万柳地区, 民政 110108023000 海淀镇) gets a code of its own: the
+    first free ``CCCCCC9NN000`` of its county (9xx, a range neither register uses); its
+    statistical code stays its alias."""
+    taken = {t.code for items in by_county.values() for t in items}
+    out: list[Match] = []
+    for m in matches:
+        if m.register is not None and m.rule != "moved":
+            out.append(m)
+            continue
+        if m.division in taken:
+            county = m.nbs.county[:6]
+            code = next(
+                f"{county}9{n:02d}000" for n in range(100) if f"{county}9{n:02d}000" not in taken
+            )
+            note = f"统计用代码 {m.nbs.code[:9]} 在民政区划中另属他乡，登记代码为 {code}"
+            m = Match(m.nbs, m.rule, code, m.register, f"{m.note}；{note}" if m.note else note)
+        taken.add(m.division)
+        out.append(m)
+    return out
