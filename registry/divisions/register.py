@@ -179,8 +179,10 @@ async def plan(
     aliases = await DivisionAlias.select(DivisionAlias.code, DivisionAlias.division).where(
         DivisionAlias.system == "nbs"
     )
-    resolve = {a["code"]: a["division"] for a in aliases}
-    resolve.update({t.code: t.code for t in register if not t.abolished})
+    # A village's parent is a statistical township code: its own alias wins over a civil-affairs
+    # township that happens to carry the same digits (统计 431221111 is 袁家镇, not 中方镇).
+    resolve = {t.code: t.code for t in register if not t.abolished}
+    resolve.update({a["code"]: a["division"] for a in aliases})
     resolve.update(result.townships)
     county_of_township = {t.code: t.county for t in register}
     for m in result.reconciliation.matches if result.reconciliation else []:
@@ -542,6 +544,8 @@ async def import_lists(
         progress("villages", 0, len(p.villages))
         changes = await _apply_villages(p)
         await _outlines()
+        if not (counties or townships or any(changes.values())):
+            return report(p, True, open_sites)  # the same list again: nothing to record
         await audit.record(
             actor,
             "import",

@@ -20,13 +20,18 @@ class Division(msgspec.Struct):
     established_on: date | None = None
     abolished_on: date | None = None
     is_demo: bool = False
+    official_name: str | None = None
 
 
 class DivisionDetail(Division):
-    """A division with the number of divisions below it, by level, and its boundary flag."""
+    """A division with the number of divisions below it, by level, its boundary flag, the
+    other official codes it is known by, and its predecessors and successors."""
 
     children: dict[str, int] = msgspec.field(default_factory=dict)
     has_boundary: bool = False
+    aliases: list[dict[str, str]] = msgspec.field(default_factory=list)
+    predecessors: list[str] = msgspec.field(default_factory=list)
+    successors: list[str] = msgspec.field(default_factory=list)
 
 
 class DivisionList(msgspec.Struct):

@@ -12,7 +12,7 @@ from piccolo.query.functions.aggregate import Count
 from geo.boundaries import BoundaryIndex, Region
 from geo.geojson_io import feature
 from registry.core import runtime
-from registry.core.codes import normalise_code
+from registry.core.codes import like_prefix, normalise_code
 from registry.core.errors import NotFound
 from registry.core.params import code_or_none, one_of, page
 from registry.core.text import clean_text
@@ -20,7 +20,7 @@ from registry.divisions.rules import LEVELS
 from registry.divisions.schemas import CountyRef, Division, DivisionDetail, DivisionList, Located
 from registry.sites.rules.location import to_wgs84_checked
 from registry.tables import Division as DivisionRow
-from registry.tables import DivisionBoundary
+from registry.tables import DivisionAlias, DivisionBoundary, DivisionSuccession
 
 COLUMNS = (
     DivisionRow.code,
@@ -33,6 +33,7 @@ COLUMNS = (
     DivisionRow.established_on,
     DivisionRow.abolished_on,
     DivisionRow.is_demo,
+    DivisionRow.official_name,
 )
 
 
@@ -79,8 +80,8 @@ async def get_division(code: str) -> DivisionDetail:
         raise _not_found(code)
     children: dict[str, int] = {}
     level = row["level"]
-    if level == "city":
-        scope = DivisionRow.code.like(code[:4] + "%")
+    if level in ("province", "city"):
+        scope = DivisionRow.code.like(like_prefix(code))
     elif level == "county":
         scope = DivisionRow.county_code == code
     elif level == "township":
@@ -96,7 +97,20 @@ async def get_division(code: str) -> DivisionDetail:
         )
         children = {c["level"]: c["n"] for c in counts}
     has_boundary = await DivisionBoundary.exists().where(DivisionBoundary.division == code)
-    return DivisionDetail(**row, children=children, has_boundary=has_boundary)
+    aliases = await DivisionAlias.select(DivisionAlias.system, DivisionAlias.code).where(
+        DivisionAlias.division == code
+    )
+    links = await DivisionSuccession.select(
+        DivisionSuccession.predecessor, DivisionSuccession.successor
+    ).where((DivisionSuccession.predecessor == code) | (DivisionSuccession.successor == code))
+    return DivisionDetail(
+        **row,
+        children=children,
+        has_boundary=has_boundary,
+        aliases=aliases,
+        predecessors=sorted(r["predecessor"] for r in links if r["successor"] == code),
+        successors=sorted(r["successor"] for r in links if r["predecessor"] == code),
+    )
 
 
 async def boundary(code: str, simplified: bool = False) -> dict[str, Any]:
@@ -168,6 +182,20 @@ async def county_index() -> BoundaryIndex:
         index = await _build()
         state.slot(SLOT, dict)["index"] = index
     return index
+
+
+async def borrowed_outline(code: str) -> tuple[str, str] | None:
+    """(code, name) of the county whose outline a county-level unit without its own uses
+    (``outline_code``: 怀化市洪江管理区 → 洪江市), or None."""
+    row = await DivisionRow.select(DivisionRow.outline_code).where(DivisionRow.code == code).first()
+    if row is None or not row["outline_code"]:
+        return None
+    owner = (
+        await DivisionRow.select(DivisionRow.code, DivisionRow.name)
+        .where(DivisionRow.code == row["outline_code"])
+        .first()
+    )
+    return (owner["code"], owner["name"]) if owner else None
 
 
 def invalidate() -> None:

@@ -180,6 +180,20 @@ def no_boundary_warning(county_name: str) -> str:
     )
 
 
+def borrowed_outline_note(county_name: str, outline_name: str) -> str:
+    """The note kept on a site checked against another unit's outline (怀化市洪江管理区 has
+    none of its own; its area lies within 洪江市's)."""
+    return (
+        f"{county_name}无单独边界，按{outline_name}的边界校验 / {county_name} has no outline "
+        f"of its own; the location was checked against {outline_name}'s"
+    )
+
+
+def with_note(note: str, warning: str | None) -> str:
+    """A note and a warning kept together (the note alone when there is no warning)."""
+    return note if warning is None else f"{note}；{warning}"
+
+
 class Containments(NamedTuple):
     """Per point: the warning to keep (or None) and the violation refusing it (or None)."""
 
