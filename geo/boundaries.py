@@ -525,36 +525,6 @@ class BoundaryIndex:
             for r, d in zip(region_of.tolist(), dist.tolist(), strict=True)
         ]
 
-    def nearest(self, lon: float, lat: float) -> tuple[Region, float]:
-        """Return the nearest region and the distance to it in metres (0.0 if inside).
-
-        Args:
-            lon: WGS-84 longitude.
-            lat: WGS-84 latitude.
-
-        Returns:
-            ``(region, metres)``; ties go to the smallest code.
-
-        Raises:
-            ValueError: If the index is empty or a coordinate is not finite.
-        """
-        if not self._regions:
-            raise ValueError("the boundary index is empty")
-        if not (math.isfinite(lon) and math.isfinite(lat)):
-            raise ValueError("coordinates must be finite numbers")
-        found = self.locate(lon, lat)
-        if found is not None:
-            return found, 0.0
-        lon_a = np.array([lon], dtype=np.float64)
-        lat_a = np.array([lat], dtype=np.float64)
-        best: tuple[float, str, int] | None = None
-        for i, reg in enumerate(self._regions):
-            d = float(self._outside_distances(i, lon_a, lat_a)[0])
-            if best is None or (d, reg.code) < best[:2]:
-                best = (d, reg.code, i)
-        assert best is not None
-        return self._regions[best[2]], best[0]
-
 
 # --------------------------------------------------------------------------- loading
 

@@ -63,9 +63,10 @@ def cmd_seed(args: argparse.Namespace) -> None:
             return
         if wanted != "city" or args.cases:
             bar = ProgressBar(f"seed {wanted}")
-            report = await scale.load_scale(
-                wanted, demo_data=args.demo, cases=args.cases, progress=bar
-            )
+            # Millions of synthetic cases only when a scale is asked for by name; a plain
+            # `seed --demo` at a province or nation root stays quick.
+            cases = args.cases if args.scale else (args.cases or 0)
+            report = await scale.load_scale(wanted, demo_data=args.demo, cases=cases, progress=bar)
             bar.close()
             for key, value in report.items():
                 print(f"{key}: {value}")

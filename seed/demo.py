@@ -35,6 +35,7 @@ from registry.accounts import service as accounts
 from registry.accounts.schemas import AccountCreate
 from registry.core import clock
 from registry.core.access import SYSTEM
+from registry.core.settings import get_settings
 from registry.db.bulk import insert_many
 from registry.db.transactions import write_transaction
 from registry.divisions.rules import SITE_KIND_BY_DIVISION_KIND, STATISTICAL_TOWNSHIP
@@ -286,8 +287,11 @@ async def demo_accounts() -> list[tuple[str, str, str, str]]:
         .order_by(Site.id)
         .first()
     )
+    root = get_settings().root_code
+    root_name = await Division.select(Division.name).where(Division.code == root).first()
+    centre = (root_name["name"] if root_name else "全国") + "政务服务中心（演示）"
     specs = [
-        ("shizhongxin", "municipal", "431200000000", "怀化市政务服务中心（演示）"),
+        ("shizhongxin", "municipal", root, centre),
         ("hecheng_planner", "county_planner", "431202000000", "鹤城区规划员（演示）"),
     ]
     if agent_site:

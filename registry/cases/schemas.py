@@ -4,8 +4,6 @@ Resident data goes in as ``resident_name``, ``resident_id_number`` and ``residen
 comes out only masked (``resident_name_masked`` …); no response carries the full values.
 """
 
-from __future__ import annotations
-
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -239,6 +237,13 @@ class UnitFigures(msgspec.Struct):
     county_code: str | None = None
     township_code: str | None = None
     site_id: int | None = None
+
+
+# Two capabilities name a struct UnitFigures; the API document has called this one
+# cases_UnitFigures since before the split (the component name comes from the module path), so
+# generated clients keep working. The annotations of this module are evaluated eagerly (no
+# ``from __future__ import annotations``): resolving them must not need this module's globals.
+UnitFigures.__module__ = "registry.cases"
 
 
 class CaseStats(msgspec.Struct):

@@ -93,15 +93,18 @@ class CoverageController(Controller):
     @get(
         "/townships",
         operation_id="getTownshipCoverage",
-        summary="Coverage figures per township (of one county or the city)",
+        summary="Coverage figures per township (of one county or of an area)",
     )
     async def get_townships(
         self,
         as_of: FromQuery[str | None] = None,
         campaign: FromQuery[str | None] = None,
         county: FromQuery[str | None] = None,
+        within: FromQuery[str | None] = None,
     ) -> TownshipCoverage:
-        return await coverage.township_coverage(as_of, campaign, county)
+        """Every township of `county`, or of the province or city `within` (default the
+        registry's root)."""
+        return await coverage.township_coverage(as_of, campaign, county, within)
 
     @get("/campaigns", operation_id="listCampaigns", summary="Campaigns whose figure is tracked")
     async def list_campaigns(self) -> CampaignList:

@@ -146,7 +146,9 @@ async def area(raw: str | None, field: str = "within") -> tuple[str, str, str]:
     )
 
 
-async def _divisions(level: str, day: date, county: str | None = None) -> list[dict[str, Any]]:
+async def _divisions(
+    level: str, day: date, county: str | None = None, within: str | None = None
+) -> list[dict[str, Any]]:
     query = Division.select(
         Division.code,
         Division.name,
@@ -157,7 +159,7 @@ async def _divisions(level: str, day: date, county: str | None = None) -> list[d
     if county:
         query = query.where(Division.county_code == county)
     else:
-        query = query.where(Division.code.like(like_prefix(get_settings().root_code)))
+        query = query.where(Division.code.like(like_prefix(within or get_settings().root_code)))
     rows = await query.order_by(Division.code)
     return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
 
@@ -353,10 +355,11 @@ async def _township_figures(
     days: Sequence[date],
     county: tuple[str, str] | None,
     county_target: tuple[list[Fraction], str] | None = None,
+    within: str | None = None,
 ) -> list[UnitFigures]:
     county_code = county[0] if county else None
     per_day = await cache.counts_by(days, "township", county=county_code, active={day})
-    townships = await _divisions("township", day, county_code)
+    townships = await _divisions("township", day, county_code, within)
     names = {c["code"]: c["name"] for c in await county_units(day, get_settings().root_code)}
     if county_target is not None and county_code is not None:
         targets = {county_code: county_target}
@@ -382,15 +385,16 @@ async def _township_figures(
 
 
 async def township_coverage(
-    as_of: str | None, campaign: str | None, county: str | None = None
+    as_of: str | None, campaign: str | None, county: str | None = None, within: str | None = None
 ) -> TownshipCoverage:
-    """Every township's figures on ``as_of`` (of one county, or the whole city). A township's
-    target is its county's."""
+    """Every township's figures on ``as_of`` (of one county, or of the area ``within``,
+    default the registry's root). A township's target is its county's."""
     camp = await get_campaign(campaign)
     day = maths.parse_as_of(as_of, camp, clock.today())
     drill = await get_county(county) if county else None
+    area_code = None if drill else (await area(within))[0]
     days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
-    items = await _township_figures(camp, day, days, drill)
+    items = await _township_figures(camp, day, days, drill, within=area_code)
     return TownshipCoverage(
         as_of=day,
         campaign=camp.code,

@@ -1,7 +1,5 @@
 """Coverage bodies: figures per county, township and city; monthly series; campaigns."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated
 
@@ -57,6 +55,13 @@ class UnitFigures(msgspec.Struct):
     ]
     county_code: str | None = None
     county_name: str | None = None
+
+
+# Two capabilities name a struct UnitFigures; the API document has called this one
+# coverage_UnitFigures since before the split (the component name comes from the module path), so
+# generated clients keep working. The annotations of this module are evaluated eagerly (no
+# ``from __future__ import annotations``): resolving them must not need this module's globals.
+UnitFigures.__module__ = "registry.coverage"
 
 
 class Coverage(msgspec.Struct):

@@ -24,10 +24,14 @@ CoordMethod = Annotated[str, Meta(description="gps, map_pick, survey, geocoded")
 
 
 class SignageProblem(msgspec.Struct):
+    """``message`` is ``message_zh / message_en``."""
+
     code: str
     message: str
     found: str = ""
     expected: str = ""
+    message_zh: str = ""
+    message_en: str = ""
 
 
 class SignageCheck(msgspec.Struct):

@@ -35,7 +35,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(home: Path, port: int | None = None) -> dict[str, str]:
+def _env(home: Path, port: int | None = None, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
         "REGISTRY_DATABASE_URL": f"sqlite:///{home / 'registry.sqlite3'}",
@@ -47,18 +47,15 @@ def _env(home: Path, port: int | None = None) -> dict[str, str]:
     }
     if port:
         env["REGISTRY_PORT"] = str(port)
-    return env
+    return {**env, **extra}
 
 
-@pytest.fixture(scope="session")
-def seeded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated demo database with the e2e municipal account (built once per session)."""
-    home = tmp_path_factory.mktemp("e2e-seed")
-    user = ["user", "create", "--username", E2E_USER, "--role", "municipal", "--scope", "431200"]
-    for args in (["migrate"], ["seed", "--demo"], user):
+def seed_home(home: Path, *commands: list[str], **extra: str) -> Path:
+    """Run registry commands (migrate, seed, user create …) on a fresh home."""
+    for args in commands:
         done = subprocess.run(
             [*_registry(), *args],
-            env=_env(home),
+            env=_env(home, **extra),
             input=E2E_PASSWORD + "\n",
             capture_output=True,
             text=True,
@@ -66,6 +63,14 @@ def seeded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         assert done.returncode == 0, done.stderr
     return home
+
+
+@pytest.fixture(scope="session")
+def seeded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated demo database with the e2e municipal account (built once per session)."""
+    home = tmp_path_factory.mktemp("e2e-seed")
+    user = ["user", "create", "--username", E2E_USER, "--role", "municipal", "--scope", "431200"]
+    return seed_home(home, ["migrate"], ["seed", "--demo"], user)
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +82,16 @@ def server(seeded_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             shutil.copytree(item, home / item.name)
         else:
             shutil.copy2(item, home / item.name)
+    yield from serve(home)
+
+
+def serve(home: Path, **extra: str) -> Iterator[str]:
+    """`registry serve` on ``home`` until the generator is closed; yields its base URL."""
     port = _free_port()
     log = (home / "server.log").open("w")
     process = subprocess.Popen(
         [*_registry(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=_env(home, port),
+        env=_env(home, port, **extra),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

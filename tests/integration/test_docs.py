@@ -99,3 +99,27 @@ def test_static_assets_are_revalidated_not_cached_blindly(client):
     assert validator
     again = client.get("/static/dashboard.js", headers={"If-None-Match": validator})
     assert again.status_code in (200, 304)
+
+
+def test_the_api_document_only_grows(client):
+    """What API clients were generated from (the document as of 2026-12-05, before the code was
+    reorganised) is still there: every operation with its parameters and answers, every schema
+    under its name with its properties; new ones may be added, a new required field only on
+    answers."""
+    import json
+    from pathlib import Path
+
+    before = json.loads((Path(__file__).parent / "data" / "openapi_2026-12-05.json").read_text())
+    spec = client.get("/schema/openapi.json").json()
+    for key, old in before["operations"].items():
+        method, path = key.split(" ", 1)
+        assert path in spec["paths"] and method.lower() in spec["paths"][path], key
+        op = spec["paths"][path][method.lower()]
+        assert op.get("operationId") == old["operationId"], key
+        assert set(old["parameters"]) <= {p["name"] for p in op.get("parameters", [])}, key
+        assert set(old["responses"]) <= set(op.get("responses", {})), key
+    schemas = spec["components"]["schemas"]
+    for name, old in before["schemas"].items():
+        assert name in schemas, f"schema {name} renamed or removed"
+        assert set(old["properties"]) <= set(schemas[name].get("properties", {})), name
+        assert set(old["required"]) <= set(schemas[name].get("required", [])), name

@@ -75,6 +75,11 @@ def test_a_city_of_the_province_is_an_area_of_its_own(hunan):
     assert len(body["counties"]) == 13 and body["cities"] is None
     outside = hunan.get("/api/coverage", params={"within": "110000"})
     assert (outside.status_code, outside.json()["code"]) == (422, "unknown_area")
+    townships = hunan.get("/api/coverage/townships", params={"within": "431200"}).json()
+    assert townships["total"] == body["total"]["townships_total"] + 3  # and 3 statistical units
+    assert {t["county_code"][:4] for t in townships["items"]} == {"4312"}
+    province = hunan.get("/api/coverage/townships").json()
+    assert province["total"] > 1900 and len({t["county_code"][:4] for t in province["items"]}) == 14
 
 
 def test_titles_name_the_province(hunan):

@@ -65,12 +65,26 @@ def simplified(text: str) -> str:
 
 
 class SignageProblem(msgspec.Struct, frozen=True):
-    """One difference between a reported sign and the standard name."""
+    """One difference between a reported sign and the standard name: ``message`` is
+    ``message_zh / message_en`` (pages show ``message_zh``)."""
 
     code: str
     message: str
     found: str = ""
     expected: str = ""
+    message_zh: str = ""
+    message_en: str = ""
+
+
+def _problem(code: str, zh: str, en: str, found: str = "", expected: str = "") -> SignageProblem:
+    return SignageProblem(
+        code=code,
+        message=f"{zh} / {en}",
+        found=found,
+        expected=expected,
+        message_zh=zh,
+        message_en=en,
+    )
 
 
 class SignageCheck(msgspec.Struct, frozen=True):
@@ -127,13 +141,11 @@ def _title_problem(found: str, division: str) -> tuple[str, SignageProblem | Non
         for title in _TITLES:
             written = stem + title
             if written in found:
-                problem = SignageProblem(
-                    code="committee_title",
-                    message=(
-                        f"标识不应带委员会或机关名称“{title}”：应写地名“{division}” / the sign "
-                        f"should not carry the committee title “{title}”: write the place "
-                        f"name “{division}”"
-                    ),
+                problem = _problem(
+                    "committee_title",
+                    f"标识不应带委员会或机关名称“{title}”：应写地名“{division}”",
+                    f"the sign should not carry the committee title “{title}”: write the "
+                    f"place name “{division}”",
                     found=written,
                     expected=division,
                 )
@@ -157,14 +169,12 @@ def check(division_name: str, division_kind: str, reported: str | None) -> Signa
     if plain != found:
         right = plain == standard
         problems.append(
-            SignageProblem(
-                code="traditional_characters",
-                message=(
-                    f"标识使用了繁体字：{'名称正确，' if right else ''}应使用规范简化字“{plain}” / "
-                    f"the sign is written in traditional characters"
-                    f"{' (the name is right)' if right else ''}: write it in simplified "
-                    f"characters, “{plain}”"
-                ),
+            _problem(
+                "traditional_characters",
+                f"标识使用了繁体字：{'名称正确，' if right else ''}应使用规范简化字“{plain}”",
+                f"the sign is written in traditional characters"
+                f"{' (the name is right)' if right else ''}: write it in simplified "
+                f"characters, “{plain}”",
                 found=found,
                 expected=plain,
             )
@@ -181,30 +191,30 @@ def check(division_name: str, division_kind: str, reported: str | None) -> Signa
 
     if suffix != expected_suffix:
         problems.append(
-            SignageProblem(
-                code="wrong_suffix" if suffix else "missing_suffix",
-                message=(
-                    f"后缀应为“{expected_suffix}”，实为“{suffix or '（无）'}” / "
-                    f"the sign must end in “{expected_suffix}”, found “{suffix or '(none)'}”"
-                ),
+            _problem(
+                "wrong_suffix" if suffix else "missing_suffix",
+                f"后缀应为“{expected_suffix}”，实为“{suffix or '（无）'}”",
+                f"the sign must end in “{expected_suffix}”, found “{suffix or '(none)'}”",
                 found=suffix,
                 expected=expected_suffix,
             )
         )
     if tail:
         problems.append(
-            SignageProblem(
-                code="extra_words",
-                message=f"后缀之后有多余文字“{tail}” / extra words after the suffix: “{tail}”",
+            _problem(
+                "extra_words",
+                f"后缀之后有多余文字“{tail}”",
+                f"extra words after the suffix: “{tail}”",
                 found=tail,
             )
         )
 
     if not head:
         problems.append(
-            SignageProblem(
-                code="missing_division_name",
-                message=f"缺少区划名称“{division}” / the division name “{division}” is missing",
+            _problem(
+                "missing_division_name",
+                f"缺少区划名称“{division}”",
+                f"the division name “{division}” is missing",
                 expected=division,
             )
         )
@@ -213,23 +223,19 @@ def check(division_name: str, division_kind: str, reported: str | None) -> Signa
         if position >= 0:
             extra = head[:position] + head[position + len(division) :]
             problems.append(
-                SignageProblem(
-                    code="extra_words",
-                    message=(
-                        f"区划名称外有多余文字“{extra}” / extra words beside the division name: "
-                        f"“{extra}”"
-                    ),
+                _problem(
+                    "extra_words",
+                    f"区划名称外有多余文字“{extra}”",
+                    f"extra words beside the division name: “{extra}”",
                     found=extra,
                 )
             )
         else:
             problems.append(
-                SignageProblem(
-                    code="wrong_division_name",
-                    message=(
-                        f"区划名称应为“{division}”，实为“{head}” / the division name should be "
-                        f"“{division}”, found “{head}”"
-                    ),
+                _problem(
+                    "wrong_division_name",
+                    f"区划名称应为“{division}”，实为“{head}”",
+                    f"the division name should be “{division}”, found “{head}”",
                     found=head,
                     expected=division,
                 )

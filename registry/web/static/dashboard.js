@@ -1,4 +1,5 @@
-/* 怀化市便民服务中心与代办点建设进展 — the public dashboard.
+/* 便民服务中心与代办点建设进展 — the public dashboard of the registry's root (a city, a province
+ * or the nation), drilled down area by area: province → city → county → township.
  *
  * Plain JavaScript and SVG, served by the registry itself: no CDN, no web fonts, no map tiles.
  * Every text from the data goes into the page through textContent or an SVG attribute, never
@@ -20,6 +21,8 @@ var state = {
   today: null,
   asOf: null,
   county: null,
+  within: null, // the area shown (null: the registry's root)
+  root: null, // the root's total (its code, name and level)
   coverage: null,
   geo: null,
   townships: [],
@@ -94,7 +97,51 @@ function get(path, params) {
 }
 
 function common() {
-  return { as_of: state.asOf, campaign: state.campaign && state.campaign.code };
+  return { as_of: state.asOf, campaign: state.campaign && state.campaign.code, within: state.within };
+}
+
+// The area shown: its total (a city, a province or the nation) and what its table lists.
+var AREA_WORDS = { nation: "全国", province: "全省", city: "全市" };
+var UNIT_WORDS = { nation: "省份", province: "市州", city: "县市区" };
+var UNIT_HEADINGS = { nation: "各省进展", province: "各市州进展", city: "各县市区进展" };
+
+function area() {
+  return state.coverage ? state.coverage.total : state.root;
+}
+
+function areaUnits() {
+  var level = area().level;
+  if (level === "nation") return state.coverage.provinces || [];
+  if (level === "province") return state.coverage.cities || [];
+  return state.coverage.counties;
+}
+
+function levelOf(code) {
+  if (/^0{12}$/.test(code)) return "nation";
+  if (/^\d{2}0{10}$/.test(code)) return "province";
+  if (/^\d{4}0{8}$/.test(code)) return "city";
+  return null;
+}
+
+function parentArea(code) {
+  // A city lies in its province, a province in the nation; the root has no parent here.
+  if (!state.root || code === state.root.code) return null;
+  var parent = levelOf(code) === "city" ? code.slice(0, 2) + "0000000000" : state.root.code;
+  return parent === state.root.code ? null : parent;
+}
+
+function drill(code) {
+  state.within = code;
+  state.county = null;
+  return loadAll();
+}
+
+function renderTitles() {
+  var name = area().name;
+  var title = name + "便民服务中心与代办点建设进展";
+  document.title = title;
+  $("page-title").textContent = title;
+  $("table-heading").textContent = name + " · " + (UNIT_HEADINGS[area().level] || "各县市区进展");
 }
 
 // ------------------------------------------------------------------ URL state
@@ -117,7 +164,7 @@ function readHash() {
 }
 
 function writeHash() {
-  var params = { campaign: state.campaign.code, as_of: state.asOf, county: state.county };
+  var params = { campaign: state.campaign.code, as_of: state.asOf, within: state.within, county: state.county };
   var hash = query(params).replace(/^\?/, "#");
   if (window.location.hash !== hash) window.history.replaceState(null, "", hash || "#");
 }
@@ -223,7 +270,8 @@ function renderMap() {
       }
     });
     shapes.appendChild(path);
-    if (typeof p.label_lon === "number") {
+    // Names on the map while they fit (a city's counties); a province's are in the tooltip.
+    if (typeof p.label_lon === "number" && counties.length <= 40) {
       var xy = project(p.label_lon, p.label_lat);
       labels.appendChild(svg("text", { class: "label", x: xy[0].toFixed(1), y: xy[1].toFixed(1), "text-anchor": "middle" }, p.name));
       labels.appendChild(
@@ -343,7 +391,8 @@ function unitByCode(code) {
 function renderDetail(unit, townships) {
   var info = state.coverage.campaign_info;
   $("detail-title").textContent = unit.name + " · 截至 " + state.asOf;
-  $("back-to-city").hidden = !state.county;
+  $("back-to-city").hidden = !state.county && !state.within;
+  $("back-to-city").textContent = state.county ? "返回" + area().name : "返回上一级";
   var body = $("detail-body");
   clear(body);
   var rows = [
@@ -444,7 +493,8 @@ function renderTable() {
   COLUMNS.forEach(function (column) {
     var th = el("th", { scope: "col", "data-key": column.key });
     if (state.sort.key === column.key) th.setAttribute("aria-sort", state.sort.dir > 0 ? "ascending" : "descending");
-    var button = el("button", { type: "button" }, column.label);
+    var label = column.key === "name" ? UNIT_WORDS[area().level] || column.label : column.label;
+    var button = el("button", { type: "button" }, label);
     button.addEventListener("click", function () {
       if (state.sort.key === column.key) state.sort.dir = -state.sort.dir;
       else state.sort = { key: column.key, dir: column.text ? 1 : -1 };
@@ -455,13 +505,15 @@ function renderTable() {
   });
   var tbody = table.querySelector("tbody");
   clear(tbody);
-  var rows = state.coverage.counties.slice().sort(function (a, b) {
+  var rows = areaUnits().slice().sort(function (a, b) {
     return compare(a, b, state.sort.key, state.sort.dir);
   });
   rows.forEach(function (unit) {
     var tr = row(unit, true);
     tr.addEventListener("click", function () {
-      selectCounty(unit.code);
+      // A province or city opens as an area of its own; a county shows its townships.
+      if (unit.level === "province" || unit.level === "city") drill(unit.code);
+      else selectCounty(unit.code);
     });
     tbody.appendChild(tr);
   });
@@ -648,7 +700,7 @@ function loadSignage() {
     body.items.forEach(function (site) {
       var problems = (site.signage_problems || [])
         .map(function (p) {
-          return p.message;
+          return p.message_zh;
         })
         .join("；");
       var county = unitByCode(site.county_code);
@@ -674,16 +726,19 @@ function loadAll() {
   setStatus("正在加载 " + state.asOf + " 的数据…");
   $("svg-link").setAttribute("href", "/api/maps/coverage.svg" + query(base));
   $("geojson-link").setAttribute("href", "/api/coverage.geojson" + query(base));
+  // The townships behind target, listed for a city (a province's would be thousands).
+  var city = levelOf(state.within || (state.root ? state.root.code : "")) === "city";
   return Promise.all([
     get("/api/coverage", base),
     get("/api/coverage.geojson", Object.assign({ sites: "false" }, base)),
-    get("/api/coverage/townships", base),
+    city ? get("/api/coverage/townships", base) : Promise.resolve({ items: [] }),
   ])
     .then(function (results) {
       if (id !== state.loadId) return null;
       state.coverage = results[0];
       state.geo = results[1];
       state.townships = results[2].items;
+      renderTitles();
       renderMap();
       renderTable();
       renderBehind();
@@ -701,7 +756,8 @@ function loadAll() {
 
 function loadFocus(id) {
   var base = common();
-  var jobs = [get("/api/coverage/timeseries", Object.assign({ county: state.county }, base))];
+  var series = state.county ? Object.assign({}, base, { county: state.county, within: null }) : base;
+  var jobs = [get("/api/coverage/timeseries", series)];
   if (state.county) {
     jobs.push(get("/api/coverage", Object.assign({ county: state.county }, base)));
     jobs.push(get("/api/coverage.geojson", Object.assign({ county: state.county, sites: "true" }, base)));
@@ -828,6 +884,7 @@ function start() {
     .then(function (results) {
       state.campaigns = results[0].items;
       state.today = results[1].as_of; // the server's today (Asia/Shanghai)
+      state.root = results[1].total; // the registry's root: its code, name and level
       var campaignSelect = $("campaign");
       state.campaigns.forEach(function (c) {
         campaignSelect.appendChild(el("option", { value: c.code }, c.name + "（" + c.figure_label + "）"));
@@ -835,6 +892,7 @@ function start() {
       var hash = readHash();
       state.asOf = /^\d{4}-\d{2}-\d{2}$/.test(hash.as_of || "") ? hash.as_of : null;
       state.county = /^\d{12}$/.test(hash.county || "") ? hash.county : null;
+      state.within = /^\d{12}$/.test(hash.within || "") ? hash.within : null;
       setCampaign(hash.campaign);
       campaignSelect.addEventListener("change", function () {
         setCampaign(campaignSelect.value);
@@ -855,7 +913,8 @@ function start() {
         loadAll();
       });
       $("back-to-city").addEventListener("click", function () {
-        selectCounty(null);
+        if (state.county) selectCounty(null);
+        else drill(parentArea(state.within));
       });
       $("show-points").addEventListener("change", function () {
         if (state.county) selectCounty(state.county);

@@ -545,42 +545,10 @@ def test_containment_is_frozen() -> None:
         result.accepted = False  # type: ignore[misc]
 
 
-# --------------------------------------------------------------------------- nearest
-
-
-@requires_data
-def test_nearest_of_an_inside_point_is_its_county_at_zero_metres(
-    index: BoundaryIndex, counties: dict[str, Region]
-) -> None:
-    p = counties[ZHONGFANG].geometry.representative_point()
-    region, d = index.nearest(p.x, p.y)
-    assert (region.code, d) == (ZHONGFANG, 0.0)
-
-
-@requires_data
-def test_nearest_of_a_point_3_km_outside_the_city_reports_about_3_km(
-    index: BoundaryIndex, counties: dict[str, Region], city: Region
-) -> None:
-    lon, lat = point_outside(city, 3000.0, "west")
-    region, d = index.nearest(lon, lat)
-    assert d == pytest.approx(3000.0, rel=0.05)
-    assert region.code == min(counties, key=lambda c: index.distance_outside_m(c, lon, lat))
-    assert index.locate(lon, lat) is None
-
-
-@requires_data
-def test_nearest_of_beijing_is_about_1300_km_away(index: BoundaryIndex) -> None:
-    region, d = index.nearest(*BEIJING)
-    assert region.code in COUNTIES
-    assert 1_200_000 < d < 1_400_000
-
-
-def test_empty_index_locates_nothing_and_has_no_nearest() -> None:
+def test_empty_index_locates_nothing() -> None:
     empty = BoundaryIndex([])
     assert empty.locate(110.0, 27.5) is None
     assert empty.locate_many([110.0], [27.5]) == [None]
-    with pytest.raises(ValueError):
-        empty.nearest(110.0, 27.5)
 
 
 def test_duplicate_codes_are_rejected() -> None:
@@ -598,8 +566,6 @@ def test_synthetic_squares_share_a_border_and_measure_distances() -> None:
     # 0.01° west of the west square, at 27.05°N.
     expected = distance_m(109.99, 27.05, 110.0, 27.05)
     assert idx.distance_outside_m("2", 109.99, 27.05) == pytest.approx(expected, rel=1e-6)
-    region, d = idx.nearest(109.99, 27.05)
-    assert region.code == "2" and d == pytest.approx(expected, rel=1e-6)
 
 
 # --------------------------------------------------------------------------- helpers
