@@ -30,9 +30,12 @@ run: $(STAMP)
 
 ## make test: the whole suite (PostgreSQL tests run when a server answers on 127.0.0.1:5432).
 ## Tests run in TEST_WORKERS processes (pytest-xdist); much of a test's time is database I/O.
+## The tests that assert a latency (marker `timed`) run afterwards, alone: on a machine busy
+## with the other tests their figures would measure the other tests.
 TEST_WORKERS ?= 3
 test: $(TESTSTAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not timed"
+	$(BIN)/python -m pytest -q -m timed
 
 $(BENCHSTAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

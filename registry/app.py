@@ -23,7 +23,7 @@ from registry.accounts.api import AccountController, AuthController
 from registry.audit.api import AuditController
 from registry.cases.api import CaseController, MatterController, sync_router
 from registry.core import runtime
-from registry.core.settings import Settings, get_settings
+from registry.core.settings import Settings, get_settings, protect_var_dir
 from registry.coverage import service as coverage
 from registry.coverage.api import (
     CoverageController,
@@ -37,9 +37,11 @@ from registry.divisions.api import DivisionController, GeoController
 from registry.http.deps import provide_actor
 from registry.http.docs import OfflineSwagger
 from registry.http.errors import exception_handler
+from registry.http.guards import prepare_routes, write_guard
 from registry.http.health import BenchController, HealthController
-from registry.http.middleware import request_context_middleware, require_json_content_type
+from registry.http.middleware import before_request, request_context_middleware
 from registry.http.openapi import StrictStructSchemaPlugin, document_errors
+from registry.http.static import StaticFileSystem
 from registry.plans.api import PlanController
 from registry.sites.api import (
     SignageController,
@@ -60,6 +62,8 @@ GZIP_LEVEL = 4
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the registry's ASGI app for ``settings`` (environment by default)."""
     settings = settings or get_settings()
+    # var/ (database, WAL, secret key) is its owner's only: 0700, the key 0600.
+    protect_var_dir(settings.var_dir)
     state = runtime.Runtime(settings)
     engine = make_engine(settings.database_url)
 
@@ -139,12 +143,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         create_static_files_router(
             path="/static/docs",
             directories=[DOCS_ASSETS],
+            file_system=StaticFileSystem(),
             include_in_schema=False,
             name="docs-assets",
         ),
         create_static_files_router(
             path="/static",
             directories=[WEB / "static"],
+            file_system=StaticFileSystem(),
             include_in_schema=False,
             name="web-assets",
             # Revalidate every time (ETag/Last-Modified answer 304): a new release's scripts
@@ -160,7 +166,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[on_shutdown],
         openapi_config=openapi,
         middleware=[request_context_middleware],
-        before_request=require_json_content_type,
+        # Every write names its roles: token and role are checked before a body is read.
+        guards=[write_guard],
+        before_request=before_request,
         plugins=[StrictStructSchemaPlugin()],
         # Level 4, not Litestar's 9: the Hunan SVG map (770 kB) compresses in 8 ms instead of
         # 87 ms, 9 % larger (240 / 220 kB); every JSON response gains likewise.
@@ -171,5 +179,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.runtime = state
+    prepare_routes(app)
     document_errors(app)
     return app

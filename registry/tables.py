@@ -312,3 +312,16 @@ TABLES: tuple[type[Table], ...] = (
     CaseActivity,
     CountyActivity,
 )
+
+
+class Installation(Table, tablename="installation"):
+    """This deployment's identity: one row (``id`` 1), made by migration 2026-12-06T12:00 (or at
+    the first sign-in of a database without it). Tokens name it as their issuer and audience,
+    so a token of another database is refused even where both share one secret key."""
+
+    id = Integer(primary_key=True)
+    installation_id = Varchar(length=64, null=False)
+    created_at = Timestamptz(default=TimestamptzNow(), null=False)
+
+
+TABLES = (*TABLES, Installation)

@@ -32,7 +32,10 @@ class AuthController(Controller):
         status_code=200,
     )
     async def token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenResponse:
-        """Repeated failures for one username or address are throttled (429, Retry-After)."""
+        """Failures are throttled per (username, client address) with growing waits, and per
+        address across usernames (429 `login_throttled`, the wait in minutes in the message,
+        Retry-After in seconds); sign-ins are also limited per address (429
+        `anonymous_rate_limited`). No token is needed or checked."""
         return await auth.issue_token(data, client_address(request))
 
     @get("/me", operation_id="whoAmI", summary="The signed-in actor")

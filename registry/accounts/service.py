@@ -20,6 +20,7 @@ from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.params import one_of, page
 from registry.core.settings import get_settings
 from registry.core.text import clean_text
+from registry.db.engines import integrity_kind
 from registry.db.transactions import write_transaction
 from registry.divisions.rules import POINT_KINDS
 from registry.tables import Account as AccountRow
@@ -143,46 +144,54 @@ async def create_account(actor: Actor, data: AccountCreate, is_demo: bool = Fals
     password_hash = await hash_password(data.password)
     key = username_key(username)
     now = clock.now()
-    async with write_transaction():
-        if await AccountRow.exists().where(AccountRow.username_key == key):
-            raise Conflict(
-                "username_taken",
-                f"用户名 {username} 已被使用（不区分大小写）",
-                f"the username {username} is taken (case-insensitive)",
+    taken = Conflict(
+        "username_taken",
+        f"用户名 {username} 已被使用（不区分大小写）",
+        f"the username {username} is taken (case-insensitive)",
+    )
+    try:
+        async with write_transaction():
+            if await AccountRow.exists().where(AccountRow.username_key == key):
+                raise taken
+            row = AccountRow(
+                username=username,
+                username_key=key,
+                display_name=display,
+                phone=phone,
+                role=data.role,
+                scope=scope,
+                active=True,
+                password_hash=password_hash,
+                token_version=1,
+                is_demo=is_demo,
+                created_at=now,
+                updated_at=now,
             )
-        row = AccountRow(
-            username=username,
-            username_key=key,
-            display_name=display,
-            phone=phone,
-            role=data.role,
-            scope=scope,
-            active=True,
-            password_hash=password_hash,
-            token_version=1,
-            is_demo=is_demo,
-            created_at=now,
-            updated_at=now,
-        )
-        await row.save()
-        await audit.record(
-            actor,
-            "create",
-            "account",
-            row.id,
-            audit.diff(
-                {},
-                {
-                    "username": username,
-                    "role": data.role,
-                    "scope": scope,
-                    "display_name": display,
-                    "phone": phone,
-                    "active": True,
-                },
-            ),
-            county_code=county,
-        )
+            await row.save()
+            await audit.record(
+                actor,
+                "create",
+                "account",
+                row.id,
+                audit.diff(
+                    {},
+                    {
+                        "username": username,
+                        "role": data.role,
+                        "scope": scope,
+                        "display_name": display,
+                        "phone": phone,
+                        "active": True,
+                    },
+                ),
+                county_code=county,
+            )
+    except Exception as exc:
+        # Taken by a concurrent request between the check and the insert (the UNIQUE
+        # username_key refuses the second): the same answer as the check's.
+        if integrity_kind(exc) != "unique":
+            raise
+        raise taken from None
     return await get_account(actor, row.id)
 
 

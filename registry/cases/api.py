@@ -169,8 +169,8 @@ def sync_limiter() -> TokenBucketLimiter:
 async def sync_rate_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """A guard taking one token of the agent's bucket before the batch is even parsed (a
     stolen token cannot make the server parse 20 MB bodies without limit): 429
-    ``sync_rate_limited`` with Retry-After when the bucket is empty. Other roles go on to the
-    handler's own 401/403."""
+    ``sync_rate_limited`` with Retry-After when the bucket is empty. Only agents reach it: the
+    app's write guard has already refused other roles (401/403)."""
 
     actor = await provide_actor(connection)
     if actor.is_agent and actor.account_id is not None:

@@ -15,6 +15,7 @@ from registry.cases.schemas import Matter, MatterCreate, MatterList, MatterUpdat
 from registry.core.access import Actor, require_role
 from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.text import clean_text
+from registry.db.engines import integrity_kind
 from registry.db.transactions import write_transaction
 from registry.tables import Matter as MatterRow
 
@@ -85,15 +86,22 @@ async def create_matter(actor: Actor, data: MatterCreate) -> Matter:
         "materials": _materials(data.materials),
         "active": data.active,
     }
-    async with write_transaction():
-        if await MatterRow.exists().where(MatterRow.code == row["code"]):
-            raise Conflict(
-                "matter_exists",
-                f"事项编码 {row['code']} 已存在",
-                f"matter code {row['code']} already exists",
-            )
-        await MatterRow.insert(MatterRow(**row))
-        await audit.record(actor, "create", "matter", row["code"], audit.diff({}, row))
+    exists = Conflict(
+        "matter_exists",
+        f"事项编码 {row['code']} 已存在",
+        f"matter code {row['code']} already exists",
+    )
+    try:
+        async with write_transaction():
+            if await MatterRow.exists().where(MatterRow.code == row["code"]):
+                raise exists
+            await MatterRow.insert(MatterRow(**row))
+            await audit.record(actor, "create", "matter", row["code"], audit.diff({}, row))
+    except Exception as exc:
+        # Created by a concurrent request between the check and the insert: the same answer.
+        if integrity_kind(exc) != "unique":
+            raise
+        raise exists from None
     return await get_matter(row["code"])
 
 

@@ -108,8 +108,12 @@ def _finish(
     existing_resident: Resident | None,
     fee: float | None,
     now: datetime,
+    fresh: tuple[str, ...] = ("note", "returned_reason"),
 ) -> None:
-    """Pure checks shared by sync records, POST and PATCH; sets resident, timeline, fingerprint."""
+    """Pure checks shared by sync records, POST and PATCH; sets resident, timeline, fingerprint.
+
+    ``fresh``: the free-text fields the request submits (a PATCH may leave them as stored).
+    """
     secret = get_settings().secret_key
     today = clock.china_date(now)
     if resident_values is not None:
@@ -128,9 +132,17 @@ def _finish(
         c.timeline = msgspec.structs.replace(c.timeline, returned_reason=reason)
         c.fail(*rules.timeline_problems(c.timeline, now))
     c.fail(*rules.fee_problems(fee))
+    # The resident's data in clear when given (a new record, a correction), else the stored
+    # masked name, looked for in the text this request submits (a stored note was checked
+    # against the clear name when it was written).
     personal = tuple(v for v in (resident_values or ()) if v)
-    c.fail(*rules.free_text_problems("note", c.note, personal))
-    c.fail(*rules.free_text_problems("returned_reason", reason, personal))
+    masked = (
+        (existing_resident.name_masked,)
+        if resident_values is None and existing_resident is not None
+        else ()
+    )
+    for name, text in (("note", c.note), ("returned_reason", reason)):
+        c.fail(*rules.free_text_problems(name, text, personal, masked if name in fresh else ()))
     if not c.errors and c.resident is not None:
         c.fingerprint = rules.fingerprint(secret, _content(c))
 
@@ -272,7 +284,8 @@ def candidate_from_update(row: dict[str, Any], data: CaseUpdate, now: datetime) 
             phone = None if data.resident_phone is UNSET else data.resident_phone
             resident_values = (data.resident_name, data.resident_id_number, phone)
     fee = None if data.fee_yuan is UNSET else data.fee_yuan
-    _finish(c, resident_values, resident_of(row), fee, now)
+    fresh = tuple(name for name in ("note", "returned_reason") if getattr(data, name) is not UNSET)
+    _finish(c, resident_values, resident_of(row), fee, now, fresh)
     return c
 
 

@@ -23,6 +23,12 @@ from registry.tables import Division, Site
 
 ACTIVE_WINDOW_DAYS = 90
 
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    """A tuple of the rules' own constant words as an SQL list (never user input)."""
+    return ", ".join(f"'{v}'" for v in values)
+
+
 _MEASURES_SQL = """
 SELECT site, county_code, township_code,
        COUNT(*) AS cases,
@@ -32,13 +38,15 @@ SELECT site, county_code, township_code,
            AS workdays_sum,
        SUM(CASE WHEN returned_at IS NOT NULL THEN 1 ELSE 0 END) AS returned,
        SUM(CASE WHEN forward_late THEN 1 ELSE 0 END) AS forward_late,
-       SUM(CASE WHEN state IN ('received', 'forwarded') AND due_on < {} THEN 1 ELSE 0 END)
+       SUM(CASE WHEN state IN (<open>) AND due_on < {} THEN 1 ELSE 0 END)
            AS overdue,
        SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END) AS rated,
-       SUM(CASE WHEN rating IN ('very_satisfied', 'satisfied') THEN 1 ELSE 0 END) AS satisfied
+       SUM(CASE WHEN rating IN (<satisfied>) THEN 1 ELSE 0 END) AS satisfied
 FROM service_case WHERE {where}
 GROUP BY site, county_code, township_code
-"""
+""".replace("<open>", _sql_list(rules.OPEN_STATES)).replace(
+    "<satisfied>", _sql_list(rules.SATISFIED_RATINGS)
+)
 _BY_SQL = (
     "SELECT site, {key} AS k, COUNT(*) AS n FROM service_case WHERE {where} GROUP BY site, {key}"
 )

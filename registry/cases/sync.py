@@ -4,6 +4,8 @@ Every record is checked on its own (a record that repeats an id of its batch is 
 batch never writes one case twice); the valid ones are written together in ONE write
 transaction (:func:`registry.cases.write._apply`): created, updated, unchanged (a replay),
 conflict (based on an older version: the server copy is returned) or invalid (with its errors).
+On both engines a record that another transaction writes at the same moment (another point's
+agent syncing the same case id) is answered on its own; the batch's other records are written.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ submitted value.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,12 +32,14 @@ from registry.core import clock
 from registry.core.access import Actor
 from registry.db import bulk, group_commit
 from registry.db.binding import current
-from registry.db.engines import is_sqlite
+from registry.db.engines import integrity_kind, is_sqlite
 from registry.db.sql import column_names
 from registry.db.transactions import write_transaction
 from registry.sites.rules.status import DatedStatus, status_on
 from registry.tables import AuditEntry, Site, StatusEvent
 from registry.tables import Case as CaseRow
+
+log = logging.getLogger("registry.cases")
 
 # Single-case POSTs written together by one transaction at most (see _CreateQueue).
 MAX_GROUP = 256
@@ -44,6 +47,10 @@ MAX_GROUP = 256
 ID_CHUNK = 500
 # Columns of a new case row, in insert order: all of the table's.
 INSERTED = column_names(CaseRow)
+_ID_COLUMN = INSERTED.index("id")
+# Writes of one group tried at most this often when concurrent writers take some of its case
+# ids or numbers first (each try answers the records that collided on their own).
+WRITE_ATTEMPTS = 4
 # Fields an audit entry records (resident data only masked).
 AUDITED = (
     "case_number",
@@ -173,34 +180,42 @@ async def _site_events(site_ids: list[int]) -> dict[int, list[DatedStatus]]:
     return events
 
 
-async def _next_serials(wanted: set[tuple[int, date]]) -> dict[tuple[int, date], int]:
-    """The last serial used per (point, received date) (0 when none)."""
+async def _next_serials(wanted: set[tuple[str, date]]) -> dict[tuple[str, date], int]:
+    """The last serial used per (division, received date) (0 when none).
+
+    Numbered per division, not per point: a closed point and the point that replaced it on the
+    same division share the numbers' prefix (``{division}-{YYYYMMDD}-``), and counting each
+    point on its own gave the second the first's numbers (a UNIQUE violation that failed the
+    whole batch).
+    """
     last = dict.fromkeys(wanted, 0)
     if not wanted:
         return last
-    # One row per point and day, found through the (site, received_on) index: a point's numbers
-    # of one day share their prefix, so the longest, then greatest, number has the highest
-    # serial. (Fetching every number of the day made each new case cost as much as the day's
-    # cases.) The IN lists may pair a point with another's day: those rows are ignored.
-    sites = sorted({site for site, _ in wanted})
+    # One row per division and day, found through the points of the divisions and the
+    # (site, received_on) index: a division's numbers of one day share their prefix, so the
+    # longest, then greatest, number has the highest serial. (Fetching every number of the day
+    # made each new case cost as much as the day's cases.) The IN lists may pair a division
+    # with another's day: those rows are ignored.
+    divisions = sorted({division for division, _ in wanted})
     days = sorted({day for _, day in wanted})
     rows = await CaseRow.raw(
-        "SELECT site, received_on, case_number FROM ("
-        " SELECT site, received_on, case_number, ROW_NUMBER() OVER ("
-        "  PARTITION BY site, received_on"
-        "  ORDER BY LENGTH(case_number) DESC, case_number DESC"
-        " ) AS rn FROM service_case"
-        f" WHERE site IN ({', '.join('{}' for _ in sites)})"
-        f" AND received_on IN ({', '.join('{}' for _ in days)})"
+        "SELECT division, received_on, case_number FROM ("
+        " SELECT s.division AS division, c.received_on AS received_on,"
+        "  c.case_number AS case_number, ROW_NUMBER() OVER ("
+        "  PARTITION BY s.division, c.received_on"
+        "  ORDER BY LENGTH(c.case_number) DESC, c.case_number DESC"
+        " ) AS rn FROM service_case c JOIN site s ON s.id = c.site"
+        f" WHERE s.division IN ({', '.join('{}' for _ in divisions)})"
+        f" AND c.received_on IN ({', '.join('{}' for _ in days)})"
         ") latest WHERE rn = 1",
-        *sites,
+        *divisions,
         *days,
     )
     for row in rows:
         day = row["received_on"]
         if isinstance(day, str):  # SQLite keeps dates as ISO text
             day = date.fromisoformat(day[:10])
-        key = (row["site"], day)
+        key = (row["division"], day)
         if key in last:
             last[key] = max(last[key], rules.serial_of(row["case_number"]))
     return last
@@ -311,6 +326,13 @@ async def _apply(groups: list[Group], *, allow_update: bool) -> None:
     ``groups`` may hold several points' records (the single-case POSTs of many agents, grouped
     by :class:`_CreateQueue`): every statement is set-based over all of them. Sets ``result``
     on every candidate: created, updated, unchanged, conflict or invalid.
+
+    Each record is answered on its own on both engines, even when another transaction writes
+    one of its cases at the same time (PostgreSQL: two points' agents syncing one case id;
+    the points' locks do not order them): the writes run under a savepoint, and when a UNIQUE
+    constraint refuses one, they are rolled back to it, the cases are read again and every
+    record is checked again — the colliding one now meets the other's copy (another point's
+    case: ``out_of_scope``; the same content: ``unchanged``) — and the rest are written.
     """
     now = clock.now()
     async with write_transaction():
@@ -329,87 +351,142 @@ async def _apply(groups: list[Group], *, allow_update: bool) -> None:
                     )
                     continue
                 pending.append((g, c))
-        existing = await _existing([c.id for _, c in pending if c.id is not None])
+        ids = [c.id for _, c in pending if c.id is not None]
+        existing = await _existing(ids)
         matters = await matters_by_code(
-            {c.matter_code for _, c in pending}
-            | {existing[c.id]["matter"] for _, c in pending if c.id in existing}
+            {c.matter_code for _, c in pending} | {row["matter"] for row in existing.values()}
         )
         events = await _site_events(sorted({g.site_id for g, _ in pending}))
-        creates: list[tuple[Group, Candidate, dict[str, Any]]] = []
-        updates: list[tuple[Group, Candidate, dict[str, Any], dict[str, Any]]] = []
-        for g, c in pending:
-            assert c.id is not None
-            site = sites[g.site_id]
-            row = existing.get(c.id)
-            if row is not None and row["site"] != g.site_id:
-                c.fail_code(
-                    "out_of_scope",
-                    "该事项属于其他代办点",
-                    "this case belongs to another agency point",
-                    "id",
-                )
-            elif row is not None:
-                values = _check_update(c, row, site, matters, allow_update=allow_update)
-                if values is not None:
-                    updates.append((g, c, row, values))
-            else:
-                values = _check_create(c, site, matters, events[g.site_id])
-                if values is not None:
-                    creates.append((g, c, values))
-
-        serials = await _next_serials({(g.site_id, v["received_on"]) for g, _, v in creates})
-        entries: list[tuple[Any, ...]] = []
-        new_rows: list[tuple[Any, ...]] = []
-        for g, c, values in creates:
-            key = (g.site_id, values["received_on"])
-            serials[key] += 1
-            number = rules.case_number(sites[g.site_id]["division_code"], key[1], serials[key])
-            row_values = {
-                "id": c.id,
-                "site": g.site_id,
-                "matter": c.matter_code,
-                "case_number": number,
-                "version": 1,
-                "is_demo": False,
-                "created_by": g.actor.username,
-                "created_at": now,
-                "updated_at": now,
-                **values,
-            }
-            new_rows.append(tuple(row_values[k] for k in INSERTED))
-            c.result = "created"
-            view = _audit_view({**values, "case_number": number}, g.site_id, c.matter_code)
-            entries.append(
-                _audit_entry(
-                    g,
-                    "create",
-                    c.id,
-                    audit.diff({}, view),
-                    sites[g.site_id]["county_code"],
-                    now,
-                )
-            )
-        # One statement for all the new cases (executemany on SQLite, COPY on PostgreSQL).
-        await bulk.insert_rows(CaseRow, INSERTED, new_rows)
-        for g, c, row, values in updates:
-            changed = {k: v for k, v in values.items() if row.get(k) != v}
-            columns = {getattr(CaseRow, k): v for k, v in changed.items()}
-            columns[CaseRow.version] = row["version"] + 1
-            columns[CaseRow.updated_at] = now
-            await CaseRow.update(columns).where(CaseRow.id == c.id)
-            c.result = "updated"
-            before_view = _audit_view(row, row["site"], row["matter"])
-            after_view = _audit_view({**row, **values}, row["site"], row["matter"])
-            entries.append(
-                _audit_entry(
-                    g, "update", c.id, audit.diff(before_view, after_view), row["county_code"], now
-                )
-            )
-        await _write_audit(entries)
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            creates, updates = _classify(pending, sites, existing, matters, events, allow_update)
+            savepoint = await _savepoint()
+            try:
+                await _write(creates, updates, sites, now)
+            except Exception as exc:
+                if integrity_kind(exc) != "unique" or attempt == WRITE_ATTEMPTS:
+                    raise
+                await savepoint.rollback_to()
+                log.info("case write met a concurrent write (attempt %d): checking again", attempt)
+                for _, c in pending:
+                    c.reset()
+                existing = await _existing(ids)
+                wanted = {row["matter"] for row in existing.values()} - matters.keys()
+                matters.update(await matters_by_code(wanted) if wanted else {})
+                continue
+            await savepoint.release()
+            break
     for g in groups:
         for c in g.candidates:
             if c.errors and c.result != "conflict":
                 c.result = "invalid"
+
+
+async def _savepoint() -> Any:
+    """A savepoint in the current transaction (both engines)."""
+    transaction = current().current_transaction.get()
+    assert transaction is not None, "inside write_transaction()"
+    return await transaction.savepoint()
+
+
+Create = tuple[Group, Candidate, dict[str, Any]]
+Update = tuple[Group, Candidate, dict[str, Any], dict[str, Any]]
+
+
+def _classify(
+    pending: list[tuple[Group, Candidate]],
+    sites: dict[int, dict[str, Any]],
+    existing: dict[uuid.UUID, dict[str, Any]],
+    matters: dict[str, dict[str, Any]],
+    events: dict[int, list[DatedStatus]],
+    allow_update: bool,
+) -> tuple[list[Create], list[Update]]:
+    """Each pending record against the stored cases: a new case, an update, or an answer of
+    its own (unchanged, conflict, invalid: ``result`` and ``errors`` say which)."""
+    creates: list[Create] = []
+    updates: list[Update] = []
+    for g, c in pending:
+        assert c.id is not None
+        site = sites[g.site_id]
+        row = existing.get(c.id)
+        if row is not None and row["site"] != g.site_id:
+            c.fail_code(
+                "out_of_scope",
+                "该事项属于其他代办点",
+                "this case belongs to another agency point",
+                "id",
+            )
+        elif row is not None:
+            values = _check_update(c, row, site, matters, allow_update=allow_update)
+            if values is not None:
+                updates.append((g, c, row, values))
+        else:
+            values = _check_create(c, site, matters, events[g.site_id])
+            if values is not None:
+                creates.append((g, c, values))
+    return creates, updates
+
+
+async def _write(
+    creates: list[Create],
+    updates: list[Update],
+    sites: dict[int, dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Insert the new cases (numbered), update the changed ones, append their audit entries."""
+    serials = await _next_serials(
+        {(sites[g.site_id]["division_code"], v["received_on"]) for g, _, v in creates}
+    )
+    entries: list[tuple[Any, ...]] = []
+    new_rows: list[tuple[Any, ...]] = []
+    for g, c, values in creates:
+        key = (sites[g.site_id]["division_code"], values["received_on"])
+        serials[key] += 1
+        number = rules.case_number(key[0], key[1], serials[key])
+        row_values = {
+            "id": c.id,
+            "site": g.site_id,
+            "matter": c.matter_code,
+            "case_number": number,
+            "version": 1,
+            "is_demo": False,
+            "created_by": g.actor.username,
+            "created_at": now,
+            "updated_at": now,
+            **values,
+        }
+        new_rows.append(tuple(row_values[k] for k in INSERTED))
+        c.result = "created"
+        view = _audit_view({**values, "case_number": number}, g.site_id, c.matter_code)
+        entries.append(
+            _audit_entry(
+                g,
+                "create",
+                c.id,
+                audit.diff({}, view),
+                sites[g.site_id]["county_code"],
+                now,
+            )
+        )
+    # One statement for all the new cases (executemany on SQLite, COPY on PostgreSQL), in id
+    # order: two transactions inserting some of the same ids wait for each other in one order
+    # (the second meets a UNIQUE violation, never a deadlock).
+    new_rows.sort(key=lambda r: str(r[_ID_COLUMN]))
+    await bulk.insert_rows(CaseRow, INSERTED, new_rows)
+    for g, c, row, values in updates:
+        changed = {k: v for k, v in values.items() if row.get(k) != v}
+        columns = {getattr(CaseRow, k): v for k, v in changed.items()}
+        columns[CaseRow.version] = row["version"] + 1
+        columns[CaseRow.updated_at] = now
+        await CaseRow.update(columns).where(CaseRow.id == c.id)
+        c.result = "updated"
+        before_view = _audit_view(row, row["site"], row["matter"])
+        after_view = _audit_view({**row, **values}, row["site"], row["matter"])
+        entries.append(
+            _audit_entry(
+                g, "update", c.id, audit.diff(before_view, after_view), row["county_code"], now
+            )
+        )
+    await _write_audit(entries)
 
 
 async def _write_audit(entries: list[tuple[Any, ...]]) -> None:

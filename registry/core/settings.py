@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +44,41 @@ def _root(raw: str | None) -> str:
     return code
 
 
+def private_dir(path: Path) -> None:
+    """Make ``path`` a directory only its owner may enter (0700): created so, or tightened if
+    it exists with wider rights. ``var/`` holds the SQLite database, its WAL and the secret key;
+    a backup folder holds password hashes and the audit trail."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != 0o700:
+            path.chmod(0o700)
+    except OSError:  # not ours to change (a shared folder): leave it as the operator set it
+        pass
+
+
+def private_file(path: Path) -> None:
+    """Tighten an existing file to 0600 (readable and writable by its owner only)."""
+    try:
+        if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+    except OSError:  # not ours to change: leave it as the operator set it
+        pass
+
+
+def protect_var_dir(var_dir: Path) -> None:
+    """``var/`` 0700 and its secret key 0600 (a deployment made before modes were enforced
+    is tightened at the next start)."""
+    if var_dir.exists():
+        private_dir(var_dir)
+        private_file(var_dir / "secret.key")
+
+
 def _load_or_create_secret(var_dir: Path) -> str:
     """Return the secret from var/secret.key, generating it on first use."""
     path = var_dir / "secret.key"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(var_dir)
     key = secrets.token_urlsafe(48)
     # Created with mode 0600 so other local users cannot read it.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -71,8 +101,17 @@ class Settings:
         max_body_bytes: request body limit for ordinary endpoints.
         max_batch_body_bytes: request body limit for sync and import endpoints.
         boundary_tolerance_m: how far outside its county a site may lie (with a warning).
-        login_max_failures: failed logins per username or address before throttling.
-        login_window_seconds: window in which failures are counted and the lock lasts.
+        login_max_failures: failed sign-ins of one (account, client address) pair before that
+            pair waits (1 min, then doubling with every further failure).
+        login_window_seconds: the longest wait of a pair, and the sliding window in which an
+            address's failures are counted (a pair's are forgotten on success or after a quiet
+            day).
+        login_address_max_failures: failed sign-ins from one client address, across all
+            accounts, within ``login_window_seconds`` before every sign-in from it waits (stops
+            password spraying); 0: ten times ``login_max_failures``.
+        anonymous_write_rate_per_minute: writes without a token (sign-ins) one client address
+            may send per minute (0: no limit); a token bucket refilled at this rate.
+        anonymous_write_burst: such writes one address may send at once (the bucket's size).
         migrate_on_startup: apply pending migrations when the app starts.
         sqlite_checkpoint_seconds: SQLite only: the server checkpoints the WAL in the
             background every so many seconds instead of in the committing writer (0: SQLite's
@@ -106,14 +145,14 @@ class Settings:
     sync_rate_per_minute: int = 60
     sync_burst: int = 20
     root_code: str = DEFAULT_ROOT
+    login_address_max_failures: int = 0
+    anonymous_write_rate_per_minute: int = 60
+    anonymous_write_burst: int = 100
 
     @property
-    def engine_name(self) -> str:
-        return (
-            "postgres"
-            if self.database_url.startswith(("postgres://", "postgresql://"))
-            else "sqlite"
-        )
+    def login_address_budget(self) -> int:
+        """Failed sign-ins from one address within the window before it waits."""
+        return self.login_address_max_failures or 10 * self.login_max_failures
 
 
 def settings_from_env(env: dict[str, str] | None = None) -> Settings:
@@ -142,6 +181,9 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         sync_rate_per_minute=_int(env, "REGISTRY_SYNC_RATE_PER_MINUTE", 60),
         sync_burst=_int(env, "REGISTRY_SYNC_BURST", 20),
         root_code=_root(env.get("REGISTRY_ROOT")),
+        login_address_max_failures=_int(env, "REGISTRY_LOGIN_ADDRESS_MAX_FAILURES", 0),
+        anonymous_write_rate_per_minute=_int(env, "REGISTRY_ANONYMOUS_WRITE_RATE_PER_MINUTE", 60),
+        anonymous_write_burst=_int(env, "REGISTRY_ANONYMOUS_WRITE_BURST", 100),
     )
 
 

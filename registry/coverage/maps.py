@@ -29,6 +29,7 @@ from registry.coverage.sql import Part, compose
 from registry.divisions.rules import CENTRE_KINDS, SITE_KINDS
 from registry.sites.rules import status as status_rules
 from registry.sites.rules.status import STATUSES
+from registry.sites.schemas import public_site_values
 from registry.sites.service import STATUS_ON_SQL
 from registry.tables import DivisionBoundary, StatusEvent
 
@@ -165,9 +166,11 @@ async def coverage_geojson(
         features.append(feature(outline, props, id=u.code))
     if sites:
         for row in await _sites_within(report, drill, kind, status):
-            lon, lat = row.pop("lon"), row.pop("lat")
-            row["layer"] = "site"
-            features.append(point_feature(lon, lat, row, id=f"site-{row['id']}"))
+            # A public output: the public fields of a site only (registry.sites.schemas).
+            properties = public_site_values(row)
+            lon, lat = properties.pop("lon"), properties.pop("lat")
+            properties["layer"] = "site"
+            features.append(point_feature(lon, lat, properties, id=f"site-{row['id']}"))
     return feature_collection(
         features,
         name=f"coverage {report.campaign} {report.as_of.isoformat()}",
@@ -230,8 +233,8 @@ async def coverage_svg(
     points = []
     if sites:
         points = [
-            MapPoint(r["lon"], r["lat"], r["kind"], r["status"], r["standard_name"])
-            for r in await _sites_within(report, None, kind, status)
+            MapPoint(p["lon"], p["lat"], p["kind"], p["status"], p["standard_name"])
+            for p in map(public_site_values, await _sites_within(report, None, kind, status))
         ]
     day = report.as_of
     total = report.total

@@ -8,13 +8,11 @@ a null share is left empty with the reason in ``说明``.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import Any
 
+import anyio.to_thread
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -26,6 +24,7 @@ from registry.coverage import rules as maths
 from registry.coverage import service
 from registry.coverage.figures import TOTAL_WORDS
 from registry.coverage.schemas import Coverage, TownshipCoverage, UnitFigures
+from registry.formats.writers import save_workbook, set_cell, write_csv
 
 FORMATS = ("xlsx", "csv")
 LEVELS = ("county", "township")
@@ -118,17 +117,16 @@ def _write_sheet(
     total: UnitFigures | None,
 ) -> None:
     width = len(columns)
-    ws.append([heading])
+    set_cell(ws.cell(1, 1), heading)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     ws.cell(1, 1).font = Font(bold=True, size=14)
     ws.cell(1, 1).alignment = Alignment(horizontal="center")
-    ws.append([note])
+    set_cell(ws.cell(2, 1), note)
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
     ws.cell(2, 1).alignment = Alignment(wrap_text=True, vertical="top")
     ws.row_dimensions[2].height = 45
-    ws.append([c.header for c in columns])
     for i, column in enumerate(columns, start=1):
-        cell = ws.cell(3, i)
+        cell = set_cell(ws.cell(3, i), column.header)
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
         cell.border = _BORDER
@@ -145,7 +143,7 @@ def _write_sheet(
                 value = unit.code
             if is_total and column.header in ("县市区",):
                 value = TOTAL_WORDS[unit.level] + "合计"
-            cell = ws.cell(r, i, value)
+            cell = set_cell(ws.cell(r, i), value)
             cell.border = _BORDER
             if column.kind == "share":
                 cell.number_format = "0.0%"
@@ -162,7 +160,9 @@ def _write_sheet(
 
 
 def coverage_xlsx(report: Coverage, townships: TownshipCoverage) -> bytes:
-    """The two-sheet workbook (deterministic: its timestamps are the report's date)."""
+    """The two-sheet workbook, written by the shared cell helper (a name is text, never a
+    formula) and deterministic: its document times and zip member times are the report's
+    date, so one date gives one content (ETag)."""
     wb = Workbook()
     ws = wb.active
     ws.title = "各县市区"
@@ -176,46 +176,35 @@ def coverage_xlsx(report: Coverage, townships: TownshipCoverage) -> bytes:
         townships.items,
         None,
     )
-    stamp = datetime.combine(report.as_of, time(0))
     wb.properties.title = title(report)
     wb.properties.creator = "怀化便民服务登记系统"
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return save_workbook(wb, report.as_of)
 
 
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_value(column: Column, unit: UnitFigures) -> str:
+def _csv_value(column: Column, unit: UnitFigures) -> Any:
     value = column.value(unit)
-    if value is None:
-        return ""
-    if column.kind == "share":
+    if value is not None and column.kind == "share":
         return f"{value:.6f}"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+    return value
 
 
 def coverage_csv(report: Coverage, townships: TownshipCoverage | None, level: str) -> bytes:
     """One row per county plus the total row (or one row per township), with the date and
-    campaign on every row. UTF-8 with a BOM so that Excel reads the Chinese headers."""
+    campaign on every row. UTF-8 with a BOM so that Excel reads the Chinese headers; written by
+    the shared CSV writer (a name beginning like a formula is escaped)."""
     columns = COUNTY_COLUMNS if level == "county" else TOWNSHIP_COLUMNS
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*(c.header for c in columns), "统计日期", "专项行动"])
-    rows = list(report.counties) if level == "county" else list(townships.items)  # type: ignore[union-attr]
-    tail = [report.as_of.isoformat(), report.campaign]
-    for unit in rows:
-        writer.writerow([*(_csv_value(c, unit) for c in columns), *tail])
+    header = [*(c.header for c in columns), "统计日期", "专项行动"]
+    units = list(report.counties) if level == "county" else list(townships.items)  # type: ignore[union-attr]
+    tail = [report.as_of, report.campaign]
+    rows = [[*(_csv_value(c, unit) for c in columns), *tail] for unit in units]
     if level == "county":
         total = [_csv_value(c, report.total) for c in columns]
         total[1] = total_label(report)
-        writer.writerow([*total, *tail])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        rows.append([*total, *tail])
+    return write_csv(header, rows)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -248,7 +237,10 @@ async def coverage_report(
     report = await service.coverage(as_of, campaign)
     townships = await service.township_coverage(report.as_of.isoformat(), report.campaign)
     name = f"coverage-{report.campaign}-{report.as_of.isoformat()}"
+    # Building the file is CPU work: in a worker thread, not on the event loop.
     if fmt == "xlsx":
-        return coverage_xlsx(report, townships), f"{name}.xlsx"
+        content = await anyio.to_thread.run_sync(coverage_xlsx, report, townships)
+        return content, f"{name}.xlsx"
     suffix = "" if level == "county" else "-townships"
-    return coverage_csv(report, townships, level), f"{name}{suffix}.csv"
+    content = await anyio.to_thread.run_sync(coverage_csv, report, townships, level)
+    return content, f"{name}{suffix}.csv"

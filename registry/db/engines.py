@@ -20,6 +20,8 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
+from registry.core.settings import private_dir, private_file
+
 # Piccolo's tooling finds the engine through this module path.
 os.environ.setdefault("PICCOLO_CONF", "registry.piccolo_conf")
 
@@ -263,11 +265,34 @@ class RegistrySQLiteEngine(SQLiteEngine):
         return await connection._execute(_statement, connection._conn, query, args or [])
 
 
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600), or tighten an existing one and
+    its WAL, shared-memory and journal files.
+
+    SQLite creates its ``-wal``, ``-shm`` and ``-journal`` files with the mode of the database
+    file, so creating that one 0600 before SQLite opens it covers them all; the default umask
+    made them 0644 (every local user could read password hashes, keyed resident hashes and the
+    audit trail). A folder made for the file is 0700."""
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        return
+    if not path.parent.exists():
+        private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError:  # read-only or not ours: SQLite reports what it cannot open
+        return
+    for file in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES)):
+        private_file(file)
+
+
 def make_engine(url: str) -> Engine:
-    """Create the Piccolo engine for a database URL."""
+    """Create the Piccolo engine for a database URL (a SQLite file: mode 0600)."""
     if url.startswith(SQLITE_PREFIX):
         path = sqlite_path(url)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(path)
         return RegistrySQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_S)
     if url.startswith(PG_PREFIXES):
         return PostgresEngine(config={"dsn": url})

@@ -3,6 +3,13 @@
 An XLSX file is a zip archive. The guard reads only the central directory (what the archive
 claims about its members) and refuses an archive that would inflate beyond the limits before
 openpyxl inflates anything. Callers with other limits pass them as keyword arguments.
+
+It also refuses what the zip module could open but not read: members compressed by another
+method than stored or deflate (what Excel and every spreadsheet program write), encrypted or
+"patched" members, and a central directory that the zip module cannot parse at all — whatever
+exception it raises (a damaged entry raises ``NotImplementedError``, not ``BadZipFile``). A
+member is never inflated beyond the size the directory claims (the zip module stops there), so
+the claimed sizes bound the work.
 """
 
 from __future__ import annotations
@@ -19,6 +26,16 @@ MAX_XLSX_RATIO = 100
 RATIO_CHECKED_FROM = 1024 * 1024
 """Members this big or smaller are not ratio-checked (small XML parts compress very well)."""
 MAX_XLSX_MEMBERS = 1000
+READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+"""Compression methods of a workbook's members (what spreadsheet programs write)."""
+# Flag bits of a member the guard refuses: encrypted (0), patched data (5), strong encryption (6).
+_REFUSED_FLAGS = 0x1 | 0x20 | 0x40
+
+
+def _malformed(en: str, zh: str) -> FileProblem:
+    return FileProblem(
+        "malformed_xlsx", f"不是有效的 XLSX 文件（{zh}）", f"not a valid XLSX file ({en})"
+    )
 
 
 def check_xlsx_archive(
@@ -34,15 +51,14 @@ def check_xlsx_archive(
     bounds the inflation).
 
     Raises:
-        FileProblem: ``malformed_xlsx`` (not a zip, or no ``xl/workbook.xml``) or
-            ``xlsx_bomb`` (too many members, too large uncompressed, a member's ratio).
+        FileProblem: ``malformed_xlsx`` (not a zip, a damaged directory, a member that cannot
+            be read, or no ``xl/workbook.xml``) or ``xlsx_bomb`` (too many members, too large
+            uncompressed, a member's ratio).
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise FileProblem(
-            "malformed_xlsx", "不是有效的 XLSX 文件", "not a valid XLSX file (bad zip)"
-        ) from None
+    except Exception:  # BadZipFile, NotImplementedError, ValueError, OSError … of a damaged file
+        raise _malformed("bad zip", "压缩包已损坏") from None
     with archive:
         infos = archive.infolist()
 
@@ -59,6 +75,11 @@ def check_xlsx_archive(
         raise bomb(f"{len(infos)} 个成员", f"{len(infos)} members")
     total = 0
     for info in infos:
+        if info.compress_type not in READABLE_METHODS or info.flag_bits & _REFUSED_FLAGS:
+            raise _malformed(
+                f"{info.filename[:100]!r} is encrypted or compressed by an unsupported method",
+                "含有加密或不支持的压缩方式的成员",
+            )
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
         if max_ratio is not None and info.file_size > RATIO_CHECKED_FROM and ratio > max_ratio:
@@ -68,8 +89,4 @@ def check_xlsx_archive(
     if total > max_uncompressed:
         raise bomb(f"解压后 {total // 1024 // 1024} MB", f"{total // 1024 // 1024} MB uncompressed")
     if "xl/workbook.xml" not in {i.filename for i in infos}:
-        raise FileProblem(
-            "malformed_xlsx",
-            "不是有效的 XLSX 文件（缺少 xl/workbook.xml）",
-            "not a valid XLSX file (no xl/workbook.xml)",
-        )
+        raise _malformed("no xl/workbook.xml", "缺少 xl/workbook.xml")

@@ -1,5 +1,5 @@
-"""ASGI middleware: request ids and security headers on every response; the JSON content-type
-check before a body is parsed."""
+"""ASGI middleware: request ids and security headers on every response; the checks before a
+handler runs (date query parameters, the JSON content type of a body)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from registry.core import runtime
 from registry.core.context import request_id
 from registry.core.errors import BadRequest, RegistryError, UnsupportedMediaType
 from registry.http.errors import error_body, status_of
+from registry.http.params import check_query_dates
 
 # Only our own origin: no CDN, no inline script (styles may be inline: Swagger UI needs it).
 CONTENT_SECURITY_POLICY = (
@@ -152,3 +153,10 @@ async def require_json_content_type(request: Request) -> None:
         f"the body must be JSON (Content-Type: application/json), got {content_type or 'none'}",
         errors=[{"field": "content-type", "message": (content_type or "")[:100]}],
     )
+
+
+async def before_request(request: Request) -> None:
+    """The app's checks before a handler reads anything (after the guards: token and role):
+    date query parameters within range, then a JSON body declared as JSON."""
+    check_query_dates(request)
+    await require_json_content_type(request)

@@ -21,14 +21,17 @@ from registry.http.schemas import ErrorBody
 _DESCRIPTIONS = {
     400: "Malformed request — code `malformed_json` (invalid JSON or UTF-8, NaN/Infinity), "
     "`nesting_too_deep`, `missing_body`, `invalid_path`, `bad_request`",
-    401: "No, invalid or expired token — `not_authenticated`, `invalid_token`, `token_expired`",
+    401: "No, invalid or expired token — `not_authenticated`, `invalid_token`, `token_expired` "
+    "(a write checks the token and the role before its body is read)",
     403: "Wrong role or scope — `wrong_role`, `out_of_scope`",
     404: "Not found — `*_not_found`, `not_found`",
     409: "Conflict with the current state — e.g. `site_exists`, `version_conflict`",
     413: "Request body too large — `body_too_large`",
     415: "The body is not declared as JSON (Content-Type) — `unsupported_media_type`",
-    422: "Invalid input: a rule or a field is violated (stable `code`, field errors)",
-    429: "Too many requests — `login_throttled`, `sync_rate_limited` (see Retry-After)",
+    422: "Invalid input: a rule or a field is violated (stable `code`, field errors; a date "
+    "query parameter outside 0001-01-02 … 9999-12-30: `date_out_of_range`)",
+    429: "Too many requests — `login_throttled`, `sync_rate_limited`, `anonymous_rate_limited` "
+    "(see Retry-After)",
 }
 
 

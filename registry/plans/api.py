@@ -16,8 +16,9 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, HeaderParameter, JSONBody, QueryParameter
 
+from registry.core.errors import InvalidInput
 from registry.http.deps import MAX_ID, CurrentActor, PathId
 from registry.http.files import MEDIA_TYPES, download
 from registry.plans import service as plans
@@ -53,6 +54,41 @@ class XlsxUploadOperation(Operation):
             )
 
 
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description='the ETag of the plan as read (`"<revision>"`): 409 `version_conflict` when '
+        "the plan changed since",
+    ),
+]
+
+
+def etag(plan: Plan) -> str:
+    """A version's ETag: its revision (bumped by every write of it)."""
+    return f'"{plan.revision}"'
+
+
+def _with_etag(plan: Plan, status_code: int = 200) -> Response[Plan]:
+    return Response(content=plan, status_code=status_code, headers={"ETag": etag(plan)})
+
+
+def if_match_revision(header: str | None) -> int | None:
+    """The revision an ``If-Match`` header names (``"3"``, ``W/"3"`` or ``3``), or None."""
+    if header is None or not header.strip():
+        return None
+    text = header.strip().removeprefix("W/").strip('"').strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise InvalidInput(
+            "invalid_if_match",
+            'If-Match 应为读取规划时的 ETag（如 "3"）',
+            'If-Match must be the ETag of the plan as read (e.g. "3"); a list or * is not accepted',
+            "If-Match",
+        )
+    return int(text)
+
+
 class PlanController(Controller):
     path = "/api/plans"
     tags = ["plans"]
@@ -82,8 +118,10 @@ class PlanController(Controller):
         return await plans.create_plan(actor, data)
 
     @get("/{plan_id:int}", operation_id="getPlan", summary="One plan version with its items")
-    async def get_plan(self, actor: CurrentActor, plan_id: PathId) -> Plan:
-        return await plans.get_plan(plan_id, actor)
+    async def get_plan(self, actor: CurrentActor, plan_id: PathId) -> Response[Plan]:
+        """The `ETag` is the version's `revision`: send it back as `If-Match` (or as the
+        body's `revision`) with an edit or a decision."""
+        return _with_etag(await plans.get_plan(plan_id, actor))
 
     @put(
         "/{plan_id:int}",
@@ -98,14 +136,22 @@ class PlanController(Controller):
         },
     )
     async def update(
-        self, actor: CurrentActor, plan_id: PathId, data: JSONBody[PlanUpdate]
+        self,
+        actor: CurrentActor,
+        plan_id: PathId,
+        data: JSONBody[PlanUpdate],
+        if_match: IfMatch = None,
     ) -> Response[Plan]:
         """A draft or returned version is changed in place (200). An approved version is
         amended by a NEW version (201: new id, version + 1, `amends` = this id, state
         `draft`); the approved one stays in force until the new one is approved. A submitted
-        version is not editable (409 `plan_not_editable`)."""
-        plan, created = await plans.update_plan(actor, plan_id, data)
-        return Response(content=plan, status_code=201 if created else 200)
+        version is not editable (409 `plan_not_editable`).
+
+        The edit names the revision it is based on, as the body's `revision` or as `If-Match`
+        (the ETag of the GET): someone else's edit since then is 409 `version_conflict`, no
+        revision 409 `version_required` (both with `current_revision`); nothing is written."""
+        plan, created = await plans.update_plan(actor, plan_id, data, if_match_revision(if_match))
+        return _with_etag(plan, 201 if created else 200)
 
     @post(
         "/{plan_id:int}/submit",
@@ -118,9 +164,17 @@ class PlanController(Controller):
         actor: CurrentActor,
         plan_id: PathId,
         data: JSONBody[ReviewAction | None] = None,
-    ) -> Plan:
-        """422 `plan_check_failed` with every error and every unexplained missing division."""
-        return await plans.submit(actor, plan_id, data.comment if data else None)
+        if_match: IfMatch = None,
+    ) -> Response[Plan]:
+        """422 `plan_check_failed` with every error and every unexplained missing division.
+        With `revision` (or `If-Match`): 409 `version_conflict` when the plan changed since."""
+        plan = await plans.submit(
+            actor,
+            plan_id,
+            data.comment if data else None,
+            _expected(data, if_match),
+        )
+        return _with_etag(plan)
 
     @post(
         "/{plan_id:int}/approve",
@@ -133,8 +187,18 @@ class PlanController(Controller):
         actor: CurrentActor,
         plan_id: PathId,
         data: JSONBody[ReviewAction | None] = None,
-    ) -> Plan:
-        return await plans.decide(actor, plan_id, "approve", data.comment if data else None)
+        if_match: IfMatch = None,
+    ) -> Response[Plan]:
+        """With `revision` (or `If-Match`): 409 `version_conflict` when the plan changed
+        since the reviewer read it."""
+        plan = await plans.decide(
+            actor,
+            plan_id,
+            "approve",
+            data.comment if data else None,
+            _expected(data, if_match),
+        )
+        return _with_etag(plan)
 
     @post(
         "/{plan_id:int}/return",
@@ -147,8 +211,18 @@ class PlanController(Controller):
         actor: CurrentActor,
         plan_id: PathId,
         data: JSONBody[ReviewAction | None] = None,
-    ) -> Plan:
-        return await plans.decide(actor, plan_id, "return", data.comment if data else None)
+        if_match: IfMatch = None,
+    ) -> Response[Plan]:
+        """With `revision` (or `If-Match`): 409 `version_conflict` when the plan changed
+        since the reviewer read it."""
+        plan = await plans.decide(
+            actor,
+            plan_id,
+            "return",
+            data.comment if data else None,
+            _expected(data, if_match),
+        )
+        return _with_etag(plan)
 
     @get("/{plan_id:int}/check", operation_id="checkPlan", summary="Submission check")
     async def check(self, actor: CurrentActor, plan_id: PathId) -> PlanCheck:
@@ -231,3 +305,8 @@ class PlanController(Controller):
         result = await plans.import_xlsx(actor, body, dry_run=dry_run)
         created = not dry_run and result.action in ("create", "new_version")
         return Response(content=result, status_code=201 if created else 200)
+
+
+def _expected(data: ReviewAction | None, if_match: str | None) -> int | None:
+    """The revision a review action is based on (body or If-Match), if it names one."""
+    return plans.expected_revision(data.revision if data else None, if_match_revision(if_match))

@@ -19,7 +19,7 @@ from registry.plans import rules
 from registry.plans import schemas as out
 from registry.plans.rules import CampaignInfo, DivisionInfo, ItemIn, Problem
 from registry.plans.scope import require_reader
-from registry.tables import Campaign, Division, Plan, PlanItem, PlanReview
+from registry.tables import AuditEntry, Campaign, Division, Plan, PlanItem, PlanReview
 
 # --------------------------------------------------------------------------- look-ups
 
@@ -106,6 +106,16 @@ async def plan_row(plan_id: int) -> dict[str, Any]:
     return row
 
 
+async def plan_revision(plan_id: int) -> int:
+    """How many writes a version has had: every write of a plan (create, amend, update, submit,
+    approve, return, supersede) appends its audit entry in its own transaction, so the count
+    grows by at least one with each of them and never goes back (the trail is append-only).
+    Read under the version's lock, it is the revision an edit is checked against."""
+    return await AuditEntry.count().where(
+        (AuditEntry.entity == "plan") & (AuditEntry.entity_id == str(plan_id))
+    )
+
+
 async def plan_lineage(county_code: str, campaign: str) -> list[dict[str, Any]]:
     """Every version of a county's plan for a campaign, oldest first."""
     return (
@@ -166,6 +176,7 @@ async def plan_out(row: dict[str, Any]) -> out.Plan:
         title=row["title"],
         state=row["state"],
         version=row["version"],
+        revision=await plan_revision(row["id"]),
         amends=row["amends"],
         in_force=row["state"] == "approved",
         submitted_at=row["submitted_at"],

@@ -44,19 +44,38 @@ class PlanCreate(msgspec.Struct, forbid_unknown_fields=True):
     missing_explained: Explained = msgspec.field(default_factory=dict)
 
 
+Revision = Annotated[
+    int,
+    Meta(
+        ge=0,
+        description='the plan\'s `revision` as read (or send it as `If-Match: "<revision>"`): '
+        "409 `version_conflict` when someone changed the plan since",
+    ),
+]
+
+
 class PlanUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """Replace a draft's or returned plan's title and items; on an approved plan this opens a
-    new version. ``missing_explained`` absent: kept as it is."""
+    new version. ``missing_explained`` absent: kept as it is.
+
+    The edit must say which state of the plan it was based on: ``revision`` (or the
+    ``If-Match`` header) equal to the plan's current ``revision``, else 409
+    ``version_conflict`` (stale) or ``version_required`` (absent), with ``current_revision``.
+    """
 
     title: str
     items: list[PlanItemIn]
     missing_explained: Explained | UnsetType = UNSET
+    revision: Revision | UnsetType = UNSET
 
 
 class ReviewAction(msgspec.Struct, forbid_unknown_fields=True):
-    """A comment for submit/approve (optional) or return (required)."""
+    """A comment for submit/approve (optional) or return (required). ``revision`` (or
+    ``If-Match``), when given, must be the plan's current one: the reviewer decides on the plan
+    they read."""
 
     comment: str | None = None
+    revision: Revision | None = None
 
 
 class PlanItem(msgspec.Struct):
@@ -87,6 +106,10 @@ class Plan(msgspec.Struct):
     title: str
     state: str
     version: int
+    # Bumped by every write of this version (edit, submit, approve, return, supersede): what an
+    # edit or a decision sends back to say which state of the plan it is based on. Also the
+    # response's ETag.
+    revision: int
     amends: int | None
     in_force: bool
     submitted_at: datetime | None

@@ -68,20 +68,35 @@ async def create_plan(actor: Actor, data: PlanCreate) -> out.Plan:
     return await workflow.create_plan(actor, data)
 
 
-async def update_plan(actor: Actor, plan_id: int, data: PlanUpdate) -> tuple[out.Plan, bool]:
-    """Edit a draft or returned version, or amend an approved one by a new version; returns
-    the plan written and whether it is a new version."""
-    return await workflow.update_plan(actor, plan_id, data)
+async def update_plan(
+    actor: Actor, plan_id: int, data: PlanUpdate, if_match: int | None = None
+) -> tuple[out.Plan, bool]:
+    """Edit a draft or returned version, or amend an approved one by a new version, if based
+    on its current revision (``data.revision`` or ``if_match``: 409 ``version_conflict``,
+    ``version_required``); returns the plan written and whether it is a new version."""
+    return await workflow.update_plan(actor, plan_id, data, if_match)
 
 
-async def submit(actor: Actor, plan_id: int, comment: str | None) -> out.Plan:
-    """Send a draft or returned version for review, if it passes the submission check."""
-    return await workflow.submit(actor, plan_id, comment)
+def expected_revision(given: int | None, if_match: int | None) -> int | None:
+    """The revision a request is based on: its body's ``revision`` or its ``If-Match`` (422
+    ``revision_mismatch`` when they differ)."""
+    return workflow.expected_revision(given, if_match)
 
 
-async def decide(actor: Actor, plan_id: int, action: str, comment: str | None) -> out.Plan:
-    """Approve or return a submitted version (municipal; never one's own plan)."""
-    return await workflow.decide(actor, plan_id, action, comment)
+async def submit(
+    actor: Actor, plan_id: int, comment: str | None, expected: int | None = None
+) -> out.Plan:
+    """Send a draft or returned version for review, if it passes the submission check (and is
+    still at revision ``expected``, when given)."""
+    return await workflow.submit(actor, plan_id, comment, expected)
+
+
+async def decide(
+    actor: Actor, plan_id: int, action: str, comment: str | None, expected: int | None = None
+) -> out.Plan:
+    """Approve or return a submitted version (municipal; never one's own plan), still at
+    revision ``expected`` when given."""
+    return await workflow.decide(actor, plan_id, action, comment, expected)
 
 
 # --------------------------------------------------------------------------- progress

@@ -2,7 +2,10 @@
 
 Every write runs in one write transaction with its audit entries (entity ``plan``) and, for a
 submission or a decision, its review entry. A version is locked (its row touched) before it is
-read for a change, so concurrent writers queue.
+read for a change, so concurrent writers queue; everything a write depends on (state,
+``missing_explained``, revision) is read under that lock. An edit names the revision it is
+based on (a stale one is refused with 409 ``version_conflict``), so one planner's edit never
+silently replaces another's.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from registry.audit import service as audit
 from registry.core import clock
 from registry.core.access import Actor
 from registry.core.errors import Conflict, Forbidden, InvalidInput
-from registry.core.text import clean_text
+from registry.core.text import check_no_personal_data, clean_text
+from registry.db.binding import current
 from registry.db.bulk import insert_many
+from registry.db.engines import is_sqlite
 from registry.db.transactions import write_transaction
 from registry.plans import rules
 from registry.plans import schemas as out
@@ -28,14 +33,15 @@ from registry.plans.queries import (
     plan_items,
     plan_lineage,
     plan_out,
+    plan_revision,
     plan_row,
     problem_out,
 )
 from registry.plans.rules import ItemIn, WorkflowError
 from registry.plans.schemas import PlanCreate, PlanUpdate
 from registry.plans.scope import require_author, require_reviewer
-from registry.plans.validation import Content, error_list, validated
-from registry.tables import Plan, PlanItem, PlanReview
+from registry.plans.validation import Content, content_checked, error_list, validated
+from registry.tables import Division, Plan, PlanItem, PlanReview
 
 ENTITY = "plan"
 
@@ -44,6 +50,51 @@ async def _lock(plan_id: int) -> dict[str, Any]:
     """Inside a write transaction: touch the row so concurrent writers queue, then read it."""
     await Plan.update({Plan.version: Plan.version + 0}).where(Plan.id == plan_id)
     return await plan_row(plan_id)
+
+
+async def _lock_county(county_code: str) -> None:
+    """Inside a write transaction, before looking for a county's plan: on PostgreSQL lock the
+    county's division row, so two first versions of one county's plan are never created at
+    once (on SQLite the write transaction already excludes every other writer). ``NO KEY``:
+    inserting a row that refers to the county is not blocked."""
+    if not is_sqlite(current()):
+        await Division.raw(
+            "SELECT code FROM division WHERE code = {} FOR NO KEY UPDATE", county_code
+        )
+
+
+def expected_revision(given: int | None, if_match: int | None) -> int | None:
+    """The revision a request is based on: its body's ``revision`` or its ``If-Match``."""
+    if given is not None and if_match is not None and given != if_match:
+        raise InvalidInput(
+            "revision_mismatch",
+            "请求体的 revision 与 If-Match 不一致",
+            "the body's revision and the If-Match header disagree",
+            "revision",
+        )
+    return given if given is not None else if_match
+
+
+async def check_revision(plan_id: int, expected: int | None, *, required: bool) -> None:
+    """Under the version's lock: the request must be based on its current revision (409
+    ``version_conflict``; ``version_required`` when ``required`` and none was given), with the
+    current revision for the client to reload and retry."""
+    revision = await plan_revision(plan_id)
+    if expected is None and required:
+        raise Conflict(
+            "version_required",
+            f"修改规划须提供所依据的版本（revision，当前为 {revision}）：请刷新后重试",
+            f"an edit of a plan must give the revision it is based on (now {revision}): "
+            "send `revision` or If-Match",
+            current_revision=revision,
+        )
+    if expected is not None and expected != revision:
+        raise Conflict(
+            "version_conflict",
+            f"规划已被他人修改（当前 revision 为 {revision}），请刷新后重试",
+            f"the plan was changed by someone else (now revision {revision}); reload and retry",
+            current_revision=revision,
+        )
 
 
 # --------------------------------------------------------------------------- versions
@@ -111,6 +162,9 @@ async def _insert_version(
 
 
 async def start_plan(actor: Actor, county_code: str, campaign: str, content: Content) -> int:
+    """Inside a write transaction: version 1 of the county's plan (409 ``plan_exists``)."""
+    content_checked(content)
+    await _lock_county(county_code)
     existing = await plan_lineage(county_code, campaign)
     if existing:
         latest = existing[-1]
@@ -138,14 +192,28 @@ async def start_plan(actor: Actor, county_code: str, campaign: str, content: Con
     return plan_id
 
 
-async def revise_plan(actor: Actor, plan_id: int, content: Content) -> tuple[int, str]:
-    """Apply new content to a version: in place (draft, returned) or as a new version
-    (approved). Returns the id written and ``update`` or ``new_version``."""
-    row = await _lock(plan_id)
-    try:
-        mode = rules.edit_mode(row["state"])
-    except WorkflowError as exc:
-        raise Conflict(exc.code, exc.zh, exc.en, **exc.extra) from None
+async def revise_plan(
+    actor: Actor,
+    plan_id: int,
+    content: Content,
+    *,
+    expected: int | None = None,
+    required: bool = False,
+    row: dict[str, Any] | None = None,
+) -> tuple[int, str]:
+    """Inside a write transaction: apply new content to a version, in place (draft, returned)
+    or as a new version (approved). Returns the id written and ``update``, ``unchanged`` or
+    ``new_version``.
+
+    ``expected``: the revision the content is based on (checked under the lock; ``required``:
+    it must be given). ``row``: the version's row when the caller has locked it already.
+    """
+    content_checked(content)
+    if row is None:
+        row = await _lock(plan_id)
+    _editable(row)
+    await check_revision(plan_id, expected, required=required)
+    mode = rules.edit_mode(row["state"])
     before_items = [item_in(i) for i in await plan_items(plan_id)]
     if mode == "in_place":
         changes = audit.diff(
@@ -214,6 +282,14 @@ async def import_action(county_code: str, campaign: str) -> tuple[str, int | Non
     return ("update" if mode == "in_place" else "new_version"), latest["id"]
 
 
+def _editable(row: dict[str, Any]) -> None:
+    """409 ``plan_not_editable`` for a submitted or superseded version."""
+    try:
+        rules.edit_mode(row["state"])
+    except WorkflowError as exc:
+        raise Conflict(exc.code, exc.zh, exc.en, **exc.extra) from None
+
+
 async def create_plan(actor: Actor, data: PlanCreate) -> out.Plan:
     """Open a county's plan for a campaign: version 1, a draft."""
     county_code, _ = await known_county(data.county_code)
@@ -225,24 +301,32 @@ async def create_plan(actor: Actor, data: PlanCreate) -> out.Plan:
     return await plan_out(await plan_row(plan_id))
 
 
-async def update_plan(actor: Actor, plan_id: int, data: PlanUpdate) -> tuple[out.Plan, bool]:
+async def update_plan(
+    actor: Actor, plan_id: int, data: PlanUpdate, if_match: int | None = None
+) -> tuple[out.Plan, bool]:
     """Replace a draft's or returned version's content, or open a new version of an approved
-    one. Returns the plan written and whether it is a new version."""
+    one, if based on the version's current revision (body ``revision`` or ``If-Match``).
+    Returns the plan written and whether it is a new version."""
+    expected = expected_revision(None if data.revision is UNSET else data.revision, if_match)
     row = await plan_row(plan_id)
     require_author(actor, row["county_code"])
-    try:
-        rules.edit_mode(row["state"])
-    except WorkflowError as exc:
-        raise Conflict(exc.code, exc.zh, exc.en, **exc.extra) from None
     campaign = await campaign_info(row["campaign"])
-    explained = (
-        dict(row["missing_explained"] or {})
-        if data.missing_explained is UNSET
-        else data.missing_explained
-    )
-    content = await validated(row["county_code"], campaign, data.title, data.items, explained)
     async with write_transaction():
-        written, action = await revise_plan(actor, plan_id, content)
+        # State, kept missing_explained and revision: all read under the version's lock. A
+        # stale edit is refused before its body is checked against a state its sender never
+        # saw; a missing revision after (the body's own problems are worth knowing).
+        row = await _lock(plan_id)
+        _editable(row)
+        await check_revision(plan_id, expected, required=False)
+        explained = (
+            dict(row["missing_explained"] or {})
+            if data.missing_explained is UNSET
+            else data.missing_explained
+        )
+        content = await validated(row["county_code"], campaign, data.title, data.items, explained)
+        written, action = await revise_plan(
+            actor, plan_id, content, expected=expected, required=True, row=row
+        )
     return await plan_out(await plan_row(written)), action == "new_version"
 
 
@@ -279,15 +363,26 @@ def _check_failed(report: rules.CheckReport) -> InvalidInput:
     )
 
 
-async def submit(actor: Actor, plan_id: int, comment: str | None) -> out.Plan:
-    """Send a draft or returned version for review, if it passes the submission check."""
+def _clean_comment(comment: str | None) -> str | None:
+    """A review comment: kept in the plan's reviews and the audit, so no personal data."""
+    return check_no_personal_data(
+        clean_text(comment, "comment", max_length=2000, multiline=True), "comment"
+    )
+
+
+async def submit(
+    actor: Actor, plan_id: int, comment: str | None, expected: int | None = None
+) -> out.Plan:
+    """Send a draft or returned version for review, if it passes the submission check (and,
+    when ``expected`` is given, if the version is still at that revision)."""
     row = await plan_row(plan_id)
     require_author(actor, row["county_code"])
-    comment = clean_text(comment, "comment", max_length=2000, multiline=True)
+    comment = _clean_comment(comment)
     campaign = await campaign_info(row["campaign"])
     async with write_transaction():
         row = await _lock(plan_id)
         state = _transition(row["state"], "submit", comment)
+        await check_revision(plan_id, expected, required=False)
         items = [item_in(i) for i in await plan_items(plan_id)]
         report, _ = await check_report(
             row["county_code"], campaign, items, dict(row["missing_explained"] or {})
@@ -311,11 +406,14 @@ async def submit(actor: Actor, plan_id: int, comment: str | None) -> out.Plan:
     return await plan_out(await plan_row(plan_id))
 
 
-async def decide(actor: Actor, plan_id: int, action: str, comment: str | None) -> out.Plan:
-    """Approve or return a submitted version (municipal; never one's own plan)."""
+async def decide(
+    actor: Actor, plan_id: int, action: str, comment: str | None, expected: int | None = None
+) -> out.Plan:
+    """Approve or return a submitted version (municipal; never one's own plan); when
+    ``expected`` is given, only the revision the reviewer read."""
     row = await plan_row(plan_id)
     require_reviewer(actor, row["county_code"])
-    comment = clean_text(comment, "comment", max_length=2000, multiline=True)
+    comment = _clean_comment(comment)
     async with write_transaction():
         row = await _lock(plan_id)
         if row["created_by"] == actor.username:
@@ -325,6 +423,7 @@ async def decide(actor: Actor, plan_id: int, action: str, comment: str | None) -
                 "a plan cannot be approved or returned by its author",
             )
         state = _transition(row["state"], action, comment)
+        await check_revision(plan_id, expected, required=False)
         now = clock.now()
         if state == "approved":
             previous = (

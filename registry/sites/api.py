@@ -8,6 +8,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
 from registry.http.deps import CurrentActor, PathId
+from registry.sites import history as site_history
 from registry.sites import service as sites
 from registry.sites.schemas import (
     SignageCheck,
@@ -75,7 +76,7 @@ class SiteController(Controller):
         summary="Status events and audited edits, oldest first",
     )
     async def history(self, actor: CurrentActor, site_id: PathId) -> SiteHistory:
-        return await sites.history(site_id, actor)
+        return await site_history.history(site_id, actor)
 
 
 class SiteGeoJSONController(Controller):

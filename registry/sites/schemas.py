@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -83,8 +84,66 @@ class SiteUpdate(msgspec.Struct, forbid_unknown_fields=True):
     version: int | UnsetType = UNSET
 
 
+# ------------------------------------------------------------------------------ the public view
+
+# What anonymous readers may see of a site, in EVERY output that shows one: the site and the
+# list, the history's edits, sites.geojson, the coverage GeoJSON's site layer and the SVG map's
+# points, the public exports. Anything not listed here is withheld from them (a new column is
+# private until it is added here):
+# - ``contact_phone``: the point's phone is often its agent's own mobile (personal data);
+# - ``created_by`` and the ``actor`` of status events and edits: staff account names (personal
+#   data of officials, and the first half of a sign-in); the public history names the actor's
+#   role instead;
+# - ``open_division``: an internal constraint column.
+# Public, on purpose: ``location_warning`` (derived only from the published coordinates and
+# county outlines, it tells users of the register how far a point can be trusted),
+# ``is_demo`` (hiding it would pass demonstration rows off as real ones), ``version`` and the
+# timestamps (no personal data; they let copies of the register be kept current).
+PUBLIC_SITE_FIELDS: frozenset[str] = frozenset(
+    {
+        "id",
+        "division_code",
+        "division_name",
+        "kind",
+        "standard_name",
+        "signage_name",
+        "signage_conforms",
+        "signage_problems",
+        "lon",
+        "lat",
+        "crs",
+        "coord_method",
+        "collected_on",
+        "location_warning",
+        "address",
+        "hall_area_m2",
+        "staff_count",
+        "status",
+        "status_since",
+        "county_code",
+        "township_code",
+        "version",
+        "is_demo",
+        "created_at",
+        "updated_at",
+    }
+)
+
+
+def is_public_site_field(name: str) -> bool:
+    """Whether anonymous readers may see the site field ``name``."""
+    return name in PUBLIC_SITE_FIELDS
+
+
+def public_site_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` (a site row, a feature's properties) without the fields the public may not
+    see."""
+    return {k: v for k, v in values.items() if k in PUBLIC_SITE_FIELDS}
+
+
 class Site(msgspec.Struct):
-    """A registered site; coordinates are WGS-84. ``contact_phone`` is shown to signed-in users."""
+    """A registered site; coordinates are WGS-84. Anonymous readers see the public fields only
+    (``PUBLIC_SITE_FIELDS``): ``contact_phone`` is null for them."""
 
     id: int
     division_code: str
@@ -131,6 +190,9 @@ class StatusChange(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class StatusEvent(msgspec.Struct):
+    """A dated status change. ``actor`` is the account that recorded it; anonymous readers of
+    the history see the account's role instead (县级规划员, 市政务服务中心 …)."""
+
     id: int
     site_id: int
     status: str
@@ -143,7 +205,8 @@ class StatusEvent(msgspec.Struct):
 
 
 class Edit(msgspec.Struct):
-    """One audited field change of a site."""
+    """One audited field change of a site. Anonymous readers see changes of public fields
+    only, and the role of who made them instead of the account (as for status events)."""
 
     field: str
     before: object

@@ -1,4 +1,4 @@
-"""Sites: register, read, list, edit, dated status changes, history."""
+"""Sites: register, read, list, edit, dated status changes (the history: ``sites.history``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from registry.core.codes import normalise_code
 from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.params import code_or_none, one_of, page
 from registry.core.settings import get_settings
-from registry.core.text import clean_text
+from registry.core.text import check_no_personal_data, clean_text
+from registry.db.engines import integrity_kind
 from registry.db.transactions import write_transaction
 from registry.divisions import service as divisions
 from registry.divisions.rules import SITE_KINDS, site_kind_for
@@ -26,25 +27,27 @@ from registry.sites.rules import signage
 from registry.sites.rules import status as status_rules
 from registry.sites.rules.facts import check_division_open, check_facts
 from registry.sites.rules.location import (
+    borrowed_outline_note,
     check_coord_method,
     containment_warning,
     no_boundary_warning,
     to_wgs84_checked,
+    with_note,
 )
 from registry.sites.schemas import (
-    Edit,
     SignageCheck,
     Site,
     SiteCreate,
-    SiteHistory,
     SiteList,
     SiteUpdate,
     StatusChange,
+    is_public_site_field,
+    public_site_values,
 )
 from registry.sites.schemas import (
     StatusEvent as StatusEventOut,
 )
-from registry.tables import AuditEntry, Division, StatusEvent
+from registry.tables import Division, StatusEvent
 from registry.tables import Site as SiteRow
 
 SITE_COLUMNS = (
@@ -77,6 +80,8 @@ SITE_COLUMNS = (
 )
 # Fields a PATCH may change, with their cleaning rules.
 _TEXT_FIELDS = {"address": 300, "contact_phone": 30, "signage_name": 200}
+# Free text shown to the public: no identity or mobile numbers (a phone goes in contact_phone).
+_FREE_TEXT = ("address", "signage_name")
 _OPEN_STATUSES = tuple(s for s in status_rules.STATUSES if s != "closed")
 
 
@@ -133,14 +138,19 @@ def _to_site(row: dict[str, Any], actor: Actor, warnings: list[str] | None = Non
     row = dict(row)
     if isinstance(row.get("signage_problems"), str):
         row["signage_problems"] = json.loads(row["signage_problems"])
+    for problem in row.get("signage_problems") or ():
+        # Problems stored before message_zh/message_en existed carry only "zh / en".
+        if not problem.get("message_zh"):
+            zh, _, en = str(problem.get("message", "")).partition(" / ")
+            problem["message_zh"], problem["message_en"] = zh, en
     if actor.anonymous:
-        # Public readers see the register, not the contact phones.
-        row["contact_phone"] = None
+        # Public readers see the public fields of the register (contact phones withheld).
+        row = {k: (v if is_public_site_field(k) else None) for k, v in row.items()}
     row["warnings"] = warnings or []
     return msgspec.convert(row, Site, from_attributes=False)
 
 
-async def _select_one(site_id: int) -> dict[str, Any]:
+async def select_one(site_id: int) -> dict[str, Any]:
     row = (
         await SiteRow.select(*SITE_COLUMNS)
         .where(SiteRow.id == site_id)
@@ -153,7 +163,7 @@ async def _select_one(site_id: int) -> dict[str, Any]:
 
 
 async def get_site(site_id: int, actor: Actor) -> Site:
-    return _to_site(await _select_one(site_id), actor)
+    return _to_site(await select_one(site_id), actor)
 
 
 async def list_sites(
@@ -197,9 +207,11 @@ async def sites_geojson(filters: SiteFilters, actor: Actor) -> dict[str, Any]:
     rows = await query.limit(GEOJSON_MAX)
     features = []
     for row in rows:
-        lon, lat = row.pop("lon"), row.pop("lat")
-        row["status_since"] = row["status_since"].isoformat()
-        features.append(point_feature(lon, lat, row, row["id"]))
+        # A public output: only the public fields of a site, whoever asks.
+        properties = public_site_values(row)
+        lon, lat = properties.pop("lon"), properties.pop("lat")
+        properties["status_since"] = properties["status_since"].isoformat()
+        features.append(point_feature(lon, lat, properties, row["id"]))
     return feature_collection(features)
 
 
@@ -218,11 +230,19 @@ async def _division(code: str) -> dict[str, Any]:
 async def _locate_checked(
     lon: float, lat: float, crs: str | None, county_code: str, county_name: str
 ) -> tuple[float, float, str, str | None]:
-    """Convert to WGS-84 and check the point against its county's boundary."""
+    """Convert to WGS-84 and check the point against its county's boundary (or the one it
+    borrows)."""
     wlon, wlat, datum = to_wgs84_checked(lon, lat, crs)
     index = await divisions.county_index()
+    note = None
     if county_code not in index:
-        return wlon, wlat, datum, no_boundary_warning(county_name)
+        # A unit without an outline of its own is checked against the one it lies in
+        # (怀化市洪江管理区 → 洪江市), and the site says so.
+        borrowed = await divisions.borrowed_outline(county_code)
+        if borrowed is None or borrowed[0] not in index:
+            return wlon, wlat, datum, no_boundary_warning(county_name)
+        note = borrowed_outline_note(county_name, borrowed[1])
+        county_code, county_name = borrowed
     tolerance = get_settings().boundary_tolerance_m
     result = index.check(county_code, wlon, wlat, tolerance_m=tolerance)
     located = None
@@ -230,7 +250,7 @@ async def _locate_checked(
         region = index.locate(wlon, wlat)
         located = (region.code, region.name) if region else None
     warning = containment_warning(result, county_name, tolerance, located)
-    return wlon, wlat, datum, warning
+    return wlon, wlat, datum, with_note(note, warning) if note else warning
 
 
 async def _county_name(county_code: str) -> str:
@@ -253,10 +273,12 @@ async def create_site(actor: Actor, data: SiteCreate) -> Site:
     check_division_open(
         division["name"], division["established_on"], division["abolished_on"], today
     )
-    signage_name = clean_text(data.signage_name, "signage_name", max_length=200)
-    address = clean_text(data.address, "address", max_length=300)
+    signage_name = check_no_personal_data(
+        clean_text(data.signage_name, "signage_name", max_length=200), "signage_name"
+    )
+    address = check_no_personal_data(clean_text(data.address, "address", max_length=300), "address")
     phone = clean_text(data.contact_phone, "contact_phone", max_length=30)
-    note = clean_text(data.note, "note", max_length=1000, multiline=True)
+    note = _clean_note(data.note)
     method = check_coord_method(data.coord_method)
     check_facts(data.hall_area_m2, data.staff_count, data.collected_on, today)
     initial = status_rules.check_initial(data.status, kind)
@@ -269,92 +291,121 @@ async def create_site(actor: Actor, data: SiteCreate) -> Site:
     sign = _check_signage(division, signage_name)
     now = clock.now()
 
-    async with write_transaction():
-        existing = await SiteRow.select(SiteRow.id).where(SiteRow.open_division == code).first()
-        if existing:
-            raise Conflict(
-                "site_exists",
-                f"{division['name']} 已有未撤销的站点（编号 {existing['id']}）",
-                f"{division['name']} already has an open site (id {existing['id']})",
-                existing_site_id=existing["id"],
-            )
-        row = SiteRow(
-            division=code,
-            open_division=code,
-            kind=kind,
-            county_code=county_code,
-            township_code=division["township_code"],
-            standard_name=sign.standard_name,
-            signage_name=signage_name,
-            signage_conforms=sign.conforms,
-            signage_problems=msgspec.to_builtins(sign.problems),
-            lon=lon,
-            lat=lat,
-            crs=datum,
-            coord_method=method,
-            collected_on=data.collected_on,
-            location_warning=warning,
-            address=address,
-            hall_area_m2=data.hall_area_m2,
-            staff_count=data.staff_count,
-            contact_phone=phone,
-            status=initial.status,
-            status_since=effective,
-            version=1,
-            created_by=actor.username,
-            created_at=now,
-            updated_at=now,
-        )
-        await row.save()
-        await StatusEvent.insert(
-            StatusEvent(
-                site=row.id,
+    try:
+        async with write_transaction():
+            existing = await _open_site(code)
+            if existing is not None:
+                raise _site_exists(division, existing)
+            row = SiteRow(
+                division=code,
+                open_division=code,
+                kind=kind,
+                county_code=county_code,
+                township_code=division["township_code"],
+                standard_name=sign.standard_name,
+                signage_name=signage_name,
+                signage_conforms=sign.conforms,
+                signage_problems=msgspec.to_builtins(sign.problems),
+                lon=lon,
+                lat=lat,
+                crs=datum,
+                coord_method=method,
+                collected_on=data.collected_on,
+                location_warning=warning,
+                address=address,
+                hall_area_m2=data.hall_area_m2,
+                staff_count=data.staff_count,
+                contact_phone=phone,
                 status=initial.status,
-                previous_status=None,
-                effective_date=effective,
-                note=note,
-                skipped=initial.skipped,
-                actor=actor.username,
-                recorded_at=now,
+                status_since=effective,
+                version=1,
+                created_by=actor.username,
+                created_at=now,
+                updated_at=now,
             )
-        )
-        fields = {
-            "division_code": code,
-            "kind": kind,
-            "signage_name": signage_name,
-            "lon": lon,
-            "lat": lat,
-            "crs": datum,
-            "address": address,
-            "status": initial.status,
-            "effective_date": effective,
-            "coord_method": method,
-            "collected_on": data.collected_on,
-            "hall_area_m2": data.hall_area_m2,
-            "staff_count": data.staff_count,
-            "contact_phone": phone,
-        }
-        await audit.record(
-            actor,
-            "create",
-            "site",
-            row.id,
-            audit.diff({}, {k: v for k, v in fields.items() if v is not None}),
-            county_code=county_code,
-            note=note,
-        )
-    return _to_site(await _select_one(row.id), actor, [warning] if warning else [])
+            await row.save()
+            await StatusEvent.insert(
+                StatusEvent(
+                    site=row.id,
+                    status=initial.status,
+                    previous_status=None,
+                    effective_date=effective,
+                    note=note,
+                    skipped=initial.skipped,
+                    actor=actor.username,
+                    recorded_at=now,
+                )
+            )
+            fields = {
+                "division_code": code,
+                "kind": kind,
+                "signage_name": signage_name,
+                "lon": lon,
+                "lat": lat,
+                "crs": datum,
+                "address": address,
+                "status": initial.status,
+                "effective_date": effective,
+                "coord_method": method,
+                "collected_on": data.collected_on,
+                "hall_area_m2": data.hall_area_m2,
+                "staff_count": data.staff_count,
+                "contact_phone": phone,
+            }
+            await audit.record(
+                actor,
+                "create",
+                "site",
+                row.id,
+                audit.diff({}, {k: v for k, v in fields.items() if v is not None}),
+                county_code=county_code,
+                note=note,
+            )
+    except Exception as exc:
+        # Registered by a concurrent request between our check and our insert (PostgreSQL:
+        # the UNIQUE open_division refuses the second): the same answer as the check's, with
+        # the winner's id.
+        if integrity_kind(exc) != "unique":
+            raise
+        winner = await _open_site(code)
+        if winner is None:
+            raise
+        raise _site_exists(division, winner) from None
+    return _to_site(await select_one(row.id), actor, [warning] if warning else [])
+
+
+async def _open_site(code: str) -> int | None:
+    """The id of the division's open site, if any."""
+    row = await SiteRow.select(SiteRow.id).where(SiteRow.open_division == code).first()
+    return row["id"] if row else None
+
+
+def _site_exists(division: dict[str, Any], site_id: int) -> Conflict:
+    return Conflict(
+        "site_exists",
+        f"{division['name']} 已有未撤销的站点（编号 {site_id}）",
+        f"{division['name']} already has an open site (id {site_id})",
+        existing_site_id=site_id,
+    )
+
+
+def _clean_note(value: str | None) -> str | None:
+    """A note of a status event or an edit: shown in the public history and kept in the audit,
+    so no personal data."""
+    return check_no_personal_data(
+        clean_text(value, "note", max_length=1000, multiline=True), "note"
+    )
 
 
 async def _lock_site(site_id: int) -> dict[str, Any]:
     """Inside a write transaction: bump the row so concurrent writers queue, then read it."""
     await SiteRow.update({SiteRow.version: SiteRow.version + 0}).where(SiteRow.id == site_id)
-    return await _select_one(site_id)
+    return await select_one(site_id)
 
 
 async def update_site(actor: Actor, site_id: int, data: SiteUpdate) -> Site:
     """Edit a site's location, signage or facts; every changed field is audited."""
-    before = await _select_one(site_id)
+    before = await select_one(site_id)
     require_county(actor, before["county_code"])
     today = clock.today()
     changes: dict[str, Any] = {}
@@ -362,6 +413,8 @@ async def update_site(actor: Actor, site_id: int, data: SiteUpdate) -> Site:
         value = getattr(data, field)
         if value is not UNSET:
             changes[field] = clean_text(value, field, max_length=limit)
+            if field in _FREE_TEXT:
+                check_no_personal_data(changes[field], field)
     if data.coord_method is not UNSET:
         changes["coord_method"] = check_coord_method(data.coord_method)
     for field in ("collected_on", "hall_area_m2", "staff_count"):
@@ -371,11 +424,7 @@ async def update_site(actor: Actor, site_id: int, data: SiteUpdate) -> Site:
     check_facts(
         changes.get("hall_area_m2"), changes.get("staff_count"), changes.get("collected_on"), today
     )
-    note = (
-        None
-        if data.note is UNSET
-        else clean_text(data.note, "note", max_length=1000, multiline=True)
-    )
+    note = None if data.note is UNSET else _clean_note(data.note)
     warning_out: list[str] = []
     if data.lon is not UNSET or data.lat is not UNSET or data.crs is not UNSET:
         if data.lon is UNSET or data.lat is UNSET:
@@ -432,7 +481,7 @@ async def update_site(actor: Actor, site_id: int, data: SiteUpdate) -> Site:
                 county_code=current_row["county_code"],
                 note=_provenance_note(current_row, effective, note),
             )
-    return _to_site(await _select_one(site_id), actor, warning_out)
+    return _to_site(await select_one(site_id), actor, warning_out)
 
 
 def _provenance_note(row: dict[str, Any], changes: dict[str, Any], note: str | None) -> str | None:
@@ -452,9 +501,9 @@ def _provenance_note(row: dict[str, Any], changes: dict[str, Any], note: str | N
 
 async def change_status(actor: Actor, site_id: int, data: StatusChange) -> StatusEventOut:
     """Record a dated status change (the site's current status derives from its events)."""
-    site = await _select_one(site_id)
+    site = await select_one(site_id)
     require_county(actor, site["county_code"])
-    note = clean_text(data.note, "note", max_length=1000, multiline=True)
+    note = _clean_note(data.note)
     today = clock.today()
     async with write_transaction():
         site = await _lock_site(site_id)
@@ -516,67 +565,6 @@ async def change_status(actor: Actor, site_id: int, data: StatusChange) -> Statu
         skipped=transition.skipped,
         actor=actor.username,
         recorded_at=now,
-    )
-
-
-async def history(site_id: int, actor: Actor) -> SiteHistory:
-    """Status events and audited edits of a site, each oldest first."""
-    await _select_one(site_id)
-    events = (
-        await StatusEvent.select()
-        .where(StatusEvent.site == site_id)
-        .order_by(StatusEvent.effective_date)
-        .order_by(StatusEvent.id)
-        .output(load_json=True)
-    )
-    entries = (
-        await AuditEntry.select(
-            AuditEntry.actor,
-            AuditEntry.at,
-            AuditEntry.changes,
-            AuditEntry.action,
-            AuditEntry.note,
-        )
-        .where(
-            (AuditEntry.entity == "site")
-            & (AuditEntry.entity_id == str(site_id))
-            & (AuditEntry.action == "update")
-        )
-        .order_by(AuditEntry.id)
-        .output(load_json=True)
-    )
-    edits = []
-    for entry in entries:
-        method = next((c["after"] for c in entry["changes"] if c["field"] == "coord_method"), None)
-        for change in entry["changes"]:
-            edits.append(
-                Edit(
-                    field=change["field"],
-                    before=change["before"],
-                    after=change["after"],
-                    actor=entry["actor"],
-                    at=entry["at"],
-                    action=entry["action"],
-                    method=method,
-                )
-            )
-    return SiteHistory(
-        site_id=site_id,
-        events=[
-            StatusEventOut(
-                id=e["id"],
-                site_id=site_id,
-                status=e["status"],
-                previous_status=e["previous_status"],
-                effective_date=e["effective_date"],
-                note=e["note"],
-                skipped=e["skipped"],
-                actor=e["actor"],
-                recorded_at=e["recorded_at"],
-            )
-            for e in events
-        ],
-        edits=edits,
     )
 
 

@@ -15,7 +15,8 @@ import subprocess
 from pathlib import Path
 
 from registry.core.errors import Conflict, InvalidInput, NotFound, RegistryError
-from registry.db.engines import PG_PREFIXES, SQLITE_PREFIX, sqlite_path
+from registry.core.settings import private_dir
+from registry.db.engines import PG_PREFIXES, SQLITE_PREFIX, private_sqlite_file, sqlite_path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
@@ -52,7 +53,8 @@ def backup(url: str, target: Path) -> int:
     """Write a backup of the database at ``url`` to ``target``; returns its size in bytes."""
     kind = _kind(url)
     pg_dump = _tool("pg_dump") if kind == "postgres" else ""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.exists():
+        private_dir(target.parent)  # a folder made for backups: its owner's only (0700)
     try:
         # Readable by the owner only: a backup holds password hashes, keyed resident hashes
         # and the whole audit trail (the default umask would let every local user read it).
@@ -135,9 +137,11 @@ def restore(url: str, source: Path, force: bool = False) -> None:
                 "目标数据库非空",
                 f"{target_path} is not empty; use --force to overwrite it",
             )
-        target_path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("-wal", "-shm"):
             Path(str(target_path) + suffix).unlink(missing_ok=True)
+        # The restored database (and the WAL and shared memory SQLite makes beside it with the
+        # same mode) readable by its owner only, like the backup it comes from.
+        private_sqlite_file(target_path)
         backup_conn = sqlite3.connect(source)
         target = sqlite3.connect(target_path)
         try:

@@ -1,8 +1,11 @@
 """Exports of divisions, sites, status history and (masked) cases as CSV, XLSX, GeoJSON or JSON.
 
 CSV is UTF-8 with a BOM so that Excel opens the Chinese text correctly; XLSX keeps codes as
-text. Division and site exports are what the import reads back (same column names), so an
-export imported into an empty registry and exported again gives the same file.
+text. Both are written by :mod:`registry.formats.writers`: a name or a note that begins like a
+formula stays text (and comes back unchanged on import), and the same rows give the same bytes.
+Division and site exports are what the import reads back (same column names), so an export
+imported into an empty registry and exported again gives the same file. The file is built in a
+worker thread: a large export does not hold the event loop.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
+
+import anyio.to_thread
 
 from geo.geojson_io import point_feature
 from registry.core.access import Actor, can_read_county, require_role
@@ -24,6 +30,7 @@ from registry.formats.writers import (
     write_json,
     write_xlsx,
 )
+from registry.sites.schemas import is_public_site_field
 from registry.tables import Case, Division, DivisionBoundary, Site, StatusEvent
 
 WHAT = ("divisions", "sites", "cases", "history")
@@ -132,10 +139,10 @@ async def export(actor: Actor, what: str, fmt: str, county: str | None = None) -
                 "properties": properties,
             }
 
-        return _file(what, fmt, columns, rows, boundary)
+        return await _build(what, fmt, columns, rows, boundary)
     if what == "sites":
         columns, rows = await site_rows(actor, county)
-        return _file(what, fmt, columns, rows, _site_point)
+        return await _build(what, fmt, columns, rows, _site_point)
     county = _restricted(actor, county)
     if what == "history":
         columns, rows = await history_rows(county)
@@ -147,7 +154,18 @@ async def export(actor: Actor, what: str, fmt: str, county: str | None = None) -
             f"{what} 没有地理位置，不能导出为 GeoJSON",
             f"{what} has no geometry; export it as csv, xlsx or json",
         )
-    return _file(what, fmt, columns, rows, None)
+    return await _build(what, fmt, columns, rows, None)
+
+
+async def _build(
+    what: str,
+    fmt: str,
+    columns: list[str],
+    rows: list[dict[str, Any]],
+    to_feature: ToFeature | None,
+) -> ExportFile:
+    """:func:`_file` in a worker thread (a large export is seconds of CPU work)."""
+    return await anyio.to_thread.run_sync(partial(_file, what, fmt, columns, rows, to_feature))
 
 
 def _restricted(actor: Actor, county: str | None) -> str | None:
@@ -221,8 +239,8 @@ async def site_rows(actor: Actor, county: str | None) -> tuple[list[str], list[d
     rows = await query
     columns = list(SITE_COLUMNS)
     if actor.anonymous:
-        # The public register, as the site list shows it: without contact phones.
-        columns.remove("contact_phone")
+        # The public register, as the site list shows it: the public fields of a site only.
+        columns = [c for c in columns if is_public_site_field(c)]
     for row in rows:
         row["crs"] = "wgs84"
         row["lon"] = round(row["lon"], 7)

@@ -103,6 +103,12 @@ def _plan(client, submitted: bool = False) -> int:
     return plan_id
 
 
+def _revision(client, plan_id: int) -> int:
+    """The plan's current revision (what an edit must be based on)."""
+    response = client.get(f"/api/plans/{plan_id}", headers=client.auth("municipal"))
+    return response.json()["revision"]
+
+
 def _hecheng_townships(client) -> list[str]:
     body = client.get("/api/divisions", params={"parent": "431202", "level": "township"}).json()
     return [d["code"] for d in body["items"] if d["abolished_on"] is None]
@@ -201,7 +207,11 @@ WRITES = [
         "edit plan",
         "put",
         lambda c, s: f"/api/plans/{s}",
-        lambda c, s: {"title": "鹤城区规划（修订）", "items": PLAN_ITEMS},
+        lambda c, s: {
+            "title": "鹤城区规划（修订）",
+            "items": PLAN_ITEMS,
+            "revision": _revision(c, s),
+        },
         200,
         PLANNER_ONLY,
         setup=_plan,

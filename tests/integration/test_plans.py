@@ -66,6 +66,12 @@ def approved_plan(client, items=None, **extra):
     return response.json()
 
 
+def revision(client, plan_id):
+    """The plan's current revision: what an edit (PUT) must be based on."""
+    response = client.get(f"/api/plans/{plan_id}", headers=client.auth("municipal"))
+    return response.json()["revision"]
+
+
 def audit_actions(client, plan_id):
     entries = client.get(
         "/api/audit",
@@ -102,7 +108,11 @@ def test_full_workflow_draft_submit_return_revise_approve(client):
     revised_items[0]["target_date"] = "2014-03-31"
     revised = client.put(
         f"/api/plans/{pid}",
-        json={"title": "鹤城区规划（修改稿）", "items": revised_items},
+        json={
+            "title": "鹤城区规划（修改稿）",
+            "items": revised_items,
+            "revision": revision(client, pid),
+        },
         headers=client.auth("planner_hecheng"),
     )
     assert revised.status_code == 200, revised.text
@@ -370,6 +380,7 @@ def test_missing_divisions_block_submission_until_explained(client):
             "title": "规划",
             "items": centre_items(TOWNSHIPS[:8]),
             "missing_explained": {"431202102": "已于2013年前达标"},
+            "revision": revision(client, pid),
         },
         headers=client.auth("planner_hecheng"),
     )
@@ -381,6 +392,7 @@ def test_missing_divisions_block_submission_until_explained(client):
             "title": "规划",
             "items": centre_items(TOWNSHIPS[:8]),
             "missing_explained": explained,
+            "revision": revision(client, pid),
         },
         headers=client.auth("planner_hecheng"),
     ).json()
@@ -388,7 +400,11 @@ def test_missing_divisions_block_submission_until_explained(client):
     # A PUT without missing_explained keeps it.
     kept = client.put(
         f"/api/plans/{pid}",
-        json={"title": "规划二", "items": centre_items(TOWNSHIPS[:8])},
+        json={
+            "title": "规划二",
+            "items": centre_items(TOWNSHIPS[:8]),
+            "revision": revision(client, pid),
+        },
         headers=client.auth("planner_hecheng"),
     ).json()
     assert kept["missing_explained"] == explained
@@ -430,7 +446,11 @@ def test_amending_an_approved_plan_opens_a_new_version_and_keeps_the_old_in_forc
     amended_items = centre_items(dates=["2014-03-31"] * 5 + ["2015-06-30"] * 5)
     response = client.put(
         f"/api/plans/{v1['id']}",
-        json={"title": "鹤城区规划（第二版）", "items": amended_items},
+        json={
+            "title": "鹤城区规划（第二版）",
+            "items": amended_items,
+            "revision": revision(client, v1["id"]),
+        },
         headers=client.auth("planner_hecheng"),
     )
     assert response.status_code == 201, response.text
@@ -454,7 +474,7 @@ def test_amending_an_approved_plan_opens_a_new_version_and_keeps_the_old_in_forc
     before = client.snapshot()
     refused = client.put(
         f"/api/plans/{v1['id']}",
-        json={"title": "又一版", "items": amended_items},
+        json={"title": "又一版", "items": amended_items, "revision": revision(client, v1["id"])},
         headers=client.auth("planner_hecheng"),
     )
     assert refused.status_code == 409
@@ -494,7 +514,12 @@ def test_two_versions_are_compared(client):
     items[1]["budget_yuan"] = 450_000
     v2 = client.put(
         f"/api/plans/{v1['id']}",
-        json={"title": v1["title"], "items": items, "missing_explained": {}},
+        json={
+            "title": v1["title"],
+            "items": items,
+            "missing_explained": {},
+            "revision": revision(client, v1["id"]),
+        },
         headers=client.auth("planner_hecheng"),
     ).json()
     response = client.get(

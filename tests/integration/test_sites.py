@@ -410,7 +410,9 @@ def test_dated_status_history_drives_the_current_status(client):
     assert event["previous_status"] == "under_construction"
     now = client.get(f"/api/sites/{site['id']}").json()
     assert (now["status"], now["status_since"]) == ("in_service", "2013-10-08")
-    history = client.get(f"/api/sites/{site['id']}/history").json()
+    history = client.get(
+        f"/api/sites/{site['id']}/history", headers=client.auth("planner_hecheng")
+    ).json()
     assert [(e["status"], e["effective_date"]) for e in history["events"]] == [
         ("planned", "2013-05-01"),
         ("under_construction", "2013-07-01"),
@@ -511,7 +513,9 @@ def test_edit_signage_updates_conformity_and_history(client):
     edited = response.json()
     assert edited["signage_conforms"] is False
     assert edited["version"] == site["version"] + 1
-    history = client.get(f"/api/sites/{site['id']}/history").json()
+    history = client.get(
+        f"/api/sites/{site['id']}/history", headers=client.auth("planner_hecheng")
+    ).json()
     assert [(e["field"], e["before"], e["after"]) for e in history["edits"]] == [
         ("signage_name", None, "错误的牌子"),
         ("signage_conforms", None, False),

@@ -19,7 +19,7 @@ import msgspec
 
 from registry.cases.rules import resident_id
 from registry.core.errors import RuleViolation
-from registry.core.text import clean_text
+from registry.core.text import clean_text, word_view
 
 NAME_MAX = 30
 _DIGIT = re.compile(r"\d")
@@ -77,6 +77,23 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def masked_name_in(text: str, masked: str) -> bool:
+    """Whether ``text`` may name the resident whose stored name is ``masked`` (``张*明``): a run
+    of the mask's length with its first and last characters, separators ignored. Only masks
+    of three characters or more are looked for (``张*`` would match any 张 followed by
+    anything); a mask one longer is also tried without one character, for a name written with a
+    middle dot (``阿*****提`` for ``阿依古丽·买买提``)."""
+    if len(masked) < 3 or masked[0] == "*" or masked[-1] == "*":
+        return False
+    first, last = word_view(masked[0]), word_view(masked[-1])
+    if not first or not last:
+        return False
+    hidden = len(masked) - 2
+    shortest = hidden - 1 if hidden >= 3 else hidden
+    pattern = f"{re.escape(first)}.{{{shortest},{hidden}}}{re.escape(last)}"
+    return re.search(pattern, word_view(text)) is not None
 
 
 def clean_phone(raw: str | None) -> str | None:

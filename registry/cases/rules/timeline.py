@@ -21,9 +21,10 @@ from typing import Any
 import msgspec
 
 from registry.cases.rules import workdays
-from registry.cases.rules.resident import keyed_hash
+from registry.cases.rules.resident import keyed_hash, masked_name_in
 from registry.core.clock import CHINA, china_date
 from registry.core.errors import RuleViolation
+from registry.core.text import personal_data_in
 
 STATES = ("received", "forwarded", "completed", "returned", "delivered")
 OPEN_STATES = ("received", "forwarded")
@@ -66,8 +67,6 @@ CLOCK_SKEW = timedelta(minutes=10)
 NOTE_MAX = 1000
 REASON_MAX = 500
 # Identity numbers and mobile numbers do not belong in free text.
-_ID_LIKE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
-_MOBILE_LIKE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 class Timeline(msgspec.Struct, frozen=True):
@@ -289,17 +288,18 @@ def fee_problems(fee_yuan: float | None) -> list[RuleViolation]:
 
 
 def free_text_problems(
-    field: str, value: str | None, resident: tuple[str, ...] = ()
+    field: str,
+    value: str | None,
+    resident: tuple[str, ...] = (),
+    masked: tuple[str, ...] = (),
 ) -> list[RuleViolation]:
-    """Notes and reasons may not carry identity or mobile numbers, nor the resident's data."""
+    """Notes and reasons may not carry identity or mobile numbers, nor the resident's data:
+    found however they are separated or written (:func:`registry.core.text.personal_data_in`),
+    the resident's name also by its stored mask (``masked``) when the clear name is not at hand.
+    """
     if not value:
         return []
-    compact = "".join(value.split())
-    if (
-        _ID_LIKE.search(compact)
-        or _MOBILE_LIKE.search(compact)
-        or any(item and len(item) >= 2 and item in compact for item in resident)
-    ):
+    if personal_data_in(value, resident) or any(masked_name_in(value, m) for m in masked):
         return [
             _v(
                 "personal_data_in_text",

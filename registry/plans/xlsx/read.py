@@ -5,14 +5,17 @@ inflates beyond the limits (``xlsx_too_large``; the zip-bomb guard is the shared
 :func:`registry.formats.archive.check_xlsx_archive`), more than MAX_ROWS data rows
 (``too_many_rows``); cell-level problems (merged cells, formulas, text or numbers in date cells,
 missing columns …) are collected as ``{row, column, message}`` errors and the whole file is
-refused.
+refused. Whatever a damaged or hostile file makes openpyxl, the zip module or the XML parser
+raise (truncated XML, an undefined entity, a ``NaN`` number, a member that cannot be inflated)
+is ``not_xlsx``, never an unexpected error.
+
+Parsing is CPU work: the server calls :func:`parse_workbook` in a worker thread.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from registry.core.codes import normalise_code
-from registry.core.errors import InvalidInput, RuleViolation, TooLarge
+from registry.core.errors import InvalidInput, RegistryError, RuleViolation, TooLarge
 from registry.core.text import clean_text, compact
 from registry.formats.archive import check_xlsx_archive
 from registry.formats.problems import FileProblem
@@ -213,9 +216,9 @@ def parse_workbook(data: bytes) -> ParsedPlan:
         _read_info(wb, parsed)
         _read_plan(wb[PLAN_SHEET], parsed)
         return parsed
-    except (XlsxRejected, TooLarge):
+    except RegistryError:  # XlsxRejected, TooLarge: refused on purpose
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # a damaged file: truncated XML, an undefined entity, NaN, zlib…
         raise _unreadable(exc) from None
     finally:
         wb.close()

@@ -1,21 +1,21 @@
 """Writing a plan workbook: the county template (rows without targets) or a version's export.
 
-Every user text is written as a string cell, never as a formula, so a title or a note beginning
-with ``=`` comes back as the same text.
+Every cell is written by the shared cell helper of :mod:`registry.formats.writers`: user text is
+a text cell, never a formula, so a title or a note beginning with ``=`` comes back as the same
+text; the workbook is saved deterministically (its document time is the data's date).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from registry.formats.writers import save_workbook, set_cell
 from registry.plans.rules import LEVEL_LABELS_ZH, TARGET_LABELS_ZH, TARGETS_BY_LEVEL
 from registry.plans.xlsx import COLUMNS, INFO_KEYS, INFO_SHEET, PLAN_SHEET
 
@@ -38,6 +38,8 @@ class SheetMeta:
     title: str
     version: int | None = None
     state: str | None = None
+    # The data's date: the workbook's created/modified time (same content, same bytes).
+    as_of: date | datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,6 @@ def _excel_serial(day: date) -> int:
     return (day - EXCEL_EPOCH).days
 
 
-def _text(cell: Any, value: str | None) -> None:
-    """Write user text as a string cell, never as a formula (``=…`` stays text)."""
-    cell.value = value
-    if value is not None:
-        cell.data_type = "s"
-
-
 def build_workbook(meta: SheetMeta, rows: list[SheetRow]) -> bytes:
     """The template (rows without targets) or the export of a version (rows filled)."""
     wb = Workbook()
@@ -73,7 +68,7 @@ def build_workbook(meta: SheetMeta, rows: list[SheetRow]) -> bytes:
     header_font = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     for col, column in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=1, column=col, value=column.header)
+        cell = set_cell(ws.cell(row=1, column=col), column.header)
         cell.font = header_font
         cell.fill = header_fill
         cell.alignment = Alignment(horizontal="center")
@@ -81,22 +76,20 @@ def build_workbook(meta: SheetMeta, rows: list[SheetRow]) -> bytes:
     ws.freeze_panes = "A2"
     index = {c.key: i for i, c in enumerate(COLUMNS, start=1)}
     for r, row in enumerate(rows, start=2):
-        code_cell = ws.cell(row=r, column=index["division_code"])
-        _text(code_cell, row.division_code)
+        code_cell = set_cell(ws.cell(row=r, column=index["division_code"]), row.division_code)
         code_cell.number_format = "@"
-        _text(ws.cell(row=r, column=index["township_name"]), row.township_name)
-        _text(ws.cell(row=r, column=index["division_name"]), row.division_name)
-        _text(
+        set_cell(ws.cell(row=r, column=index["township_name"]), row.township_name)
+        set_cell(ws.cell(row=r, column=index["division_name"]), row.division_name)
+        set_cell(
             ws.cell(row=r, column=index["target"]),
             TARGET_LABELS_ZH[row.target] if row.target else None,
         )
-        date_cell = ws.cell(row=r, column=index["target_date"])
-        date_cell.value = row.target_date
+        date_cell = set_cell(ws.cell(row=r, column=index["target_date"]), row.target_date)
         date_cell.number_format = "yyyy-mm-dd"
-        budget_cell = ws.cell(row=r, column=index["budget_yuan"], value=row.budget_yuan)
+        budget_cell = set_cell(ws.cell(row=r, column=index["budget_yuan"]), row.budget_yuan)
         budget_cell.number_format = "0"
-        _text(ws.cell(row=r, column=index["funding_source"]), row.funding_source)
-        _text(ws.cell(row=r, column=index["note"]), row.note)
+        set_cell(ws.cell(row=r, column=index["funding_source"]), row.funding_source)
+        set_cell(ws.cell(row=r, column=index["note"]), row.note)
     last = len(rows) + 1 + SPARE_ROWS
     for r in range(len(rows) + 2, last + 1):
         ws.cell(row=r, column=index["division_code"]).number_format = "@"
@@ -150,9 +143,9 @@ def build_workbook(meta: SheetMeta, rows: list[SheetRow]) -> bytes:
         "state": meta.state or "",
     }
     for r, (key, label) in enumerate(INFO_KEYS, start=1):
-        info.cell(row=r, column=1, value=label).font = header_font
-        _text(info.cell(row=r, column=2), values[key])
-        info.cell(row=r, column=3, value=key)
+        set_cell(info.cell(row=r, column=1), label).font = header_font
+        set_cell(info.cell(row=r, column=2), values[key])
+        set_cell(info.cell(row=r, column=3), key)
     info.column_dimensions["A"].width = 16
     info.column_dimensions["B"].width = 48
     info.column_dimensions["C"].hidden = True
@@ -168,8 +161,6 @@ def build_workbook(meta: SheetMeta, rows: list[SheetRow]) -> bytes:
     )
     start = len(INFO_KEYS) + 2
     for offset, line in enumerate(instructions):
-        info.cell(row=start + offset, column=1, value=line)
+        set_cell(info.cell(row=start + offset, column=1), line)
     info.cell(row=start, column=1).font = header_font
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return save_workbook(wb, meta.as_of)

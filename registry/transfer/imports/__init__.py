@@ -13,6 +13,12 @@ STRtree query for all points).
 :mod:`.cells` reads cells and maps columns, :mod:`.report` collects the issues, :mod:`.job` is
 what both imports share, :mod:`.division_rows`/:mod:`.divisions` and
 :mod:`.site_rows`/:mod:`.sites` parse, plan and write each kind.
+
+Reading, parsing and checking are CPU work of up to seconds for a file at the limits of
+:mod:`registry.formats.problems`, never done on the event loop, so that the server keeps
+answering while a file is checked: the file is read in a worker process
+(:func:`registry.formats.isolated.read_table_isolated`), its rows are parsed and checked in a
+worker thread (:func:`.job.off_loop`); only the database statements run on the loop.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ import time
 
 from registry.core.access import Actor, require_role
 from registry.core.errors import TooLarge
+from registry.formats.isolated import read_table_isolated
 from registry.formats.problems import FileProblem
-from registry.formats.readers import RawTable, read_table
+from registry.formats.readers import RawTable
 from registry.transfer.imports.divisions import DivisionJob
-from registry.transfer.imports.job import Job, Progress
+from registry.transfer.imports.job import Job, Progress, off_loop, release
 from registry.transfer.imports.report import Issues, Outcome
 from registry.transfer.imports.sites import SiteJob
 from registry.transfer.schemas import ImportReport
@@ -35,7 +42,7 @@ WHAT = ("divisions", "sites")
 async def import_file(
     actor: Actor,
     what: str,
-    data: bytes,
+    data: bytes | bytearray,
     *,
     name: str | None = None,
     fmt: str | None = None,
@@ -61,7 +68,7 @@ async def import_file(
     committed = False
     rows_count = 0
     try:
-        table = read_table(data, name, fmt)
+        table = await read_table_isolated(data, name, fmt)
         for number in table.blank_rows:
             issues.warn(number, None, "blank_row", "空行已跳过", "blank row skipped")
         job: Job
@@ -77,7 +84,8 @@ async def import_file(
         issues.add(None, None, exc)
     if issues.errors:
         outcome = Outcome()
-    return ImportReport(
+    sorted_issues = await off_loop(issues.sorted)
+    report = ImportReport(
         what=what,
         format=table.format if table else None,
         encoding=table.encoding if table else None,
@@ -92,6 +100,11 @@ async def import_file(
         boundaries=outcome.boundaries,
         errors=issues.errors,
         warnings=len(issues.items) - issues.errors,
-        issues=issues.sorted(),
+        issues=sorted_issues,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
     )
+    # The file's rows die here: freed off the loop, a slice at a time.
+    if table is not None:
+        await release(table.rows, table.geometries)
+    await release(issues.items)
+    return report

@@ -8,6 +8,7 @@ than the header (or fewer, in a CSV file) is a row-level one.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from registry.transfer.imports.report import Issues
 
 # Rows searched for data under a column without a name (a file's first rows tell).
 UNNAMED_SAMPLE_ROWS = 1000
+# Characters of a cell or header quoted in a message (a header may be 32,767 characters long).
+SHOWN_CHARS = 30
+HEADER_SHOWN_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,12 @@ class ColumnSpec:
 
 
 # --------------------------------------------------------------------------- cell values
+
+
+def shown_value(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """A cell or header as a message quotes it: at most ``limit`` characters."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def as_text(value: Any) -> str | None:
@@ -65,18 +75,30 @@ def as_number(value: Any, column: str) -> float | None:
     if isinstance(value, bool):
         raise _not_number(column, value)
     if isinstance(value, int | float):
-        return float(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
-    if not text:
-        return None
+        number = _float(value)
+    else:
+        text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
+        if not text:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            raise _not_number(column, value) from None
+    # NaN and infinities ("nan", "inf", 1e999, an XLSX <v>NaN</v>) are no numbers of a cell.
+    if number is None or not math.isfinite(number):
+        raise _not_number(column, value)
+    return number
+
+
+def _float(value: int | float) -> float | None:
     try:
-        return float(text)
-    except ValueError:
-        raise _not_number(column, value) from None
+        return float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
 
 
 def _not_number(column: str, value: Any) -> RuleViolation:
-    shown = str(value)[:30]
+    shown = shown_value(value)
     return RuleViolation(
         "not_a_number",
         f"{column} 应为数字，收到 {shown!r}",
@@ -116,11 +138,11 @@ def as_date(value: Any, column: str) -> date | None:
         if len(parts) != 3:
             raise ValueError
         return date(*parts)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # 99999999999999999999-1-1 overflows
         raise RuleViolation(
             "invalid_date",
-            f"{column} 日期格式应为 YYYY-MM-DD，收到 {str(value)[:30]!r}",
-            f"{column} must be a date YYYY-MM-DD, got {str(value)[:30]!r}",
+            f"{column} 日期格式应为 YYYY-MM-DD，收到 {shown_value(value)!r}",
+            f"{column} must be a date YYYY-MM-DD, got {shown_value(value)!r}",
             column,
         ) from None
 
@@ -178,12 +200,13 @@ def map_columns(
         name = lookup.get(header)
         if name is None:
             if header not in ignored:
-                unknown.append(str(raw))
+                unknown.append(shown_value(raw, HEADER_SHOWN_CHARS))
             continue
         if name in positions:
+            raw = shown_value(raw, HEADER_SHOWN_CHARS)
             issues.error(
                 None,
-                str(raw),
+                raw,
                 "duplicate_column",
                 f"列“{raw}”重复（与第 {positions[name] + 1} 列同为 {name}）",
                 f"column {raw!r} repeats {name} (column {positions[name] + 1})",

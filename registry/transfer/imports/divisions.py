@@ -16,6 +16,7 @@ transaction.
 from __future__ import annotations
 
 import json
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -43,7 +44,15 @@ from registry.transfer.imports.division_rows import (
     parse_divisions,
     structural_parent,
 )
-from registry.transfer.imports.job import Job, as_rows, in_scope, insert_records, out_of_scope
+from registry.transfer.imports.job import (
+    Job,
+    as_rows,
+    in_scope,
+    insert_records,
+    off_loop,
+    out_of_scope,
+    release,
+)
 from registry.transfer.imports.report import Outcome
 
 MAP_TOLERANCE_DEG = 0.001
@@ -55,17 +64,20 @@ BOUNDARY_UPDATE = ("geometry", "simplified", "min_lon", "min_lat", "max_lon", "m
 _LEVEL_RANK = MappingProxyType({level: rank for rank, level in enumerate(LEVELS)})
 
 
+def _wanted_codes(rows: list[DivisionIn]) -> list[str]:
+    """The codes to look up: the rows' own, their parents' given and implied."""
+    wanted = {r.code for r in rows} | {r.parent_code for r in rows if r.parent_code}
+    wanted |= {structural_parent(r) for r in rows if structural_parent(r)}
+    return sorted(c for c in wanted if c)
+
+
 class DivisionJob(Job):
     what = "divisions"
 
     async def run(self, dry_run: bool, outcome: Outcome) -> bool:
-        positions = map_columns(self.table, DIVISION_COLUMNS, DIVISION_DERIVED, self.issues)
-        if self.issues.errors:
+        rows = await off_loop(self._parse)
+        if rows is None:
             return False
-        rows = parse_divisions(
-            self.table, row_cells(self.table, positions, self.issues), self.issues
-        )
-        self.progress("check", len(self.table.rows), len(self.table.rows))
 
         async def plan() -> Any:
             return await self._plan(rows, outcome)
@@ -73,34 +85,72 @@ class DivisionJob(Job):
         async def write(planned: Any) -> None:
             await self._write(planned, outcome)
 
-        committed = await self.write_in_transaction(plan, write, dry_run)
+        try:
+            committed = await self.write_in_transaction(plan, write, dry_run)
+        finally:
+            await release(rows)
         if committed and outcome.boundaries:
             division_service.invalidate()
         return committed
 
+    def _parse(self) -> list[DivisionIn] | None:
+        """The file's valid rows with their boundaries (None: its columns are wrong); in a
+        worker thread."""
+        positions = map_columns(self.table, DIVISION_COLUMNS, DIVISION_DERIVED, self.issues)
+        if self.issues.errors:
+            return None
+        rows = parse_divisions(
+            self.table, row_cells(self.table, positions, self.issues), self.issues
+        )
+        self.progress("check", len(self.table.rows), len(self.table.rows))
+        return rows
+
     # ----------------------------------------------------------------------- planning
 
     async def _plan(self, rows: list[DivisionIn], outcome: Outcome) -> Any:
-        codes = {r.code for r in rows}
-        wanted = codes | {r.parent_code for r in rows if r.parent_code}
-        wanted |= {structural_parent(r) for r in rows if structural_parent(r)}
-        existing = {
-            r["code"]: r
-            for r in await select_in(
-                Division.code,
-                sorted(c for c in wanted if c),
-                Division.code,
-                Division.name,
-                Division.level,
-                Division.kind,
-                Division.parent,
-                Division.county_code,
-                Division.township_code,
-                Division.established_on,
-                Division.abolished_on,
-                Division.is_demo,
-            )
-        }
+        wanted = await off_loop(partial(_wanted_codes, rows))
+        existing_rows = await select_in(
+            Division.code,
+            wanted,
+            Division.code,
+            Division.name,
+            Division.level,
+            Division.kind,
+            Division.parent,
+            Division.county_code,
+            Division.township_code,
+            Division.established_on,
+            Division.abolished_on,
+            Division.is_demo,
+        )
+        existing = {r["code"]: r for r in existing_rows}
+        creates, updates = await off_loop(partial(self._decide, rows, existing))
+        boundaries = await self._boundary_plan(rows)
+        await off_loop(partial(self._count, rows, creates, updates, boundaries, outcome))
+        return creates, updates, boundaries
+
+    def _count(
+        self,
+        rows: list[DivisionIn],
+        creates: list[DivisionIn],
+        updates: list[tuple[DivisionIn, dict[str, Any], dict[str, Any]]],
+        boundaries: list[tuple[dict[str, Any], bool]],
+        outcome: Outcome,
+    ) -> None:
+        """What the file changes (in a worker thread)."""
+        outcome.created = len(creates)
+        outcome.updated = len(updates)
+        outcome.boundaries = len(boundaries)
+        # A boundary alone makes an otherwise unchanged division "updated".
+        changed = {u[0].code for u in updates} | {c.code for c in creates}
+        outcome.updated += sum(1 for b, _ in boundaries if b["division"] not in changed)
+        valid = sum(1 for r in rows if r.row not in self.issues.bad_rows)
+        outcome.unchanged = max(0, valid - outcome.created - outcome.updated)
+
+    def _decide(
+        self, rows: list[DivisionIn], existing: dict[str, dict[str, Any]]
+    ) -> tuple[list[DivisionIn], list[tuple[DivisionIn, dict[str, Any], dict[str, Any]]]]:
+        """New and changed divisions (in a worker thread)."""
         by_code = {r.code: r for r in rows}
         root = get_settings().root_code
         creates: list[DivisionIn] = []
@@ -140,16 +190,7 @@ class DivisionJob(Job):
             changes = {k: v for k, v in after.items() if before.get(k) != v}
             if changes:
                 updates.append((item, before, changes))
-        boundaries = await self._boundary_plan(rows)
-        outcome.created = len(creates)
-        outcome.updated = len(updates)
-        outcome.boundaries = len(boundaries)
-        # A boundary alone makes an otherwise unchanged division "updated".
-        changed = {u[0].code for u in updates} | {c.code for c in creates}
-        outcome.updated += sum(1 for b, _ in boundaries if b["division"] not in changed)
-        valid = sum(1 for r in rows if r.row not in self.issues.bad_rows)
-        outcome.unchanged = max(0, valid - outcome.created - outcome.updated)
-        return creates, updates, boundaries
+        return creates, updates
 
     def _in_root(self, item: DivisionIn, root: str) -> bool:
         """The code lies within the registry's root."""
@@ -263,6 +304,12 @@ class DivisionJob(Job):
                 DivisionBoundary.geometry,
             )
         }
+        return await off_loop(partial(self._boundary_records, with_geometry, stored))
+
+    def _boundary_records(
+        self, with_geometry: list[DivisionIn], stored: dict[str, str]
+    ) -> list[tuple[dict[str, Any], bool]]:
+        """Each outline as stored and simplified, unless unchanged (in a worker thread)."""
         out = []
         for item in with_geometry:
             if not item.crs_given and item.code in stored:
@@ -304,7 +351,29 @@ class DivisionJob(Job):
     async def _write(self, planned: Any, outcome: Outcome) -> None:
         creates, updates, boundaries = planned
         self.progress("write", 0, len(creates) + len(updates))
-        records = [
+        records = await off_loop(partial(self._records, creates))
+        await insert_records(Division, records)
+        for item, _before, changes in updates:
+            await Division.update({getattr(Division, k): v for k, v in changes.items()}).where(
+                Division.code == item.code
+            )
+        renamed = [item for item, _, changes in updates if "name" in changes or "kind" in changes]
+        await self._resign_sites(renamed)
+        await insert_records(DivisionBoundary, [b for b, exists in boundaries if not exists])
+        await bulk.update_rows(
+            DivisionBoundary,
+            BOUNDARY_UPDATE,
+            "division",
+            as_rows((*BOUNDARY_UPDATE, "division"), [b for b, exists in boundaries if exists]),
+        )
+        audit = await off_loop(partial(self._audit_rows, creates, updates))
+        await bulk.insert_rows(AuditEntry, AUDIT_COLUMNS, audit)
+        await self.summary_audit(outcome)
+        self.progress("write", len(creates) + len(updates), len(creates) + len(updates))
+
+    def _records(self, creates: list[DivisionIn]) -> list[dict[str, Any]]:
+        """The division records to insert (in a worker thread)."""
+        return [
             {
                 "code": c.code,
                 "name": c.name,
@@ -320,21 +389,14 @@ class DivisionJob(Job):
             }
             for c in creates
         ]
-        await insert_records(Division, records)
-        for item, _before, changes in updates:
-            await Division.update({getattr(Division, k): v for k, v in changes.items()}).where(
-                Division.code == item.code
-            )
-        renamed = [item for item, _, changes in updates if "name" in changes or "kind" in changes]
-        await self._resign_sites(renamed)
-        await insert_records(DivisionBoundary, [b for b, exists in boundaries if not exists])
-        await bulk.update_rows(
-            DivisionBoundary,
-            BOUNDARY_UPDATE,
-            "division",
-            as_rows((*BOUNDARY_UPDATE, "division"), [b for b, exists in boundaries if exists]),
-        )
-        audit = [
+
+    def _audit_rows(
+        self,
+        creates: list[DivisionIn],
+        updates: list[tuple[DivisionIn, dict[str, Any], dict[str, Any]]],
+    ) -> list[tuple[Any, ...]]:
+        """The audit rows of the created and changed divisions (in a worker thread)."""
+        return [
             audit_row(
                 self.actor,
                 "create",
@@ -359,9 +421,6 @@ class DivisionJob(Job):
             )
             for item, before, changes in updates
         ]
-        await bulk.insert_rows(AuditEntry, AUDIT_COLUMNS, audit)
-        await self.summary_audit(outcome)
-        self.progress("write", len(creates) + len(updates), len(creates) + len(updates))
 
     async def _resign_sites(self, renamed: list[DivisionIn]) -> None:
         """A renamed division changes its site's standard name and signage conformity."""

@@ -15,6 +15,8 @@ from registry.transfer.schemas import ImportIssue, ImportReport
 
 REPORT_FORMATS = ("json", "csv", "xlsx")
 REPORT_COLUMNS = ("row", "column", "level", "code", "message")
+SHOWN_ISSUES = 200
+"""Issues a JSON answer lists at most (errors first); the csv/xlsx report has them all."""
 
 
 class Issues:
@@ -23,6 +25,7 @@ class Issues:
     def __init__(self) -> None:
         self.items: list[ImportIssue] = []
         self.bad_rows: set[int] = set()
+        self._errors = 0
 
     def add(
         self, row: int | None, column: str | None, problem: RegistryError, level: str = "error"
@@ -33,8 +36,10 @@ class Issues:
                 row=row, column=column, code=problem.code, message=problem.message, level=level
             )
         )
-        if row is not None and level == "error":
-            self.bad_rows.add(row)
+        if level == "error":
+            self._errors += 1
+            if row is not None:
+                self.bad_rows.add(row)
 
     def error(self, row: int | None, column: str | None, code: str, zh: str, en: str) -> None:
         self.add(row, column, RuleViolation(code, zh, en, column))
@@ -55,7 +60,8 @@ class Issues:
 
     @property
     def errors(self) -> int:
-        return sum(1 for i in self.items if i.level == "error")
+        """Errors so far (counted as they are added: a large report is not counted again)."""
+        return self._errors
 
     def sorted(self) -> list[ImportIssue]:
         return sorted(self.items, key=lambda i: (i.row or 0, i.level != "error", i.column or ""))
@@ -72,9 +78,24 @@ class Outcome:
     boundaries: int = 0
 
 
+def shown_issues(issues: list[ImportIssue], limit: int = SHOWN_ISSUES) -> list[ImportIssue]:
+    """At most ``limit`` of the (sorted) ``issues``, errors before warnings, in their order:
+    what a JSON answer lists of a large report."""
+    if len(issues) <= limit:
+        return issues
+    errors = [i for i in issues if i.level == "error"][:limit]
+    if len(errors) == limit:
+        return errors
+    kept = set(map(id, errors))
+    warnings = [i for i in issues if id(i) not in kept][: limit - len(errors)]
+    chosen = set(map(id, errors + warnings))
+    return [i for i in issues if id(i) in chosen]
+
+
 def report_file(report: ImportReport, fmt: str) -> bytes:
-    """The report's issues as a ``csv`` or ``xlsx`` table (:data:`REPORT_COLUMNS`)."""
-    rows = [[i.row, i.column, i.level, i.code, i.message] for i in report.issues]
+    """The report's issues as a ``csv`` or ``xlsx`` table (:data:`REPORT_COLUMNS`), written by
+    the shared writers (a header or cell quoted in a message never becomes a formula)."""
+    rows = ([i.row, i.column, i.level, i.code, i.message] for i in report.issues)
     if fmt == "xlsx":
         return write_xlsx(REPORT_COLUMNS, rows, "report")
     return write_csv(REPORT_COLUMNS, rows)

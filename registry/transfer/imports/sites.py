@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -40,7 +41,9 @@ from registry.transfer.imports.job import (
     in_scope,
     insert_columns,
     insert_records,
+    off_loop,
     out_of_scope,
+    release,
 )
 from registry.transfer.imports.report import Outcome
 from registry.transfer.imports.site_rows import SITE_COLUMNS, SITE_DERIVED, SiteIn, parse_sites
@@ -101,9 +104,26 @@ class SiteJob(Job):
     what = "sites"
 
     async def run(self, dry_run: bool, outcome: Outcome) -> bool:
+        rows = await off_loop(self._parse)
+        if rows is None:
+            return False
+
+        async def plan() -> Any:
+            return await self._plan(rows, outcome)
+
+        async def write(planned: Any) -> None:
+            await self._write(*planned, outcome)
+
+        try:
+            return await self.write_in_transaction(plan, write, dry_run)
+        finally:
+            await release(rows)
+
+    def _parse(self) -> list[SiteIn] | None:
+        """The file's valid rows (None: its columns are wrong). In a worker thread."""
         positions = map_columns(self.table, SITE_COLUMNS, SITE_DERIVED, self.issues)
         if self.issues.errors:
-            return False
+            return None
         rows = parse_sites(
             self.table,
             row_cells(self.table, positions, self.issues),
@@ -112,40 +132,43 @@ class SiteJob(Job):
             self.today,
         )
         self.progress("check", len(self.table.rows) // 2, len(self.table.rows))
-
-        async def plan() -> Any:
-            return await self._plan(rows, outcome)
-
-        async def write(planned: Any) -> None:
-            await self._write(*planned, outcome)
-
-        return await self.write_in_transaction(plan, write, dry_run)
+        return rows
 
     # ----------------------------------------------------------------------- planning
 
     async def _plan(
         self, rows: list[SiteIn], outcome: Outcome
     ) -> tuple[list[SiteCreate], list[SiteUpdate]]:
-        divisions = {
-            r["code"]: r
-            for r in await select_in(
-                Division.code,
-                sorted({r.division_code for r in rows}),
-                Division.code,
-                Division.name,
-                Division.level,
-                Division.kind,
-                Division.county_code,
-                Division.township_code,
-                Division.established_on,
-                Division.abolished_on,
-            )
-        }
+        division_rows = await select_in(
+            Division.code,
+            sorted({r.division_code for r in rows}),
+            Division.code,
+            Division.name,
+            Division.level,
+            Division.kind,
+            Division.county_code,
+            Division.township_code,
+            Division.established_on,
+            Division.abolished_on,
+        )
+        divisions = {r["code"]: r for r in division_rows}
         county_codes = sorted({d["county_code"] for d in divisions.values() if d["county_code"]})
         county_names = {
             r["code"]: r["name"]
             for r in await select_in(Division.code, county_codes, Division.code, Division.name)
         }
+        index = await division_service.county_index()
+        ready = await off_loop(partial(self._locate, rows, divisions, county_names, index))
+        return await self._match(ready, outcome)
+
+    def _locate(
+        self,
+        rows: list[SiteIn],
+        divisions: dict[str, dict[str, Any]],
+        county_names: dict[str, str],
+        index: Any,
+    ) -> list[Located]:
+        """The rows whose division, scope and point are right (in a worker thread)."""
         # Division checks (existence, kind, scope).
         candidates: list[Located] = []
         for item in rows:
@@ -184,7 +207,6 @@ class SiteJob(Job):
             item.wlon, item.wlat = float(checked.lons[i]), float(checked.lats[i])
             item.datum = checked.datums[i] or "wgs84"
             located.append((item, division, kind))
-        index = await division_service.county_index()
         containment = check_containment_many(
             index,
             [d["county_code"] for _, d, _ in located],
@@ -202,7 +224,7 @@ class SiteJob(Job):
             if entry[0].warning:
                 self.issues.warn_text(entry[0].row, "lon", "location_warning", entry[0].warning)
             ready.append(entry)
-        return await self._match(ready, outcome)
+        return ready
 
     async def _match(
         self, ready: list[Located], outcome: Outcome
@@ -234,13 +256,23 @@ class SiteJob(Job):
             for s in await select_in(Site.county_code, counties, *site_columns)
             if s["division"] in wanted
         ]
+        last_dates = await self._last_event_dates([s["id"] for s in sites])
+        return await off_loop(partial(self._decide, ready, sites, last_dates, outcome))
+
+    def _decide(
+        self,
+        ready: list[Located],
+        sites: list[dict[str, Any]],
+        last_dates: dict[int, date],
+        outcome: Outcome,
+    ) -> tuple[list[SiteCreate], list[SiteUpdate]]:
+        """Each row: a new site, a changed one or unchanged (in a worker thread)."""
         open_by_division = {s["division"]: s for s in sites if s["open_division"] is not None}
         closed_by_division: dict[str, dict[str, Any]] = {}
         for s in sorted(sites, key=lambda s: s["id"]):
             if s["open_division"] is None:
                 closed_by_division[s["division"]] = s
         file_open = {item.division_code for item, _, _ in ready if item.status != "closed"}
-        last_dates = await self._last_event_dates([s["id"] for s in sites])
         creates: list[SiteCreate] = []
         updates: list[SiteUpdate] = []
         for item, division, kind in ready:
@@ -381,12 +413,26 @@ class SiteJob(Job):
     ) -> None:
         total = len(creates) + len(updates)
         self.progress("write", 0, total)
-        records = [self._site_record(c) for c in creates]
+        records = await off_loop(lambda: [self._site_record(c) for c in creates])
         ids: list[int] = []
         if records:
             columns = insert_columns(Site, records[0])
-            ids = await bulk.insert_returning_ids(Site, columns, as_rows(columns, records))
+            site_rows = await off_loop(partial(as_rows, columns, records))
+            ids = await bulk.insert_returning_ids(Site, columns, site_rows)
         self.progress("write", len(creates) // 2, total)
+        events, audit, changed = await off_loop(partial(self._records, ids, creates, updates))
+        await bulk.update_rows(
+            Site, SITE_UPDATE, "id", await off_loop(partial(as_rows, (*SITE_UPDATE, "id"), changed))
+        )
+        await insert_records(StatusEvent, events)
+        await bulk.insert_rows(AuditEntry, AUDIT_COLUMNS, audit)
+        await self.summary_audit(outcome)
+        self.progress("write", total, total)
+
+    def _records(
+        self, ids: list[int], creates: list[SiteCreate], updates: list[SiteUpdate]
+    ) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]], list[dict[str, Any]]]:
+        """Status events, audit rows and changed sites to write (in a worker thread)."""
         events = []
         audit = []
         for site_id, c in zip(ids, creates, strict=True):
@@ -469,8 +515,4 @@ class SiteJob(Job):
                 updated_at=self.now,
             )
             changed.append(merged)
-        await bulk.update_rows(Site, SITE_UPDATE, "id", as_rows((*SITE_UPDATE, "id"), changed))
-        await insert_records(StatusEvent, events)
-        await bulk.insert_rows(AuditEntry, AUDIT_COLUMNS, audit)
-        await self.summary_audit(outcome)
-        self.progress("write", total, total)
+        return events, audit, changed

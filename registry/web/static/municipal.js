@@ -187,12 +187,18 @@ async function decide(action) {
   $("review-comment").removeAttribute("aria-invalid");
   $("approve").disabled = $("return").disabled = true;
   try {
-    const done = await api("/api/plans/" + plan.id + "/" + action, { json: { comment: comment || null } });
+    // The revision read: a plan changed since it was opened is not decided on unseen.
+    const done = await api("/api/plans/" + plan.id + "/" + action, { json: { comment: comment || null, revision: plan.revision } });
     await loadQueue();
     await openPlan(done.id);
     say("review-result", (action === "approve" ? "已批准" : "已退回") + "：" + done.county_name + " 第 " + done.version + " 版。", "ok");
     say("status", (action === "approve" ? "已批准 " : "已退回 ") + done.county_name + " 的规划。", "ok");
   } catch (error) {
+    if (error.status === 409 && error.code === "version_conflict") {
+      await openPlan(plan.id).catch(() => null);
+      say("review-result", error.message + "（已重新载入最新内容，请核对后再审核）", "bad");
+      return;
+    }
     fail("review-result")(error);
   } finally {
     $("approve").disabled = $("return").disabled = false;

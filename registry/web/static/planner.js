@@ -192,7 +192,7 @@ const checkSignage = debounce(async function () {
       say(hint, "✓ 符合标准名称", "ok");
       $("signage").setAttribute("aria-invalid", "false");
     } else {
-      say(hint, "✗ 不规范：" + body.problems.map((p) => String(p.message).split(" / ")[0]).join("；"), "bad");
+      say(hint, "✗ 不规范：" + body.problems.map((p) => p.message_zh).join("；"), "bad");
       $("signage").setAttribute("aria-invalid", "true");
     }
   } catch (error) {
@@ -222,7 +222,7 @@ const checkCoordinates = debounce(async function () {
     const mine = body.county && body.county.code === state.county.code;
     say(hint, text + (mine ? "位于" + body.county.name + "。" : "位于" + (body.county ? body.county.name : "其他地区") + "，不在本县！"), mine ? "ok" : "bad");
   } catch (error) {
-    say(hint, text + (error.status === 404 ? "该点不在怀化市范围内！" : error.message), "bad");
+    say(hint, text + (error.status === 404 ? "该点不在本登记册所辖范围内！" : error.message), "bad");
   }
 }, 250);
 
@@ -359,7 +359,7 @@ function showStatusCard(s) {
 async function loadHistory(id) {
   const list = clear($("history"));
   try {
-    const h = await api("/api/sites/" + id + "/history", { auth: false });
+    const h = await api("/api/sites/" + id + "/history");
     h.events
       .slice()
       .reverse()
@@ -518,11 +518,17 @@ async function submitPlan() {
   const result = $("submit-result");
   $("plan-submit").disabled = true;
   try {
-    const plan = await api("/api/plans/" + state.plan.id + "/submit", { json: { comment: $("submit-comment").value.trim() || null } });
+    // The revision read: a plan changed since (another planner's upload) is not submitted.
+    const plan = await api("/api/plans/" + state.plan.id + "/submit", { json: { comment: $("submit-comment").value.trim() || null, revision: state.plan.revision } });
     say(result, "已提交审核（第 " + plan.version + " 版）。", "ok");
     $("submit-comment").value = "";
     await loadPlan();
   } catch (error) {
+    if (error.status === 409 && error.code === "version_conflict") {
+      await loadPlan().catch(() => null);
+      say(result, error.message + "（已重新载入最新内容，请核对后再提交）", "bad");
+      return;
+    }
     say(result, error.message, "bad");
     showRowErrors(error.body.errors || []);
     $("plan-submit").disabled = false;
