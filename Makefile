@@ -8,7 +8,7 @@ BENCHSTAMP := $(VENV)/.installed-bench
 SCALE ?= province
 BENCH_OUT ?= var/bench-$(SCALE)$(if $(BENCH_DATABASE_URL),-postgres).json
 
-.PHONY: run test check bench soak audit lint clean install
+.PHONY: run test test-pythons check bench soak audit lint clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,19 @@ TEST_WORKERS ?= 3
 test: $(TESTSTAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not timed"
 	$(BIN)/python -m pytest -q -m timed
+
+## make test-pythons: the suite (without the browser and latency tests) on every other supported
+## Python found (python3.12, python3.13, or PYTHONS="…"), each in its own .venv-<version>.
+PYTHONS ?= $(foreach v,3.12 3.13,$(firstword $(shell python$(v) -c 'import sys; print(sys.executable)' 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/$(v).*/bin/python$(v))))
+test-pythons:
+	@test -n "$(PYTHONS)" || { echo "no python3.12 or python3.13 found"; exit 1; }
+	set -e; for py in $(PYTHONS); do \
+		v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		test -x .venv-$$v/bin/python || $$py -m venv .venv-$$v; \
+		.venv-$$v/bin/python -m pip install --quiet -e ".[test]"; \
+		echo "== Python $$v"; \
+		.venv-$$v/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not timed and not e2e" -p no:cacheprovider; \
+	done
 
 $(BENCHSTAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

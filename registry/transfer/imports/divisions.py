@@ -51,7 +51,6 @@ from registry.transfer.imports.job import (
     insert_records,
     off_loop,
     out_of_scope,
-    release,
 )
 from registry.transfer.imports.report import Outcome
 
@@ -74,24 +73,9 @@ def _wanted_codes(rows: list[DivisionIn]) -> list[str]:
 class DivisionJob(Job):
     what = "divisions"
 
-    async def run(self, dry_run: bool, outcome: Outcome) -> bool:
-        rows = await off_loop(self._parse)
-        if rows is None:
-            return False
-
-        async def plan() -> Any:
-            return await self._plan(rows, outcome)
-
-        async def write(planned: Any) -> None:
-            await self._write(planned, outcome)
-
-        try:
-            committed = await self.write_in_transaction(plan, write, dry_run)
-        finally:
-            await release(rows)
-        if committed and outcome.boundaries:
+    def _committed(self, outcome: Outcome) -> None:
+        if outcome.boundaries:
             division_service.invalidate()
-        return committed
 
     def _parse(self) -> list[DivisionIn] | None:
         """The file's valid rows with their boundaries (None: its columns are wrong); in a

@@ -145,8 +145,41 @@ class Job:
         self.now = clock.now()
 
     async def run(self, dry_run: bool, outcome: Outcome) -> bool:
-        """Check the file and, unless ``dry_run`` or any error, write it; True if written."""
+        """Check the file and, unless ``dry_run`` or any error, write it; True if written.
+
+        The file's rows are parsed in a worker thread (``_parse``: None when its columns are
+        wrong), checked against the database (``_plan``) and written (``_write``) in one
+        transaction; ``_committed`` runs after a write has committed.
+        """
+        rows = await off_loop(self._parse)
+        if rows is None:
+            return False
+
+        async def plan() -> Any:
+            return await self._plan(rows, outcome)
+
+        async def write(planned: Any) -> None:
+            await self._write(planned, outcome)
+
+        try:
+            committed = await self.write_in_transaction(plan, write, dry_run)
+        finally:
+            await release(rows)
+        if committed:
+            self._committed(outcome)
+        return committed
+
+    def _parse(self) -> list[Any] | None:
         raise NotImplementedError
+
+    async def _plan(self, rows: list[Any], outcome: Outcome) -> Any:
+        raise NotImplementedError
+
+    async def _write(self, planned: Any, outcome: Outcome) -> None:
+        raise NotImplementedError
+
+    def _committed(self, outcome: Outcome) -> None:
+        """After a committed write (nothing by default)."""
 
     async def write_in_transaction(
         self,

@@ -43,7 +43,6 @@ from registry.transfer.imports.job import (
     insert_records,
     off_loop,
     out_of_scope,
-    release,
 )
 from registry.transfer.imports.report import Outcome
 from registry.transfer.imports.site_rows import SITE_COLUMNS, SITE_DERIVED, SiteIn, parse_sites
@@ -102,22 +101,6 @@ Located = tuple[SiteIn, dict[str, Any], str]  # a row, its division and the site
 
 class SiteJob(Job):
     what = "sites"
-
-    async def run(self, dry_run: bool, outcome: Outcome) -> bool:
-        rows = await off_loop(self._parse)
-        if rows is None:
-            return False
-
-        async def plan() -> Any:
-            return await self._plan(rows, outcome)
-
-        async def write(planned: Any) -> None:
-            await self._write(*planned, outcome)
-
-        try:
-            return await self.write_in_transaction(plan, write, dry_run)
-        finally:
-            await release(rows)
 
     def _parse(self) -> list[SiteIn] | None:
         """The file's valid rows (None: its columns are wrong). In a worker thread."""
@@ -409,8 +392,9 @@ class SiteJob(Job):
         }
 
     async def _write(
-        self, creates: list[SiteCreate], updates: list[SiteUpdate], outcome: Outcome
+        self, planned: tuple[list[SiteCreate], list[SiteUpdate]], outcome: Outcome
     ) -> None:
+        creates, updates = planned
         total = len(creates) + len(updates)
         self.progress("write", 0, total)
         records = await off_loop(lambda: [self._site_record(c) for c in creates])
