@@ -808,8 +808,30 @@ def _http(base: str, sizes: Sizes, agent_sites: list[int], notes: dict[str, str]
         if key == "map_svg_ms":  # the goal is for a cold map: the first request
             out["map_svg_cached_ms"], out[key] = timed["ms"], timed["cold_ms"]
         out[key.replace("_ms", "_status")] = timed["status"]
+    out.update(_any_date(client))
     out.update(_after_status_change(client, token, agent_sites, notes))
     client.close()
+    return out
+
+
+def _any_date(client: Any, count: int = 10) -> dict[str, Any]:
+    """Coverage of all counties, and the monthly series of all of them, on dates no request
+    has asked for before (each date once: the first reader of a date), spread over the
+    campaign: median and min."""
+    rnd = random.Random(17)
+    first, last = date(2013, 5, 1), date.today() - timedelta(days=2)
+    days = sorted(
+        {first + timedelta(days=rnd.randrange((last - first).days)) for _ in range(count)}
+    )
+    out: dict[str, Any] = {}
+    for key, path, dates in (
+        ("coverage_any_date_ms", "/api/coverage", days),
+        ("timeseries_all_ms", "/api/coverage/timeseries", days[: max(1, count // 2)]),
+    ):
+        _step(f"GET {path} on {len(dates)} dates never asked before")
+        times = [_timed_get(client, path, 1, as_of=d.isoformat())["cold_ms"] for d in dates]
+        out[key] = round(statistics.median(times), 1)
+        out[key.replace("_ms", "_min_ms")] = round(min(times), 1)
     return out
 
 
@@ -882,6 +904,8 @@ ROWS = (
     ("timeseries_cold_ms", "monthly series, one county, first (ms)", None),
     ("timeseries_ms", "monthly series, one county, cached (ms)", None),
     ("timeseries_all_counties_cold_ms", "monthly series, all, first (ms)", None),
+    ("coverage_any_date_ms", "coverage, all counties, a date never asked (ms)", None),
+    ("timeseries_all_ms", "monthly series, all, an as_of never asked (ms)", None),
     ("timeseries_all_counties_ms", "monthly series, all, cached (ms)", None),
     (
         "timeseries_all_counties_after_status_change_ms",

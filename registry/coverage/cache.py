@@ -17,10 +17,15 @@ Why a cached count is never stale:
 So a repeated request costs the versions read and a few dict look-ups, a status change
 recounts its county only, and a new case recounts nothing but its county's active points.
 The cache is the runtime's (``coverage.figures``), least recently used entries going first.
+
+The counts but ``points_active`` are read from step functions (:mod:`registry.coverage.steps`,
+the runtime's ``coverage.steps``), kept county by county under the same status versions: a
+date never asked before is a binary search per unit, not a statement over the events.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import date
 from typing import Any
@@ -32,11 +37,14 @@ from registry.core.codes import county_of
 from registry.core.runtime import LRU
 from registry.coverage import rules as maths
 from registry.coverage import sql
+from registry.coverage import steps as step_functions
 from registry.db.binding import current
 from registry.db.engines import is_sqlite
 from registry.tables import CountyActivity
 
 CACHE_SIZE = 8192
+# (database, unit) pairs whose step functions are kept.
+STEPS_DATABASES = 8
 
 PerDay = list[dict[str, Any]]
 # County code ('' for the divisions above the counties) → (status writes, case writes).
@@ -120,6 +128,56 @@ async def per_county(
     return out
 
 
+def _steps_cache(engine: Any, unit: str) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """The runtime's step functions of one database and unit: county → (version, unit →
+    steps). A few databases are kept (tests bind many), least recently used going first."""
+    kept = runtime.current().slot("coverage.steps", lambda: LRU(STEPS_DATABASES))
+    key = (_database(engine), unit)
+    found = kept.get(key)
+    if found is None:
+        found = {}
+        kept.put(key, found)
+    return found
+
+
+async def unit_steps(
+    engine: Any, versions: Versions, unit: str, counties: list[str] | None
+) -> dict[str, step_functions.UnitSteps]:
+    """The step functions (:mod:`registry.coverage.steps`) of every unit of ``counties``
+    (``None``: all), each county's kept with its status version and that of the divisions above
+    the counties; the counties whose version moved (all on first use) are rebuilt by one
+    statement (:func:`registry.coverage.sql.steps_on`) filtered to them.
+
+    ``versions`` are read before the statement, so a write landing meanwhile leaves an entry
+    older than its key and the next request rebuilds it, never keeps it.
+    """
+    kept = _steps_cache(engine, unit)
+    above = versions.get("", (0, 0))[0]
+    every = sorted(c for c in versions if c)
+    wanted = every if counties is None else counties
+    stale = [
+        c
+        for c in wanted
+        if (found := kept.get(c)) is None or found[0] != (versions.get(c, (0, 0))[0], above)
+    ]
+    if stale:
+        everything = len(stale) == len(every) and set(stale) == set(every)
+        built = step_functions.build(
+            await sql.steps_on(engine, unit, None if everything else stale)
+        )
+        split: dict[str, dict[str, step_functions.UnitSteps]] = {c: {} for c in stale}
+        for code, steps in built.items():
+            target = split.get(county_of(code) or "")
+            if target is not None:
+                target[code] = steps
+        for code in stale:
+            kept[code] = ((versions.get(code, (0, 0))[0], above), split[code])
+    out: dict[str, step_functions.UnitSteps] = {}
+    for code in wanted:
+        out.update(kept[code][1])
+    return out
+
+
 def _status_part(v: tuple[int, int]) -> int:
     return v[0]
 
@@ -136,61 +194,81 @@ async def counts_by(
 ) -> list[dict[str, maths.Counts]]:
     """Counts per unit (``county`` or ``township``) for each of ``days``.
 
-    Everything but ``points_active`` comes from the dated status events
-    (:func:`registry.coverage.sql.counts_on`, kept per county's status version: a status change
-    recounts its county only, a new case recounts nothing). ``points_active`` is counted on the
-    days ``active`` names (all, none, or those dates; 0 on the others) by
-    :func:`registry.coverage.sql.active_on`, kept per county's status and case versions (a case
-    write recounts its county's points). Returns one dict per day (same order), unit code →
-    counts; units with no existing division that day are absent.
+    Everything but ``points_active`` is read from the step functions of the dated status
+    events and division lives (:func:`unit_steps`, kept per county's status version: a status
+    change rebuilds its county's only, a new case nothing), so a date never asked before costs
+    a binary search per unit.
+    ``points_active`` is counted on the days ``active`` names (all, none, or those dates; 0 on
+    the others) by :func:`registry.coverage.sql.active_on`, kept per county's status and case
+    versions (a case write recounts its county's points). Returns one dict per day (same
+    order), unit code → counts; units with no existing division that day are absent.
     """
     if not days:
         return []
     engine = current()
     database = _database(engine)
     versions = await county_versions()
-    out = await per_county(
-        ("counts", database, tuple(days), unit),
-        versions,
-        _status_part,
-        county,
-        len(days),
-        lambda counties: sql.counts_on(engine, days, unit, counties),
-    )
+    # Read from the step functions on every request: a binary search per unit and day costs
+    # less than keeping the values per county and days (and any date costs the same).
+    counted = _counts_from_steps(engine, versions, days, unit, [county] if county else None)
     wanted = [
         i for i, d in enumerate(days) if active is True or (active is not False and d in active)
     ]
-    if wanted:
-        active_days = tuple(days[i] for i in wanted)
-        found = await per_county(
+    if not wanted:
+        return await counted
+    active_days = tuple(days[i] for i in wanted)
+    # The active points' statement starts first and runs (on SQLite in the connection's
+    # thread) while the step functions are read here.
+    found, out = await asyncio.gather(
+        per_county(
             ("active", database, active_days, unit),
             versions,
             _both,
             county,
             len(active_days),
             lambda counties: sql.active_on(engine, active_days, unit, counties),
-        )
-        for i, per_unit in zip(wanted, found, strict=True):
-            for code, n in per_unit.items():
-                if code in out[i]:
-                    out[i][code] = msgspec.structs.replace(out[i][code], points_active=n)
+        ),
+        counted,
+    )
+    for i, per_unit in zip(wanted, found, strict=True):
+        for code, n in per_unit.items():
+            if code in out[i]:
+                out[i][code] = msgspec.structs.replace(out[i][code], points_active=n)
     return out
 
 
 async def series_counts(
     start: date, as_of: date, unit: str, county: str | None = None
 ) -> list[dict[str, maths.Counts]]:
-    """Counts per unit on each of ``series_days(start, as_of)`` (``points_active`` left 0), by
-    :func:`registry.coverage.sql.series_on`. Cached like :func:`counts_by`."""
+    """Counts per unit on each of ``series_days(start, as_of)`` (``points_active`` left 0), read
+    from the step functions in one pass per unit (equal to
+    :func:`registry.coverage.sql.series_on`). Cached like :func:`counts_by`."""
     days = maths.series_days(start, as_of)
     if not days:
         return []
     engine = current()
+    versions = await county_versions()
+
+    async def along(counties: list[str] | None) -> list[dict[str, maths.Counts]]:
+        return step_functions.counts_along(await unit_steps(engine, versions, unit, counties), days)
+
     return await per_county(
         ("series", _database(engine), start, as_of, unit),
-        await county_versions(),
+        versions,
         _status_part,
         county,
         len(days),
-        lambda counties: sql.series_on(engine, days, unit, counties),
+        along,
     )
+
+
+async def _counts_from_steps(
+    engine: Any,
+    versions: Versions,
+    days: Sequence[date],
+    unit: str,
+    counties: list[str] | None,
+) -> list[dict[str, maths.Counts]]:
+    """Counts but ``points_active`` per unit on each of ``days``, read from the step
+    functions: equal to :func:`registry.coverage.sql.counts_on` (the tests hold them equal)."""
+    return step_functions.counts_on(await unit_steps(engine, versions, unit, counties), days)

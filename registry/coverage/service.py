@@ -39,14 +39,16 @@ log = logging.getLogger("registry.coverage")
 
 
 async def warm() -> float:
-    """Count today's figures (all counties) and monthly series of every campaign into the
-    cache; returns the seconds it took. Run at startup in the background (a failure is
+    """Count today's figures (all counties, all townships) and monthly series of every campaign
+    into the cache — building the step functions any later date is read from; returns the
+    seconds it took. Run at startup in the background (a failure is
     logged: the readers then count for themselves)."""
     started = perf_counter()
     try:
         for campaign in (await list_campaigns()).items:
             await coverage(None, campaign.code)
             await timeseries(None, campaign.code)
+            await township_coverage(None, campaign.code)
     except Exception:
         log.exception("coverage warm-up failed; the first readers count the figures")
     elapsed = perf_counter() - started

@@ -8,7 +8,9 @@ probes per agency point (``service_case (site, received_at)``, ``status_event (s
 effective_date, id)``), so its cost grows with the points, not the cases. The monthly series
 (:func:`series_statement`): the same spans, merged per division and clipped to its life, become
 +1/−1 edges bucketed by month; a running sum gives each month (cost grows with the events, not
-events × months). The tests hold the counts equal to the series, and both equal to the plain
+events × months). The step functions (:func:`steps_statement`): the same edges summed per unit
+and date, with no date bound, from which the cache reads the counts on any date. The tests
+hold the counts equal to the series and to the step functions, and all equal to the plain
 definition in :func:`registry.coverage.rules.count_on`.
 
 Statements are Piccolo :class:`QueryString` trees built by :func:`compose`: SQL text written
@@ -443,6 +445,74 @@ def series_statement(
     )
 
 
+# --------------------------------------------------------------------------- step functions
+
+# The same spans and edges as the series, with the division level each flag counts on (as
+# counts_statement: points on villages, centres on townships), summed per unit and date
+# instead of per month: the change dates of each count's step function
+# (:mod:`registry.coverage.steps`), with no date bound, so any date can be read from them.
+STEP_FLAG_DEFS = "VALUES " + ", ".join(
+    f"('{flag}', '{kind}', '{status}', '{level}')"
+    for flag, kinds, statuses, level in (
+        ("points_built", POINT_KINDS, maths.POINT_BUILT, "village"),
+        ("points_in_service", POINT_KINDS, maths.POINT_IN_SERVICE, "village"),
+        ("centres_in_service", CENTRE_KINDS, maths.CENTRE_IN_SERVICE, "township"),
+        ("centres_standardized", CENTRE_KINDS, maths.CENTRE_STANDARDIZED, "township"),
+    )
+    for kind in kinds
+    for status in statuses
+)
+STEPS_SELECT = """
+SELECT flag, unit, at, SUM(delta) AS delta
+FROM edges
+WHERE flag IS NOT NULL
+GROUP BY flag, unit, at
+HAVING SUM(delta) <> 0
+"""
+
+
+def _step_saturated(dialect: Dialect, column: str, counties: Sequence[str] | None) -> QueryString:
+    """The counting spans per flag and division, clipped to the division's life; a span of a
+    site on a division of another level than its flag counts (a point on a township) has no
+    flag and is left out at the end. (The level is not a join condition: the planners of both
+    engines then joined the flags to every division of a level first.)"""
+    return compose(
+        f"""
+    SELECT CASE WHEN v.level = f.level THEN f.flag END AS flag,
+        v.code AS division, v.{column} AS unit,
+        CASE WHEN v.established_on IS NOT NULL AND v.established_on > sp.since
+             THEN v.established_on ELSE sp.since END AS since,
+        CASE WHEN sp.until IS NULL THEN COALESCE(v.abolished_on, {dialect.forever})
+             WHEN v.abolished_on IS NOT NULL AND v.abolished_on < sp.until THEN v.abolished_on
+             ELSE sp.until END AS until
+    FROM spans sp
+    JOIN site s ON s.id = sp.site
+    JOIN flag_defs f ON f.kind = s.kind AND f.status = sp.status
+    JOIN division v ON v.code = s.division""",
+        _and_in("v.county_code", counties),
+        "\n",
+    )
+
+
+def steps_statement(dialect: Dialect, unit: str, counties: Sequence[str] | None) -> QueryString:
+    """Rows (flag, unit, at, delta): the change of each count but ``points_active`` per unit
+    on each date it changes, of ``counties`` (``None``: all)."""
+    column = _column(unit)
+    return with_(
+        [
+            ("flag_defs (flag, kind, status, level)", STEP_FLAG_DEFS),
+            ("spans", spans(counties)),
+            ("sat", _step_saturated(dialect, column, counties)),
+            ("marked", MARKED),
+            ("numbered", NUMBERED),
+            ("islands", ISLANDS),
+            ("lives", _lives(dialect, column, counties)),
+            ("edges", EDGES),
+        ],
+        STEPS_SELECT,
+    )
+
+
 # --------------------------------------------------------------------------- running them
 
 
@@ -501,3 +571,10 @@ async def series_on(
             if counts.villages_total or counts.townships_total:
                 out[i][unit_code] = counts
     return out
+
+
+async def steps_on(engine: Any, unit: str, counties: list[str] | None) -> list[tuple[Any, ...]]:
+    """The edges ``(flag, unit, at, delta)`` of :func:`steps_statement` (``at`` a date, or ISO
+    text on SQLite)."""
+    rows = await _rows(steps_statement(dialect_of(engine), unit, counties))
+    return [(r["flag"], r["unit"], r["at"], int(r["delta"])) for r in rows]

@@ -672,15 +672,16 @@ def test_points_active_follows_any_case_write_even_from_another_process(client):
 
 def recounts(monkeypatch, name: str) -> list[list[str] | None]:
     """The counties each call of coverage's counting statement ``name`` counted (``None``:
-    all of them, unfiltered), recorded while the real statement runs."""
+    all of them, unfiltered), recorded while the real statement runs (``steps_on``: the
+    statement the counts on a date are read from, see test_coverage_fast_path)."""
     from registry.coverage import sql as coverage
 
     calls: list[list[str] | None] = []
     real = getattr(coverage, name)
 
-    async def spy(engine, days, unit, counties):
-        calls.append(counties)
-        return await real(engine, days, unit, counties)
+    async def spy(engine, *args):
+        calls.append(args[-1])  # the counties, the last argument of every statement
+        return await real(engine, *args)
 
     monkeypatch.setattr(coverage, name, spy)
     return calls
@@ -692,7 +693,7 @@ def test_a_write_by_any_path_recounts_only_its_county(client, monkeypatch):
     the county it belongs to is counted again."""
     from registry.tables import Site, StatusEvent
 
-    recounted = recounts(monkeypatch, "counts_on")
+    recounted = recounts(monkeypatch, "steps_on")
     zhongfang = "431221000000"
 
     def figures():
@@ -746,7 +747,7 @@ def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatc
     county's active points, and none of the counts from status events."""
 
     active_calls = recounts(monkeypatch, "active_on")
-    count_calls = recounts(monkeypatch, "counts_on")
+    count_calls = recounts(monkeypatch, "steps_on")
     zhongfang = "431221000000"
     day = "2014-06-30"
 
@@ -776,7 +777,7 @@ def test_the_server_counts_todays_figures_at_startup(
     from registry.app import create_app
     from tests.conftest import ApiClient
 
-    recounted = recounts(monkeypatch, "counts_on")
+    recounted = recounts(monkeypatch, "steps_on")
     app = create_app(replace(base_settings, database_url=database_url, warm_on_startup=True))
     with ApiClient(app, raise_server_exceptions=False) as client:
 
