@@ -21,7 +21,12 @@ from litestar.static_files import create_static_files_router
 from registry import __version__
 from registry.accounts.api import AccountController, AuthController
 from registry.audit.api import AuditController
-from registry.cases.api import CaseController, MatterController, sync_router
+from registry.cases.api import (
+    CalendarController,
+    CaseController,
+    MatterController,
+    sync_router,
+)
 from registry.core import runtime
 from registry.core.settings import Settings, get_settings, protect_var_dir
 from registry.coverage import service as coverage
@@ -43,9 +48,12 @@ from registry.http.middleware import before_request, request_context_middleware
 from registry.http.openapi import StrictStructSchemaPlugin, document_errors
 from registry.http.static import StaticFileSystem
 from registry.plans.api import PlanController
+from registry.residents.api import FindController, ResidentPageController
 from registry.sites.api import (
     SignageController,
+    SignController,
     SiteController,
+    SiteFactsController,
     SiteGeoJSONController,
 )
 from registry.transfer.api import ExportController, ImportController
@@ -126,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SiteController,
         SiteGeoJSONController,
         SignageController,
+        SiteFactsController,
+        SignController,
         PlanController,
         AuthController,
         AccountController,
@@ -135,11 +145,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         MapController,
         ReportController,
         MatterController,
+        CalendarController,
         CaseController,
         sync_router(settings.max_batch_body_bytes),
         ImportController,
         ExportController,
         PageController,
+        FindController,
+        ResidentPageController,
         create_static_files_router(
             path="/static/docs",
             directories=[DOCS_ASSETS],

@@ -108,6 +108,13 @@ class Site(Table, tablename="site"):
     staff_count = Integer(null=True, default=None)
     contact_phone = Varchar(length=30, null=True, default=None)
     status = Varchar(length=20, null=False, index=True)
+    # Public facts for residents (migration 2026-12-06T13:10, registry/sites/facts.py):
+    # {"mon": [["08:30","12:00"], ...], ..., "sun": []}; None: not yet recorded.
+    opening_hours = JSON(null=True, default=None)
+    # The public telephone (a fixed line or mobile the site publishes; never contact_phone).
+    public_phone = Varchar(length=30, null=True, default=None)
+    # Matter codes the site does not handle (all of the catalogue by default).
+    excluded_matters = JSON(default=[], null=False)
     status_since = Date(null=False)
     version = Integer(default=1, null=False)
     is_demo = Boolean(default=False, null=False)
@@ -195,6 +202,9 @@ class Plan(Table, tablename="plan"):
     # Divisions deliberately left out of the plan, with the reason: {division_code: reason}.
     # Completeness warnings for these divisions do not block submission.
     missing_explained = JSON(default={}, null=False)
+    # The version's content when it was last returned ({title, items, missing_explained}):
+    # what a resubmission is compared with (plans/workflow.py). None until a return.
+    returned_content = JSON(null=True, default=None)
 
 
 class PlanItem(Table, tablename="plan_item"):
@@ -231,6 +241,14 @@ class Matter(Table, tablename="matter"):
     time_limit_days = Integer(null=False)
     materials = JSON(default=[], null=False)
     active = Boolean(default=True, null=False)
+    # The service guide (办事指南, migration 2026-12-06T13:10, registry/cases/matters.py).
+    legal_basis = Text(default="", null=False)
+    fees = Varchar(length=200, default="不收费", null=False)
+    decided_by = Varchar(length=200, default="", null=False)
+    notes = Text(default="", null=False)
+    aliases = JSON(default=[], null=False)
+    materials_required = Boolean(default=True, null=False)
+    guide_is_example = Boolean(default=False, null=False)
 
 
 class Case(Table, tablename="service_case"):
@@ -325,3 +343,18 @@ class Installation(Table, tablename="installation"):
 
 
 TABLES = (*TABLES, Installation)
+
+
+class CalendarYear(Table, tablename="calendar_year"):
+    """A year's official holiday arrangement entered by the municipal centre (migration
+    2026-12-06T13:20): it takes precedence over the ``chinesecalendar`` package's. ``holidays``
+    holds ``[{date, name}]``, ``workdays`` the make-up working days (ISO dates)."""
+
+    year = Integer(primary_key=True)
+    holidays = JSON(default=[], null=False)
+    workdays = JSON(default=[], null=False)
+    updated_at = Timestamptz(default=TimestamptzNow(), null=False)
+    updated_by = Varchar(length=64, default="", null=False)
+
+
+TABLES = (*TABLES, CalendarYear)

@@ -35,6 +35,9 @@ class Account(msgspec.Struct):
     is_demo: bool
     created_at: datetime
     updated_at: datetime
+    scope_name: str = ""
+    """The scope in words: an agent's point by its sign (with its township), a planner's
+    county, the centre's area (怀化市); empty when it no longer resolves."""
 
 
 class AccountList(msgspec.Struct):

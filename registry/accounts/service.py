@@ -114,8 +114,42 @@ async def _check_scope_exists(role: str, scope: str) -> str | None:
     return scope if role == "county_planner" else None
 
 
-def _to_account(row: dict[str, Any]) -> Account:
-    return msgspec.convert(row, Account)
+def _to_account(row: dict[str, Any], names: dict[tuple[str, str], str] | None = None) -> Account:
+    name = (names or {}).get((row["role"], row["scope"]), "")
+    return msgspec.convert({**row, "scope_name": name}, Account)
+
+
+async def scope_names(rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """The scopes of accounts in words, by (role, scope), in two queries whatever the count:
+    an agent's point by its sign name (its standard name while none is reported) after its
+    township ("黄金坳镇 · 黄金坳村便民服务代办点"), a division by its name."""
+    points = {
+        int(r["scope"]) for r in rows if r["role"] == "village_agent" and r["scope"].isdigit()
+    }
+    codes = {r["scope"] for r in rows if r["role"] != "village_agent"}
+    sites = (
+        await Site.select(Site.id, Site.standard_name, Site.signage_name, Site.township_code).where(
+            Site.id.is_in(list(points))
+        )
+        if points
+        else []
+    )
+    codes |= {s["township_code"] for s in sites}
+    divisions = (
+        await Division.select(Division.code, Division.name).where(Division.code.is_in(list(codes)))
+        if codes
+        else []
+    )
+    division_name = {d["code"]: d["name"] for d in divisions}
+    names: dict[tuple[str, str], str] = {}
+    for s in sites:
+        sign = s["signage_name"] or s["standard_name"]
+        township = division_name.get(s["township_code"])
+        names[("village_agent", str(s["id"]))] = f"{township} · {sign}" if township else sign
+    for r in rows:
+        if r["role"] != "village_agent" and r["scope"] in division_name:
+            names[(r["role"], r["scope"])] = division_name[r["scope"]]
+    return names
 
 
 async def create_account(actor: Actor, data: AccountCreate, is_demo: bool = False) -> Account:
@@ -202,7 +236,7 @@ async def get_account(actor: Actor, account_id: int) -> Account:
         raise NotFound(
             "account_not_found", f"账号 {account_id} 不存在", f"account {account_id} not found"
         )
-    return _to_account(row)
+    return _to_account(row, await scope_names([row]))
 
 
 async def list_accounts(
@@ -229,8 +263,9 @@ async def list_accounts(
         query = query.where(clause)
         count = count.where(clause)
     rows = await query.limit(limit).offset(offset)
+    names = await scope_names(rows)
     return AccountList(
-        items=[_to_account(r) for r in rows], total=await count, limit=limit, offset=offset
+        items=[_to_account(r, names) for r in rows], total=await count, limit=limit, offset=offset
     )
 
 

@@ -29,14 +29,22 @@ class AuditController(Controller):
         ] = None,
         action: FromQuery[str | None] = None,
         county: FromQuery[str | None] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                description="a case number, a division code (6, 9 or 12 digits) or part of a "
+                "site's name: the entries of the objects it names",
+            ),
+        ] = None,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
         limit: FromQuery[int] = 50,
         offset: FromQuery[int] = 0,
     ) -> AuditList:
         """Filters: entity (site, account, plan, case…), entity_id, actor (username), action,
-        county, since/until (ISO timestamps)."""
+        county, since/until (ISO timestamps; 422 ``invalid_date_range`` when until is before
+        since), q (a case number, a division code or part of a site's name)."""
         result = await audit.list_entries(
-            actor, entity, entity_id, by, action, county, since, until, limit, offset
+            actor, entity, entity_id, by, action, county, since, until, limit, offset, q=q
         )
         return msgspec.convert(result, AuditList)

@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from registry.audit import rules as audit_rules
 from registry.core import clock
 from registry.core.access import Actor
 from registry.core.context import request_id
@@ -110,6 +111,67 @@ async def record(
     )
 
 
+async def _matching(search: audit_rules.Search) -> Any | None:
+    """The entries a search term stands for, as one condition over (entity, entity_id) or the
+    county (None: nothing matches). A handful of set-based queries, whatever the term."""
+    from registry.core.codes import level_of_code, like_prefix
+    from registry.core.text import nfkc
+    from registry.tables import Account, Case, Site
+
+    conditions: list[Any] = []
+
+    def entity(kind: str, ids: list[Any]) -> None:
+        if ids:
+            conditions.append(
+                (AuditEntry.entity == kind) & AuditEntry.entity_id.is_in([str(i) for i in ids])
+            )
+
+    if search.case_number:
+        rows = await Case.select(Case.id).where(Case.case_number == search.case_number)
+        entity("case", [r["id"] for r in rows])
+    if search.division_code:
+        code = search.division_code
+        level = level_of_code(code)
+        conditions.append((AuditEntry.entity == "division") & (AuditEntry.entity_id == code))
+        if level in ("nation", "province", "city", "county"):
+            # A county's entries carry its code; an area above it, its counties' codes.
+            conditions.append(
+                AuditEntry.county_code == code
+                if level == "county"
+                else AuditEntry.county_code.like(like_prefix(code))
+            )
+        else:
+            column = Site.division if level == "village" else Site.township_code
+            sites = [r["id"] for r in await Site.select(Site.id).where(column == code)]
+            entity("site", sites)
+            if sites:
+                cases = await Case.select(Case.id).where(Case.site.is_in(sites))
+                entity("case", [r["id"] for r in cases])
+    if search.name:
+        pattern = "%" + search.name.replace("%", "").replace("_", "") + "%"
+        rows = await (
+            Site.select(Site.id)
+            .where(Site.standard_name.like(pattern) | Site.signage_name.like(pattern))
+            .limit(MAX_SITES)
+        )
+        entity("site", [r["id"] for r in rows])
+        # An account by its username (as its holder signs in).
+        accounts = await Account.select(Account.id).where(
+            Account.username_key == nfkc(search.name).strip().lower()
+        )
+        entity("account", [r["id"] for r in accounts])
+    if not conditions:
+        return None
+    found = conditions[0]
+    for condition in conditions[1:]:
+        found = found | condition
+    return found
+
+
+MAX_SITES = 2000
+"""Sites a name search resolves to at most (a term like "代办点" matches them all)."""
+
+
 async def list_entries(
     actor: Actor,
     entity: str | None,
@@ -121,8 +183,10 @@ async def list_entries(
     until: datetime | None,
     limit: int | None,
     offset: int | None,
+    q: str | None = None,
 ) -> dict[str, Any]:
-    """Audit entries, newest first: municipal sees all, a planner their county's."""
+    """Audit entries, newest first: municipal sees all, a planner their county's. ``q`` finds
+    an object by what a clerk knows of it: a case number, a division code, a site's name."""
     from registry.core.access import require_role
     from registry.core.errors import Forbidden
     from registry.core.params import code_or_none, page
@@ -130,6 +194,8 @@ async def list_entries(
     require_role(actor, "municipal", "county_planner")
     limit, offset = page(limit, offset)
     county = code_or_none(county, "county")
+    audit_rules.check_range(since, until)
+    search = audit_rules.read_query(q)
     if actor.is_planner:
         if county and county != actor.scope:
             raise Forbidden(
@@ -139,6 +205,11 @@ async def list_entries(
             )
         county = actor.scope
     clauses = []
+    if search is not None:
+        found = await _matching(search)
+        if found is None:
+            return {"items": [], "total": 0, "limit": limit, "offset": offset}
+        clauses.append(found)
     if entity:
         clauses.append(AuditEntry.entity == entity)
     if entity_id:

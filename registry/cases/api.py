@@ -6,14 +6,18 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, Response, Router, get, patch, post
+from litestar import Controller, Response, Router, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from registry.cases import calendar
 from registry.cases import service as cases
 from registry.cases.schemas import (
+    CalendarArrangement,
+    CalendarInfo,
+    CalendarYearInfo,
     Case,
     CaseCreate,
     CaseList,
@@ -43,9 +47,17 @@ class MatterController(Controller):
         self,
         include_inactive: FromQuery[bool] = False,
         category: FromQuery[str | None] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                description="words residents use: 低保, 社保卡, 新农合 … (code, name, aliases)"
+            ),
+        ] = None,
     ) -> MatterList:
-        """`time_limit_days` counts working days (statutory holidays and make-up days)."""
-        return await cases.list_matters(include_inactive, category)
+        """`time_limit_days` counts working days (statutory holidays and make-up days). Each
+        matter carries its service guide (办事指南): legal basis, materials, fees, who decides
+        it, notes and aliases."""
+        return await cases.list_matters(include_inactive, category, q)
 
     @get("/{code:str}", operation_id="getMatter", summary="One matter")
     async def get_matter(self, code: FromPath[str]) -> Matter:
@@ -60,6 +72,33 @@ class MatterController(Controller):
         self, actor: CurrentActor, code: FromPath[str], data: JSONBody[MatterUpdate]
     ) -> Matter:
         return await cases.update_matter(actor, code, data)
+
+
+class CalendarController(Controller):
+    path = "/api/calendar"
+    tags = ["cases"]
+
+    @get("/", operation_id="getCalendar", summary="Working-day calendar: the years known (public)")
+    async def get_calendar(self) -> CalendarInfo:
+        """Each year whose official holiday arrangement is known, its source (`registry`:
+        entered by the municipal centre, takes precedence; `library`: the chinesecalendar
+        package), and whether next year's is missing. Due dates in an unknown year are
+        provisional (`due_provisional` on a case)."""
+        return await calendar.get_calendar()
+
+    @put(
+        "/{year:int}",
+        operation_id="putCalendarYear",
+        summary="Enter a year's official holiday arrangement (municipal)",
+        opt={"roles": ("municipal",)},
+    )
+    async def put_year(
+        self, actor: CurrentActor, year: FromPath[int], data: JSONBody[CalendarArrangement]
+    ) -> CalendarYearInfo:
+        """Holidays `[{date, name}]` and make-up working days (Saturdays or Sundays), every
+        date inside the year and none both; audited. The due dates of open cases the
+        arrangement moves are recomputed at once (`cases_recomputed`)."""
+        return await calendar.put_year(actor, year, data)
 
 
 class CaseController(Controller):

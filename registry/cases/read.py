@@ -10,8 +10,11 @@ from typing import Any
 
 import msgspec
 
+from registry.cases.calendar import current as current_calendar
+from registry.cases.calendar import is_provisional
 from registry.cases.filters import CaseFilters, readable
 from registry.cases.rules import timeline as rules
+from registry.cases.rules.workdays import Calendar
 from registry.cases.schemas import Case, CaseList
 from registry.core import clock
 from registry.core.access import Actor, can_read_county, require_role
@@ -52,9 +55,11 @@ CASE_COLUMNS = (
 )
 
 
-def _to_case(row: dict[str, Any], today: date) -> Case:
+def _to_case(row: dict[str, Any], today: date, calendar: Calendar) -> Case:
     row = dict(row)
     row["overdue"] = rules.is_overdue(row["state"], row["due_on"], today)
+    received_on = clock.china_date(rules.to_utc(row["received_at"]))
+    row["due_provisional"] = is_provisional(calendar, received_on, row["due_on"])
     return msgspec.convert(row, Case, from_attributes=False)
 
 
@@ -63,13 +68,14 @@ async def cases_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Case]:
     if not ids:
         return {}
     today = clock.today()
+    calendar = await current_calendar()
     found: dict[uuid.UUID, Case] = {}
     for start in range(0, len(ids), ID_CHUNK):
         rows = await CaseRow.select(*CASE_COLUMNS).where(
             CaseRow.id.is_in(ids[start : start + ID_CHUNK])
         )
         for row in rows:
-            case = _to_case(row, today)
+            case = _to_case(row, today, calendar)
             found[case.id] = case
     return found
 
@@ -104,8 +110,9 @@ async def list_cases(
         .order_by(CaseRow.id)
     )
     rows = await where.on(query).limit(limit).offset(offset)
+    calendar = await current_calendar()
     return CaseList(
-        items=[_to_case(r, today) for r in rows],
+        items=[_to_case(r, today, calendar) for r in rows],
         total=await where.on(CaseRow.count()),
         limit=limit,
         offset=offset,
@@ -117,4 +124,5 @@ async def export_cases(actor: Actor, filters: CaseFilters) -> list[dict[str, Any
     today = clock.today()
     where = readable(actor, filters, today)
     query = CaseRow.select(*CASE_COLUMNS).order_by(CaseRow.received_at).order_by(CaseRow.id)
-    return [msgspec.to_builtins(_to_case(r, today)) for r in await where.on(query)]
+    calendar = await current_calendar()
+    return [msgspec.to_builtins(_to_case(r, today, calendar)) for r in await where.on(query)]

@@ -27,8 +27,17 @@ Rating = Annotated[
 # ------------------------------------------------------------------------------ matters
 
 
+Aliases = Annotated[
+    list[str],
+    Meta(description="names residents and clerks use (低保, 社保卡, 新农合 …); searched by ?q="),
+]
+Fees = Annotated[str, Meta(description="what the resident pays, or 不收费")]
+
+
 class Matter(msgspec.Struct):
-    """A proxy-service matter (代办事项); ``time_limit_days`` counts working days."""
+    """A proxy-service matter (代办事项) and its service guide (办事指南); ``time_limit_days``
+    counts working days. ``guide_is_example``: the guide is a seeded example (示例), not yet
+    confirmed by the municipal centre."""
 
     code: str
     name: str
@@ -37,6 +46,15 @@ class Matter(msgspec.Struct):
     time_limit_days: int
     materials: list[str]
     active: bool = True
+    legal_basis: Annotated[str, Meta(description="依据: the laws and rules it rests on")] = ""
+    fees: Fees = "不收费"
+    decided_by: Annotated[str, Meta(description="办理机构: who decides it")] = ""
+    notes: str = ""
+    aliases: Aliases = msgspec.field(default_factory=list)
+    materials_required: Annotated[
+        bool, Meta(description="the guide must list at least one material")
+    ] = True
+    guide_is_example: bool = False
 
 
 class MatterList(msgspec.Struct):
@@ -54,10 +72,18 @@ class MatterCreate(msgspec.Struct, forbid_unknown_fields=True):
     time_limit_days: Annotated[int, Meta(description="working days, 0–365")]
     materials: list[str] = msgspec.field(default_factory=list)
     active: bool = True
+    legal_basis: str = ""
+    fees: Fees = "不收费"
+    decided_by: str = ""
+    notes: str = ""
+    aliases: Aliases = msgspec.field(default_factory=list)
+    materials_required: bool = False
+    guide_is_example: bool = False
 
 
 class MatterUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """Edit a matter; absent fields stay. A new time limit applies to cases received after it."""
+    """Edit a matter or its guide; absent fields stay. A new time limit applies to cases
+    received after it."""
 
     name: str | UnsetType = UNSET
     category: str | UnsetType = UNSET
@@ -65,6 +91,13 @@ class MatterUpdate(msgspec.Struct, forbid_unknown_fields=True):
     time_limit_days: int | UnsetType = UNSET
     materials: list[str] | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    legal_basis: str | UnsetType = UNSET
+    fees: str | UnsetType = UNSET
+    decided_by: str | UnsetType = UNSET
+    notes: str | UnsetType = UNSET
+    aliases: list[str] | UnsetType = UNSET
+    materials_required: bool | UnsetType = UNSET
+    guide_is_example: bool | UnsetType = UNSET
 
 
 # ------------------------------------------------------------------------------ cases
@@ -153,6 +186,13 @@ class Case(msgspec.Struct):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    due_provisional: Annotated[
+        bool,
+        Meta(
+            description="the due date counts working days of a year whose official holiday "
+            "arrangement is not yet known: it may move when that year is entered"
+        ),
+    ] = False
 
 
 class CaseList(msgspec.Struct):
@@ -259,3 +299,44 @@ class CaseStats(msgspec.Struct):
     matters: dict[str, str]
     date_from: date | None = msgspec.field(default=None, name="from")
     date_to: date | None = msgspec.field(default=None, name="to")
+
+
+# ------------------------------------------------------------------------------ calendar
+
+
+class CalendarHoliday(msgspec.Struct, forbid_unknown_fields=True):
+    """A statutory holiday date and the holiday's name (元旦, 春节 …)."""
+
+    date: date
+    name: str
+
+
+class CalendarArrangement(msgspec.Struct, forbid_unknown_fields=True):
+    """A year's official arrangement: its holidays and its make-up working days (调休上班)."""
+
+    holidays: list[CalendarHoliday] = msgspec.field(default_factory=list)
+    workdays: Annotated[
+        list[date], Meta(description="make-up working days (Saturdays or Sundays worked)")
+    ] = msgspec.field(default_factory=list)
+
+
+class CalendarYearInfo(msgspec.Struct):
+    """One known year: ``source`` registry (entered, takes precedence) or library (the
+    chinesecalendar package)."""
+
+    year: int
+    source: str
+    holidays: list[CalendarHoliday]
+    workdays: list[date]
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    cases_recomputed: int | None = None
+
+
+class CalendarInfo(msgspec.Struct):
+    """The years whose arrangement is known; due dates in another year are provisional."""
+
+    years: list[CalendarYearInfo]
+    current_year: int
+    next_year: int
+    next_year_missing: bool

@@ -57,13 +57,16 @@ __all__ = [
     "export_cases",
     "get_case",
     "get_matter",
+    "guides_for",
     "list_cases",
     "list_matters",
     "load_catalogue",
+    "matter_codes",
     "stats",
     "sync",
     "update_case",
     "update_matter",
+    "working_calendar",
 ]
 
 
@@ -111,6 +114,10 @@ async def update_case(actor: Actor, case_id: uuid.UUID, data: CaseUpdate) -> Cas
         raise NotFound("case_not_found", "事项不存在", "case not found")
     _check_agent(actor, row["site"])
     c = candidate_from_update(row, data, clock.now())
+    if c.errors:
+        # A stale edit is a conflict before anything else: its fields were merged with a
+        # newer server copy and may disagree with it only because of that.
+        write.version_conflict(c, row)
     if not c.errors:
         group = write.Group(actor, row["site"], [c], request=request_id.get())
         await write._apply([group], allow_update=True)
@@ -169,9 +176,30 @@ async def active_site_ids(day: date, county_code: str | None = None) -> set[int]
 # ------------------------------------------------------------------------------ matters
 
 
-async def list_matters(include_inactive: bool = False, category: str | None = None) -> MatterList:
-    """The matter catalogue (public)."""
-    return await matters.list_matters(include_inactive, category)
+async def list_matters(
+    include_inactive: bool = False, category: str | None = None, q: str | None = None
+) -> MatterList:
+    """The matter catalogue (public); ``q`` searches codes, names and aliases (低保 …)."""
+    return await matters.list_matters(include_inactive, category, q)
+
+
+async def guides_for(excluded: list[str] | None = None) -> list[Matter]:
+    """The active matters with their service guides, less the codes ``excluded`` (a site's
+    ``excluded_matters``)."""
+    return await matters.guides_for(excluded)
+
+
+async def working_calendar() -> Any:
+    """The working-day calendar of due dates, with the years entered in the registry (what a
+    site's "open today" follows: registry.sites.facts)."""
+    from registry.cases import calendar as registry_calendar
+
+    return await registry_calendar.current()
+
+
+async def matter_codes() -> set[str]:
+    """Every code of the matter catalogue (active or not)."""
+    return await matters.known_codes()
 
 
 async def get_matter(code: str) -> Matter:

@@ -69,6 +69,20 @@ def _candidates(records: list[Any], site_id: int) -> list[Candidate]:
     return candidates
 
 
+async def _stale_first(candidates: list[Candidate], site_id: int) -> None:
+    """Records refused by their own fields that are based on an older version of a case of the
+    point: a conflict (with the server copy), not invalid — the fields may be wrong only next
+    to the server's newer steps (another device took the case further meanwhile)."""
+    suspects = [c for c in candidates if c.errors and c.id is not None and c.version is not None]
+    if not suspects:
+        return
+    rows = await write._existing([c.id for c in suspects if c.id is not None])
+    for c in suspects:
+        row = rows.get(c.id) if c.id is not None else None
+        if row is not None and row["site"] == site_id:
+            write.version_conflict(c, row)
+
+
 async def sync(actor: Actor, records: list[Any]) -> SyncResponse:
     """Apply a batch of up to 1,000 records from an agent's device (see the module doc)."""
     require_role(actor, "village_agent")
@@ -82,12 +96,14 @@ async def sync(actor: Actor, records: list[Any]) -> SyncResponse:
         )
     site_id = int(actor.scope)
     candidates = _candidates(records, site_id)
+    await _stale_first(candidates, site_id)
     if any(not c.errors for c in candidates):
         group = write.Group(actor, site_id, candidates, via="sync", request=request_id.get())
         await write._apply([group], allow_update=True)
     else:
         for c in candidates:
-            c.result = "invalid"
+            if not c.result:
+                c.result = "invalid"
     shown = await cases_by_id(
         [c.id for c in candidates if c.id is not None and c.result != "invalid"]
     )

@@ -22,11 +22,13 @@ from datetime import date, datetime
 from typing import Any
 
 from registry.audit import service as audit
+from registry.cases.calendar import current as current_calendar
 from registry.cases.matters import matters_by_code
 from registry.cases.read import cases_by_id
 from registry.cases.records import Candidate, timeline_of
 from registry.cases.rules import timeline as rules
 from registry.cases.rules.timeline import to_utc
+from registry.cases.rules.workdays import Calendar
 from registry.cases.schemas import Case
 from registry.core import clock
 from registry.core.access import Actor
@@ -84,11 +86,13 @@ class Group:
     request: str | None = None  # the request id its audit entries carry
 
 
-def _case_values(c: Candidate, site: dict[str, Any], limit_days: int) -> dict[str, Any]:
+def _case_values(
+    c: Candidate, site: dict[str, Any], limit_days: int, calendar: Calendar
+) -> dict[str, Any]:
     """Column values of a case from a checked candidate."""
     assert c.timeline is not None and c.resident is not None
     t = c.timeline
-    derived = rules.derive(t, limit_days)
+    derived = rules.derive(t, limit_days, calendar)
     return {
         "county_code": site["county_code"],
         "township_code": site["township_code"],
@@ -221,11 +225,37 @@ async def _next_serials(wanted: set[tuple[str, date]]) -> dict[tuple[str, date],
     return last
 
 
+def version_conflict(c: Candidate, row: dict[str, Any]) -> bool:
+    """Whether the record is based on another version than the stored case's: then it is a
+    conflict (with the server copy) before anything else — a stale record is judged against
+    the version it was made from, not on fields the server's newer steps made inconsistent."""
+    if c.version is not None and c.version == row["version"]:
+        return False
+    c.result = "conflict"
+    code = (
+        "version_required"
+        if c.version is None
+        else "stale_version"
+        if c.version < row["version"]
+        else "version_mismatch"
+    )
+    c.errors.clear()
+    c.fail_code(
+        code,
+        f"服务器上的版本为 {row['version']}，本记录基于版本 {c.version}：请以服务器副本为准后重试",
+        f"the server has version {row['version']}, the record is based on "
+        f"{c.version}: reconcile with the server copy and retry",
+        "version",
+    )
+    return True
+
+
 def _check_update(
     c: Candidate,
     row: dict[str, Any],
     site: dict[str, Any],
     matters: dict[str, dict[str, Any]],
+    calendar: Calendar,
     *,
     allow_update: bool,
 ) -> dict[str, Any] | None:
@@ -245,23 +275,7 @@ def _check_update(
             "id",
         )
         return None
-    if c.version is None or c.version != row["version"]:
-        c.result = "conflict"
-        code = (
-            "version_required"
-            if c.version is None
-            else "stale_version"
-            if c.version < row["version"]
-            else "version_mismatch"
-        )
-        c.fail_code(
-            code,
-            f"服务器上的版本为 {row['version']}，本记录基于版本 {c.version}："
-            "请以服务器副本为准后重试",
-            f"the server has version {row['version']}, the record is based on "
-            f"{c.version}: reconcile with the server copy and retry",
-            "version",
-        )
+    if version_conflict(c, row):
         return None
     before = {
         "site_id": row["site"],
@@ -280,7 +294,7 @@ def _check_update(
     matter = matters.get(row["matter"])
     limit = matter["time_limit_days"] if matter else 0
     # The due date stays the one fixed at receipt, whatever the catalogue says now.
-    values = _case_values(c, site, limit)
+    values = _case_values(c, site, limit, calendar)
     values["due_on"] = row["due_on"]
     if c.timeline.completed_at is not None:
         completed_on = clock.china_date(c.timeline.completed_at)
@@ -293,6 +307,7 @@ def _check_create(
     site: dict[str, Any],
     matters: dict[str, dict[str, Any]],
     events: list[DatedStatus],
+    calendar: Calendar,
 ) -> dict[str, Any] | None:
     """The column values of a new case, or None when the matter or the point refuses it."""
     assert c.timeline is not None
@@ -317,7 +332,7 @@ def _check_create(
     c.fail(*rules.in_service_problems(status_on(events, received_on)))
     if c.errors:
         return None
-    return _case_values(c, site, matter["time_limit_days"])
+    return _case_values(c, site, matter["time_limit_days"], calendar)
 
 
 async def _apply(groups: list[Group], *, allow_update: bool) -> None:
@@ -357,8 +372,11 @@ async def _apply(groups: list[Group], *, allow_update: bool) -> None:
             {c.matter_code for _, c in pending} | {row["matter"] for row in existing.values()}
         )
         events = await _site_events(sorted({g.site_id for g, _ in pending}))
+        calendar = await current_calendar()
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            creates, updates = _classify(pending, sites, existing, matters, events, allow_update)
+            creates, updates = _classify(
+                pending, sites, existing, matters, events, calendar, allow_update
+            )
             savepoint = await _savepoint()
             try:
                 await _write(creates, updates, sites, now)
@@ -398,6 +416,7 @@ def _classify(
     existing: dict[uuid.UUID, dict[str, Any]],
     matters: dict[str, dict[str, Any]],
     events: dict[int, list[DatedStatus]],
+    calendar: Calendar,
     allow_update: bool,
 ) -> tuple[list[Create], list[Update]]:
     """Each pending record against the stored cases: a new case, an update, or an answer of
@@ -416,11 +435,11 @@ def _classify(
                 "id",
             )
         elif row is not None:
-            values = _check_update(c, row, site, matters, allow_update=allow_update)
+            values = _check_update(c, row, site, matters, calendar, allow_update=allow_update)
             if values is not None:
                 updates.append((g, c, row, values))
         else:
-            values = _check_create(c, site, matters, events[g.site_id])
+            values = _check_create(c, site, matters, events[g.site_id], calendar)
             if values is not None:
                 creates.append((g, c, values))
     return creates, updates
@@ -481,9 +500,12 @@ async def _write(
         c.result = "updated"
         before_view = _audit_view(row, row["site"], row["matter"])
         after_view = _audit_view({**row, **values}, row["site"], row["matter"])
+        # A change of state is filed as a state change (the audit's 状态变更), as the points'
+        # status events are; other edits as updates.
+        action = "status" if values["state"] != row["state"] else "update"
         entries.append(
             _audit_entry(
-                g, "update", c.id, audit.diff(before_view, after_view), row["county_code"], now
+                g, action, c.id, audit.diff(before_view, after_view), row["county_code"], now
             )
         )
     await _write_audit(entries)

@@ -49,11 +49,11 @@ class Column:
 FIGURE_COLUMNS: tuple[Column, ...] = (
     Column("村(社区)总数", lambda u: u.villages_total),
     Column("已建成代办点", lambda u: u.points_built),
-    Column("运行代办点", lambda u: u.points_in_service),
+    Column("已运行代办点", lambda u: u.points_in_service),
     Column("活跃代办点(近90天有办件)", lambda u: u.points_active, width=14),
     Column("代办点覆盖率", lambda u: u.agency_coverage, "share"),
     Column("乡镇(街道)总数", lambda u: u.townships_total),
-    Column("运行便民服务中心", lambda u: u.centres_in_service, width=14),
+    Column("已运行便民服务中心", lambda u: u.centres_in_service, width=14),
     Column("达标便民服务中心", lambda u: u.centres_standardized, width=14),
     Column("中心标准化率", lambda u: u.standardization, "share"),
     Column("目标进度", lambda u: u.target, "share"),
@@ -92,9 +92,9 @@ def title(report: Coverage) -> str:
 def subtitle(report: Coverage) -> str:
     info = report.campaign_info
     return (
-        f"专项行动：{info.code}（{info.start_on} 至 {info.deadline}）；考核指标："
+        f"专项行动：{info.name}（{info.start_on} 至 {info.deadline}）；考核指标："
         f"{info.figure_label}；统计日期：{report.as_of}；口径：按截至统计日期的状态变更记录统计，"
-        "覆盖率=运行代办点村数/村(社区)总数，标准化率=达标中心数/乡镇(街道)总数，"
+        "覆盖率=已运行代办点村数/村(社区)总数，标准化率=达标中心数/乡镇(街道)总数，"
         "目标为已批准规划的累计目标，无规划时按开始日至截止日线性推进。"
     )
 
@@ -198,7 +198,7 @@ def coverage_csv(report: Coverage, townships: TownshipCoverage | None, level: st
     columns = COUNTY_COLUMNS if level == "county" else TOWNSHIP_COLUMNS
     header = [*(c.header for c in columns), "统计日期", "专项行动"]
     units = list(report.counties) if level == "county" else list(townships.items)  # type: ignore[union-attr]
-    tail = [report.as_of, report.campaign]
+    tail = [report.as_of, report.campaign_info.name]  # the campaign by its name, not its code
     rows = [[*(_csv_value(c, unit) for c in columns), *tail] for unit in units]
     if level == "county":
         total = [_csv_value(c, report.total) for c in columns]

@@ -50,6 +50,7 @@ WRITE_ROLES: dict[str, tuple[str, ...] | str] = {
     "returnPlan": MUNICIPAL,
     "createMatter": MUNICIPAL,
     "updateMatter": MUNICIPAL,
+    "putCalendarYear": MUNICIPAL,
     "createCase": AGENT,
     "updateCase": AGENT,
     "syncCases": AGENT,

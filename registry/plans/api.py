@@ -167,12 +167,15 @@ class PlanController(Controller):
         if_match: IfMatch = None,
     ) -> Response[Plan]:
         """422 `plan_check_failed` with every error and every unexplained missing division.
-        With `revision` (or `If-Match`): 409 `version_conflict` when the plan changed since."""
+        With `revision` (or `If-Match`): 409 `version_conflict` when the plan changed since.
+        A returned plan whose content is still the returned content: 409 `plan_unchanged`
+        unless `confirm_unchanged` is true."""
         plan = await plans.submit(
             actor,
             plan_id,
             data.comment if data else None,
             _expected(data, if_match),
+            confirm_unchanged=bool(data and data.confirm_unchanged),
         )
         return _with_etag(plan)
 
@@ -246,6 +249,17 @@ class PlanController(Controller):
         ],
     ) -> PlanComparison:
         return await plans.compare(plan_id, other, actor)
+
+    @get(
+        "/{plan_id:int}/changes",
+        operation_id="planChangesSinceReturn",
+        summary="Items added, removed and changed since the version was returned",
+    )
+    async def changes(self, actor: CurrentActor, plan_id: PathId) -> PlanComparison:
+        """A returned version is corrected in place: this compares its items with those it
+        had when it was last returned (`base` and `other` are the version itself). 404
+        `plan_never_returned` for a version never returned."""
+        return await plans.changes_since_return(plan_id, actor)
 
     @get("/{plan_id:int}/progress", operation_id="planProgress", summary="Plan vs actual")
     async def progress(

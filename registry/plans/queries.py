@@ -128,8 +128,50 @@ async def plan_lineage(county_code: str, campaign: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- reading
 
 
+async def township_names(codes: Any) -> dict[str, str]:
+    """Names of divisions by code (the townships of a list of villages)."""
+    wanted = sorted({c for c in codes if c})
+    if not wanted:
+        return {}
+    rows = await Division.select(Division.code, Division.name).where(Division.code.is_in(wanted))
+    return {r["code"]: r["name"] for r in rows}
+
+
+async def _explained_places(explained: dict[str, str]) -> list[out.ExplainedPlace]:
+    """The divisions of ``missing_explained`` by name, with their township's."""
+    if not explained:
+        return []
+    rows = await Division.select(Division.code, Division.name, Division.township_code).where(
+        Division.code.is_in(sorted(explained))
+    )
+    by_code = {r["code"]: r for r in rows}
+    towns = await township_names(r["township_code"] for r in rows)
+    places = []
+    for code in sorted(explained):
+        row = by_code.get(code)
+        town = towns.get(row["township_code"] or "") if row else None
+        places.append(
+            out.ExplainedPlace(
+                division_code=code,
+                division_name=row["name"] if row else code,
+                township_name=town if town and row and row["township_code"] != code else None,
+                reason=explained[code],
+            )
+        )
+    return places
+
+
 async def plan_items(plan_id: int) -> list[dict[str, Any]]:
-    """A version's items with their division's name and township, by code."""
+    """A version's items with their division's name and township (code and name), by code."""
+    items = await _plan_item_rows(plan_id)
+    names = await township_names(i["township_code"] for i in items)
+    for i in items:
+        own = i["township_code"] == i["division_code"]  # a township's item names no township
+        i["township_name"] = None if own else names.get(i["township_code"] or "")
+    return items
+
+
+async def _plan_item_rows(plan_id: int) -> list[dict[str, Any]]:
     return (
         await PlanItem.select(
             PlanItem.division.as_alias("division_code"),
@@ -189,6 +231,8 @@ async def plan_out(row: dict[str, Any]) -> out.Plan:
         items=[msgspec.convert(i, out.PlanItem) for i in items],
         missing_explained=dict(row["missing_explained"] or {}),
         reviews=[msgspec.convert(r, out.Review) for r in reviews],
+        explained_places=await _explained_places(dict(row["missing_explained"] or {})),
+        was_returned=bool(row.get("returned_content")),
     )
 
 
@@ -252,27 +296,76 @@ async def compare(plan_id: int, other_id: int, actor: Actor) -> out.PlanComparis
             "only versions of the same county's plan for the same campaign can be compared",
             "with",
         )
-    base_items = await plan_items(plan_id)
-    other_items = await plan_items(other_id)
-    names = {i["division_code"]: i["division_name"] for i in [*base_items, *other_items]}
-    result = rules.compare_items(
-        [item_in(i) for i in base_items], [item_in(i) for i in other_items]
+    base_items = [item_in(i) for i in await plan_items(plan_id)]
+    other_items = [item_in(i) for i in await plan_items(other_id)]
+    return await _comparison(base, other, base["title"] != other["title"], base_items, other_items)
+
+
+async def _comparison(
+    base: dict[str, Any],
+    other: dict[str, Any],
+    title_changed: bool,
+    base_items: list[ItemIn],
+    other_items: list[ItemIn],
+) -> out.PlanComparison:
+    """The API's comparison of two item lists, divisions named with their township."""
+    result = rules.compare_items(base_items, other_items)
+    codes = {i.division_code for i in [*base_items, *other_items]}
+    rows = (
+        await Division.select(Division.code, Division.name, Division.township_code).where(
+            Division.code.is_in(sorted(codes))
+        )
+        if codes
+        else []
     )
+    names = {r["code"]: r["name"] for r in rows}
+    towns = await township_names(r["township_code"] for r in rows)
+    town_of = {
+        r["code"]: None if r["township_code"] == r["code"] else towns.get(r["township_code"] or "")
+        for r in rows
+    }
+
+    def ref(code: str) -> out.ItemRef:
+        return out.ItemRef(code, names.get(code, code), town_of.get(code))
+
     return out.PlanComparison(
         base=out.VersionRef(id=base["id"], version=base["version"], state=base["state"]),
         other=out.VersionRef(id=other["id"], version=other["version"], state=other["state"]),
-        title_changed=base["title"] != other["title"],
-        added=[out.ItemRef(c, names[c]) for c in result.added],
-        removed=[out.ItemRef(c, names[c]) for c in result.removed],
+        title_changed=title_changed,
+        added=[ref(c) for c in result.added],
+        removed=[ref(c) for c in result.removed],
         changed=[
             out.ItemChange(
                 division_code=c.division_code,
-                division_name=names[c.division_code],
+                division_name=names.get(c.division_code, c.division_code),
                 changes=[out.FieldChange(f.field, f.before, f.after) for f in c.changes],
+                township_name=town_of.get(c.division_code),
             )
             for c in result.changed
         ],
         unchanged=result.unchanged,
+    )
+
+
+async def changes_since_return(plan_id: int, actor: Actor) -> out.PlanComparison:
+    """Items added, removed and changed since the version was last returned (``base`` and
+    ``other`` are both this version); 404 ``plan_never_returned`` when it never was."""
+    row = await plan_row(plan_id)
+    require_reader(actor, row["county_code"])
+    returned = row.get("returned_content")
+    if not returned:
+        raise NotFound(
+            "plan_never_returned",
+            "该版本未被退回过，没有退回时的内容可比较",
+            f"plan {plan_id} was never returned; there is no returned content to compare with",
+        )
+    current = [item_in(i) for i in await plan_items(plan_id)]
+    return await _comparison(
+        row,
+        row,
+        returned.get("title") != row["title"],
+        rules.snapshot_items(returned),
+        current,
     )
 
 

@@ -242,10 +242,11 @@ def check_items(
         else:
             seen[code] = index
         if item.target not in targets:
-            labels = "、".join(f"{TARGET_LABELS_ZH[t]}({t})" for t in targets)
+            labels = "或".join(f"“{TARGET_LABELS_ZH[t]}”" for t in targets)
+            given = TARGET_LABELS_ZH.get(item.target, item.target)
             add(
                 "target_not_allowed",
-                f"建设目标应为 {labels}，收到 {item.target}",
+                f"{campaign.name}的建设目标应为{labels}，不能为“{given}”",
                 f"target must be one of {', '.join(targets)} for {campaign.code}, "
                 f"got {item.target!r}",
                 "target",
@@ -344,15 +345,27 @@ def check_explanations(
     return problems
 
 
+def place_name(division: DivisionInfo, divisions: Mapping[str, DivisionInfo] | None) -> str:
+    """A division's name as a clerk tells it apart: a village with its township before it
+    (a county may have several villages of one name)."""
+    township = (divisions or {}).get(division.township_code or "")
+    if township is not None and township.code != division.code:
+        return f"{township.name}{division.name}"
+    return division.name
+
+
 def missing_warnings(
-    expected: Sequence[DivisionInfo], items: Sequence[ItemIn], explained: Mapping[str, str]
+    expected: Sequence[DivisionInfo],
+    items: Sequence[ItemIn],
+    explained: Mapping[str, str],
+    divisions: Mapping[str, DivisionInfo] | None = None,
 ) -> list[Problem]:
     """Completeness: a warning for each expected division with no item and no explanation."""
     planned = {i.division_code for i in items}
     return [
         Problem(
             "division_missing",
-            f"{d.name}（{d.code}）未列入规划，也未说明原因",
+            f"{place_name(d, divisions)}未列入规划，也未说明原因",
             f"{d.name} ({d.code}) has no target and no explanation in missing_explained",
             f"missing_explained.{d.code}",
             severity="warning",
@@ -375,7 +388,9 @@ def check_plan(
     errors = check_items(county_code, campaign, items, divisions)
     errors += check_explanations(county_code, campaign, explained, items, divisions)
     expected = expected_divisions(county_code, campaign, divisions.values(), today)
-    return CheckReport(errors=errors, warnings=missing_warnings(expected, items, explained))
+    return CheckReport(
+        errors=errors, warnings=missing_warnings(expected, items, explained, divisions)
+    )
 
 
 # --------------------------------------------------------------------------- workflow
@@ -573,4 +588,71 @@ def compare_items(before: Sequence[ItemIn], after: Sequence[ItemIn]) -> Comparis
         removed=sorted(old.keys() - new.keys()),
         changed=changed,
         unchanged=unchanged,
+    )
+
+
+# --------------------------------------------------------------------------- returned content
+
+
+def content_snapshot(
+    title: str, items: Sequence[ItemIn], explained: Mapping[str, str]
+) -> dict[str, Any]:
+    """A version's content as JSON-ready values (kept when the version is returned)."""
+    return {
+        "title": title,
+        "items": [
+            {
+                "division_code": i.division_code,
+                "target": i.target,
+                "target_date": i.target_date.isoformat(),
+                "budget_yuan": i.budget_yuan,
+                "funding_source": i.funding_source,
+                "note": i.note,
+            }
+            for i in sorted(items, key=lambda i: i.division_code)
+        ],
+        "missing_explained": dict(sorted(explained.items())),
+    }
+
+
+def snapshot_items(snapshot: Mapping[str, Any]) -> list[ItemIn]:
+    """The items of a :func:`content_snapshot`."""
+    return [
+        ItemIn(
+            division_code=i["division_code"],
+            target=i["target"],
+            target_date=date.fromisoformat(i["target_date"]),
+            budget_yuan=i.get("budget_yuan"),
+            funding_source=i.get("funding_source"),
+            note=i.get("note"),
+        )
+        for i in snapshot.get("items", [])
+    ]
+
+
+def unchanged_since_return(
+    returned: Mapping[str, Any] | None,
+    title: str,
+    items: Sequence[ItemIn],
+    explained: Mapping[str, str],
+) -> bool:
+    """Whether a returned version is about to be resubmitted with the very content the
+    reviewer returned (title, items and explanations all equal); False without a snapshot."""
+    if not returned:
+        return False
+    return content_snapshot(title, items, explained) == {
+        "title": returned.get("title"),
+        "items": sorted(returned.get("items", []), key=lambda i: i["division_code"]),
+        "missing_explained": dict(sorted((returned.get("missing_explained") or {}).items())),
+    }
+
+
+def unchanged_refusal() -> RuleViolation:
+    """409-kind refusal: resubmitting a returned version with its returned content."""
+    return WorkflowError(
+        "plan_unchanged",
+        "规划自退回以来没有任何修改，确认要原样重新提交吗？（如上传修改稿失败，请先改正后重新上传）",
+        "the plan is unchanged since it was returned; confirm (confirm_unchanged) to resubmit "
+        "it as it is",
+        "confirm_unchanged",
     )

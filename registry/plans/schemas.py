@@ -76,6 +76,13 @@ class ReviewAction(msgspec.Struct, forbid_unknown_fields=True):
 
     comment: str | None = None
     revision: Revision | None = None
+    confirm_unchanged: Annotated[
+        bool,
+        msgspec.Meta(
+            description="submit only: resubmit a returned plan whose content is the very "
+            "content that was returned (else 409 `plan_unchanged`)"
+        ),
+    ] = False
 
 
 class PlanItem(msgspec.Struct):
@@ -87,6 +94,8 @@ class PlanItem(msgspec.Struct):
     budget_yuan: int | None
     funding_source: str | None
     note: str | None
+    # The village's township by name: same-named villages of a county are told apart by it.
+    township_name: str | None = None
 
 
 class Review(msgspec.Struct):
@@ -94,6 +103,15 @@ class Review(msgspec.Struct):
     comment: str
     actor: str
     at: datetime
+
+
+class ExplainedPlace(msgspec.Struct):
+    """A division left out of the plan, named, with the reason given."""
+
+    division_code: str
+    division_name: str
+    township_name: str | None
+    reason: str
 
 
 class Plan(msgspec.Struct):
@@ -122,6 +140,10 @@ class Plan(msgspec.Struct):
     items: list[PlanItem]
     missing_explained: dict[str, str]
     reviews: list[Review]
+    # missing_explained with the divisions named (township too), in code order: what pages show.
+    explained_places: list[ExplainedPlace] = []
+    # Whether the version was returned once: GET /api/plans/{id}/changes compares with that.
+    was_returned: bool = False
 
 
 class PlanVersion(msgspec.Struct):
@@ -179,11 +201,13 @@ class ItemChange(msgspec.Struct):
     division_code: str
     division_name: str
     changes: list[FieldChange]
+    township_name: str | None = None
 
 
 class ItemRef(msgspec.Struct):
     division_code: str
     division_name: str
+    township_name: str | None = None
 
 
 class VersionRef(msgspec.Struct):

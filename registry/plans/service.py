@@ -42,6 +42,11 @@ async def compare(plan_id: int, other_id: int, actor: Actor) -> out.PlanComparis
     return await queries.compare(plan_id, other_id, actor)
 
 
+async def changes_since_return(plan_id: int, actor: Actor) -> out.PlanComparison:
+    """Items added, removed and changed since the version was last returned."""
+    return await queries.changes_since_return(plan_id, actor)
+
+
 async def check(plan_id: int, actor: Actor) -> out.PlanCheck:
     """The submission check of a version, without submitting it."""
     return await queries.check(plan_id, actor)
@@ -84,11 +89,16 @@ def expected_revision(given: int | None, if_match: int | None) -> int | None:
 
 
 async def submit(
-    actor: Actor, plan_id: int, comment: str | None, expected: int | None = None
+    actor: Actor,
+    plan_id: int,
+    comment: str | None,
+    expected: int | None = None,
+    confirm_unchanged: bool = False,
 ) -> out.Plan:
     """Send a draft or returned version for review, if it passes the submission check (and is
-    still at revision ``expected``, when given)."""
-    return await workflow.submit(actor, plan_id, comment, expected)
+    still at revision ``expected``, when given); a returned version still holding the returned
+    content only with ``confirm_unchanged`` (409 ``plan_unchanged``)."""
+    return await workflow.submit(actor, plan_id, comment, expected, confirm_unchanged)
 
 
 async def decide(

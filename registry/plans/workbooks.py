@@ -198,6 +198,12 @@ def _cell_errors(parsed: ParsedPlan) -> list[dict[str, Any]]:
     return result
 
 
+def _error_order(entry: dict[str, Any]) -> tuple[int, int]:
+    """The sheet 说明 first, then the plan's rows top to bottom (whole-sheet errors first)."""
+    info = entry.get("sheet") == plan_xlsx.INFO_SHEET
+    return (0 if info else 1, entry.get("row") or 0)
+
+
 def parse_upload(data: bytes) -> ParsedPlan:
     """Parse an uploaded workbook; whole-file refusals become 413/422, cell errors 422."""
     parsed = parse_workbook(data)
@@ -227,27 +233,36 @@ async def import_xlsx(actor: Actor, data: bytes, dry_run: bool = False) -> out.P
     require_role(actor, "county_planner")
     # Read in a worker process: a hostile 5 MB workbook is 60 MB of XML to parse.
     parsed = await in_process(parse_workbook, bytes(data))
-    if parsed.errors:
-        raise _xlsx_invalid(_cell_errors(parsed))
-    assert parsed.county_code and parsed.campaign and parsed.title
-    try:
-        county_code, _ = await known_county(parsed.county_code)
-    except RuleViolation as exc:
-        raise _xlsx_invalid([_info_error(exc, parsed.info_rows.get("county_code"))]) from None
-    require_author(actor, county_code)
-    try:
-        campaign = await campaign_info(parsed.campaign)
-    except RuleViolation as exc:
-        raise _xlsx_invalid([_info_error(exc, parsed.info_rows.get("campaign"))]) from None
-    divisions = await county_divisions(county_code)
-    problems = await anyio.to_thread.run_sync(
-        partial(_check_workbook, county_code, campaign, parsed, divisions)
-    )
-    content = Content(title=parsed.title, items=parsed.items, explained=parsed.explained)
+    # Every problem of the file at once: the cells' own, then (when the county and campaign
+    # can be read) the items' and explanations' against the divisions, and personal data.
+    errors = _cell_errors(parsed)
+    county_code = None
+    campaign: CampaignInfo | None = None
+    if parsed.county_code:
+        try:
+            county_code, _ = await known_county(parsed.county_code)
+        except RuleViolation as exc:
+            errors.append(_info_error(exc, parsed.info_rows.get("county_code")))
+    if county_code:
+        require_author(actor, county_code)
+    if parsed.campaign:
+        try:
+            campaign = await campaign_info(parsed.campaign)
+        except RuleViolation as exc:
+            errors.append(_info_error(exc, parsed.info_rows.get("campaign")))
+    problems: list[Problem] = []
+    if county_code and campaign:
+        divisions = await county_divisions(county_code)
+        problems = await anyio.to_thread.run_sync(
+            partial(_check_workbook, county_code, campaign, parsed, divisions)
+        )
+    content = Content(title=parsed.title or "", items=parsed.items, explained=parsed.explained)
     # No identity or mobile numbers in its text, located by row (dry runs included).
     problems += personal_data_problems(content)
-    if problems:
-        raise _xlsx_invalid([_cell_problem(p, parsed) for p in problems])
+    errors += [_cell_problem(p, parsed) for p in problems]
+    if errors:
+        raise _xlsx_invalid(sorted(errors, key=_error_order))
+    assert county_code and campaign and parsed.title
     report, expected = await check_report(county_code, campaign, parsed.items, parsed.explained)
     check_result = check_out(report, expected, len(parsed.items), len(parsed.explained))
 

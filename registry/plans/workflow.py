@@ -371,10 +371,16 @@ def _clean_comment(comment: str | None) -> str | None:
 
 
 async def submit(
-    actor: Actor, plan_id: int, comment: str | None, expected: int | None = None
+    actor: Actor,
+    plan_id: int,
+    comment: str | None,
+    expected: int | None = None,
+    confirm_unchanged: bool = False,
 ) -> out.Plan:
     """Send a draft or returned version for review, if it passes the submission check (and,
-    when ``expected`` is given, if the version is still at that revision)."""
+    when ``expected`` is given, if the version is still at that revision). A returned version
+    whose content is still the returned content is refused (409 ``plan_unchanged``) unless
+    ``confirm_unchanged``."""
     row = await plan_row(plan_id)
     require_author(actor, row["county_code"])
     comment = _clean_comment(comment)
@@ -384,9 +390,17 @@ async def submit(
         state = _transition(row["state"], "submit", comment)
         await check_revision(plan_id, expected, required=False)
         items = [item_in(i) for i in await plan_items(plan_id)]
-        report, _ = await check_report(
-            row["county_code"], campaign, items, dict(row["missing_explained"] or {})
-        )
+        explained = dict(row["missing_explained"] or {})
+        if (
+            row["state"] == "returned"
+            and not confirm_unchanged
+            and rules.unchanged_since_return(
+                row.get("returned_content"), row["title"], items, explained
+            )
+        ):
+            refusal = rules.unchanged_refusal()
+            raise Conflict(refusal.code, refusal.zh, refusal.en, refusal.field)
+        report, _ = await check_report(row["county_code"], campaign, items, explained)
         if not report.ok:
             raise _check_failed(report)
         now = clock.now()
@@ -448,9 +462,14 @@ async def decide(
                     county_code=row["county_code"],
                     note=f"replaced by plan {plan_id} (version {row['version']})",
                 )
-        await Plan.update({Plan.state: state, Plan.decided_at: now, Plan.updated_at: now}).where(
-            Plan.id == plan_id
-        )
+        values: dict[Any, Any] = {Plan.state: state, Plan.decided_at: now, Plan.updated_at: now}
+        if state == "returned":
+            # What the reviewer returned: the resubmission is compared with it.
+            items = [item_in(i) for i in await plan_items(plan_id)]
+            values[Plan.returned_content] = rules.content_snapshot(
+                row["title"], items, dict(row["missing_explained"] or {})
+            )
+        await Plan.update(values).where(Plan.id == plan_id)
         await _review_entry(plan_id, action, comment, actor)
         await audit.record(
             actor,

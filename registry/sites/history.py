@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from registry.core.access import ROLE_LABELS_ZH, Actor
+from registry.sites.rules import status as status_rules
 from registry.sites.schemas import Edit, SiteHistory, is_public_site_field
 from registry.sites.schemas import StatusEvent as StatusEventOut
 from registry.sites.service import select_one
@@ -19,8 +20,9 @@ async def history(site_id: int, actor: Actor) -> SiteHistory:
     (``PUBLIC_SITE_FIELDS``), and for each event and edit the role of who acted instead of the
     account name.
     """
-    await select_one(site_id)
+    site = await select_one(site_id)
     public = actor.anonymous
+    allowed = status_rules.allowed_next(site["status"], site["kind"])
     events = (
         await StatusEvent.select()
         .where(StatusEvent.site == site_id)
@@ -84,4 +86,6 @@ async def history(site_id: int, actor: Actor) -> SiteHistory:
             for e in events
         ],
         edits=edits,
+        allowed_next=allowed,
+        note_required=[s for s in allowed if status_rules.needs_note(site["status"], s)],
     )

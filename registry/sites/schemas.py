@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from registry.cases.schemas import Matter
+
 Lon = Annotated[float, Meta(description="longitude in degrees, in the datum given by `crs`")]
 Lat = Annotated[float, Meta(description="latitude in degrees, in the datum given by `crs`")]
 Crs = Annotated[
@@ -22,6 +24,26 @@ Status = Annotated[
     ),
 ]
 CoordMethod = Annotated[str, Meta(description="gps, map_pick, survey, geocoded")]
+OpeningHours = Annotated[
+    dict[str, list[list[str]]],
+    Meta(
+        description='per weekday (mon…sun) the intervals open, 24-hour China time: {"mon": '
+        '[["08:30", "12:00"], ["14:30", "17:30"]], …, "sun": []}; a missing day is closed; '
+        "overlapping intervals and an end before its start are refused. Statutory holidays "
+        "close the site, make-up working days open it with Monday's hours"
+    ),
+]
+PublicPhone = Annotated[
+    str,
+    Meta(
+        description="the telephone published to residents: a mobile or a fixed line with its "
+        "area code (0745-2712345); unlike contact_phone it is public"
+    ),
+]
+ExcludedMatters = Annotated[
+    list[str],
+    Meta(description="codes of the matter catalogue this site does not handle (default: none)"),
+]
 
 
 class SignageProblem(msgspec.Struct):
@@ -82,6 +104,10 @@ class SiteUpdate(msgspec.Struct, forbid_unknown_fields=True):
     contact_phone: str | UnsetType | None = UNSET
     note: str | UnsetType | None = UNSET
     version: int | UnsetType = UNSET
+    # Public facts for residents (registry/sites/facts.py).
+    opening_hours: OpeningHours | UnsetType | None = UNSET
+    public_phone: PublicPhone | UnsetType | None = UNSET
+    excluded_matters: ExcludedMatters | UnsetType = UNSET
 
 
 # ------------------------------------------------------------------------------ the public view
@@ -126,6 +152,10 @@ PUBLIC_SITE_FIELDS: frozenset[str] = frozenset(
         "is_demo",
         "created_at",
         "updated_at",
+        # Public facts for residents (registry/sites/facts.py): published on purpose.
+        "opening_hours",
+        "public_phone",
+        "excluded_matters",
     }
 )
 
@@ -172,6 +202,9 @@ class Site(msgspec.Struct):
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = msgspec.field(default_factory=list)
+    opening_hours: OpeningHours | None = None
+    public_phone: PublicPhone | None = None
+    excluded_matters: ExcludedMatters = msgspec.field(default_factory=list)
 
 
 class SiteList(msgspec.Struct):
@@ -221,3 +254,50 @@ class SiteHistory(msgspec.Struct):
     site_id: int
     events: list[StatusEvent]
     edits: list[Edit]
+    # The statuses the site may move to now (none once closed), and those of them that need
+    # a note (a closure, a backward move): what a status form offers.
+    allowed_next: list[str] = []
+    note_required: list[str] = []
+
+
+# ------------------------------------------------------------------------------ sign plates
+
+
+class CountySigns(msgspec.Struct):
+    """Sign plates of one county's sites that need one (built, in service or suspended: not
+    planned, not closed): ``missing`` (no sign reported), ``nonconforming`` (a sign that is
+    not the standard name) and ``to_replace`` (their sum, what is still to be ordered)."""
+
+    county_code: str
+    county_name: str
+    sites: int
+    conforming: int
+    missing: int
+    nonconforming: int
+    to_replace: int
+
+
+class SignSummary(msgspec.Struct):
+    items: list[CountySigns]
+    sites: int
+    to_replace: int
+
+
+class SiteFacts(msgspec.Struct):
+    """What residents read about a site (public): address, public telephone, weekly hours,
+    the intervals it is open on ``day`` by the statutory calendar (``day_kind``: workday,
+    weekend, holiday, makeup) and the matters it handles, each with its service guide."""
+
+    site_id: int
+    division_code: str
+    standard_name: str
+    address: str | None
+    public_phone: str | None
+    opening_hours: OpeningHours | None
+    hours_recorded: bool
+    day: date
+    day_kind: str
+    open_today: list[list[str]]
+    today_text: str
+    excluded_matters: list[str]
+    matters: list[Matter]

@@ -23,6 +23,7 @@ from registry.db.engines import integrity_kind
 from registry.db.transactions import write_transaction
 from registry.divisions import service as divisions
 from registry.divisions.rules import SITE_KINDS, site_kind_for
+from registry.sites import facts as site_facts
 from registry.sites.rules import signage
 from registry.sites.rules import status as status_rules
 from registry.sites.rules.facts import check_division_open, check_facts
@@ -77,6 +78,10 @@ SITE_COLUMNS = (
     SiteRow.is_demo,
     SiteRow.created_at,
     SiteRow.updated_at,
+    # Public facts for residents (registry/sites/facts.py).
+    SiteRow.opening_hours,
+    SiteRow.public_phone,
+    SiteRow.excluded_matters,
 )
 # Fields a PATCH may change, with their cleaning rules.
 _TEXT_FIELDS = {"address": 300, "contact_phone": 30, "signage_name": 200}
@@ -424,6 +429,7 @@ async def update_site(actor: Actor, site_id: int, data: SiteUpdate) -> Site:
     check_facts(
         changes.get("hall_area_m2"), changes.get("staff_count"), changes.get("collected_on"), today
     )
+    changes.update(await site_facts.fact_changes(data))
     note = None if data.note is UNSET else _clean_note(data.note)
     warning_out: list[str] = []
     if data.lon is not UNSET or data.lat is not UNSET or data.crs is not UNSET:
@@ -493,7 +499,7 @@ def _provenance_note(row: dict[str, Any], changes: dict[str, Any], note: str | N
         return note
     method = changes.get("coord_method", row.get("coord_method")) or "unknown"
     text = (
-        f"在运行站点变更 {', '.join(moved)}（方式 {method}） / in-service site changed "
+        f"已运行站点变更 {', '.join(moved)}（方式 {method}） / in-service site changed "
         f"{', '.join(moved)} (method {method})"
     )
     return f"{text}; {note}" if note else text
@@ -518,6 +524,7 @@ async def change_status(actor: Actor, site_id: int, data: StatusChange) -> Statu
             data.effective_date, today, last["effective_date"] if last else None
         )
         transition = status_rules.check_transition(site["status"], data.status, site["kind"], note)
+        status_rules.check_closing_note(transition.status, note)
         now = clock.now()
         event = StatusEvent(
             site=site_id,

@@ -123,7 +123,7 @@ def test_municipal_returns_then_approves_a_plan_and_reviews_the_next_version(
     # Resubmitted, it is approved.
     again = httpx.post(
         f"{server}/api/plans/{first['id']}/submit",
-        json={"comment": "已补充"},
+        json={"comment": "已补充", "confirm_unchanged": True},
         headers=planner["headers"],
     )
     assert again.status_code == 200, again.text
@@ -205,14 +205,12 @@ def test_municipal_creates_and_disables_an_agent_and_finds_it_in_the_audit(
     page.click("#tab-btn-audit")
     page.select_option("#audit-entity", "account")
     page.fill("#audit-actor", E2E_USER)
-    accounts = httpx.get(server + "/api/users", headers=bearer(server)).json()["items"]
-    new_id = next(a["id"] for a in accounts if a["username"] == "e2e_new_agent")
-    page.fill("#audit-entity-id", str(new_id))
+    page.fill("#audit-q", "e2e_new_agent")  # an account by its username, not its id
     page.click("#audit-search")
     rows = page.locator("#audit tbody tr[data-entity=account]")
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("修改")
-    expect(rows.first).to_contain_text("active：true → false")
+    expect(rows.first).to_contain_text("账号状态：启用 → 停用")
     expect(rows.nth(1)).to_contain_text("新建")
     screenshot(page, tmp_path, "municipal-audit-desktop", docs=False)
     context.close()

@@ -120,7 +120,7 @@ def test_a_stale_token_goes_back_to_sign_in_and_another_role_is_told(server, bro
     username, password = accounts["county_planner"]
     sign_in(page, server, username, password, "/planner")
     page.goto(server + "/municipal")
-    expect(page.locator("main")).to_contain_text("此页面供市政务服务中心使用")
+    expect(page.locator("main")).to_contain_text("该页面需要市政务服务中心角色")
     expect(page.locator("main a[href='/planner']")).to_be_visible()
     context.close()
     watch.check()

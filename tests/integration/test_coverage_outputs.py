@@ -232,14 +232,14 @@ def test_xlsx_report_has_counties_total_and_townships(client):
     ws = wb["各县市区"]
     title = ws["A1"].value
     assert "村(居)便民服务代办点两年内全面建成" in title and "2014年4月18日" in title
-    assert "agency-points-2013" in ws["A2"].value
+    assert "专项行动：村(居)便民服务代办点两年内全面建成" in ws["A2"].value
     headers = [c.value for c in ws[3]]
     assert headers[:7] == [
         "区划代码",
         "县市区",
         "村(社区)总数",
         "已建成代办点",
-        "运行代办点",
+        "已运行代办点",
         "活跃代办点(近90天有办件)",
         "代办点覆盖率",
     ]
@@ -251,7 +251,7 @@ def test_xlsx_report_has_counties_total_and_townships(client):
     for row, county in zip(rows, body["counties"], strict=False):
         assert row[col["区划代码"]] == county["code"] and row[col["县市区"]] == county["name"]
         assert row[col["村(社区)总数"]] == county["villages_total"]
-        assert row[col["运行代办点"]] == county["points_in_service"]
+        assert row[col["已运行代办点"]] == county["points_in_service"]
         assert row[col["代办点覆盖率"]] == pytest.approx(county["agency_coverage"])
         assert row[col["中心标准化率"]] == pytest.approx(county["standardization"])
         assert row[col["目标进度"]] == pytest.approx(0.5)
@@ -259,7 +259,7 @@ def test_xlsx_report_has_counties_total_and_townships(client):
     total = rows[-1]
     assert total[col["县市区"]] == "全市合计"
     assert total[col["村(社区)总数"]] == body["total"]["villages_total"]
-    assert total[col["运行代办点"]] == body["total"]["points_in_service"] == 2
+    assert total[col["已运行代办点"]] == body["total"]["points_in_service"] == 2
     assert ws.cell(4, col["代办点覆盖率"] + 1).number_format == "0.0%"
     detail = wb["乡镇(街道)明细"]
     detail_rows = list(detail.iter_rows(min_row=4, values_only=True))
@@ -301,7 +301,7 @@ def test_csv_report_counties_and_townships(client):
         assert row["区划代码"] == county["code"]
         assert int(row["乡镇(街道)总数"]) == county["townships_total"]
         assert float(row["中心标准化率"]) == pytest.approx(county["standardization"])
-        assert row["统计日期"] == AS_OF and row["专项行动"] == "centres-2015"
+        assert row["统计日期"] == AS_OF and row["专项行动"] == "乡镇(街道)便民服务中心标准化建设"
     townships = client.get(
         "/api/reports/coverage.csv", params={"as_of": AS_OF, "level": "township"}, headers=headers
     )

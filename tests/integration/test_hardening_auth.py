@@ -273,6 +273,7 @@ def _write_operations(client: ApiClient) -> list[tuple[str, str, str]]:
         "{code}": "SB001",
         "{case_id}": "00000000-0000-4000-8000-000000000000",
         "{what}": "sites",
+        "{year}": "2027",
     }
     found = []
     for path, item in client.get("/schema/openapi.json").json()["paths"].items():

@@ -154,10 +154,13 @@ def test_filled_template_uploads_exports_and_round_trips(client):
     sheet = wb["规划"]
     by_code = {i["division_code"]: i for i in plan["items"]}
     first = sheet.cell(rows[0], 1).value
+    township_code = client.get(f"/api/divisions/{first}").json()["township_code"]
+    township = client.get(f"/api/divisions/{township_code}").json()
     assert by_code[first] == {
         "division_code": first,
         "division_name": sheet.cell(rows[0], 3).value,
-        "township_code": client.get(f"/api/divisions/{first}").json()["township_code"],
+        "township_code": township["code"],
+        "township_name": township["name"],
         "target": "in_service",
         "target_date": "2014-06-30",
         "budget_yuan": 50_000,

@@ -31,6 +31,7 @@ PAGES = {"/": "index.html", "/login": "login.html", "/agent": "agent.html"} | {
     f"/{name}": f"{name}.html" for name in ("planner", "municipal")
 }
 IMPORT = re.compile(r'^import\s*\{([^}]*)\}\s*from\s*"([^"]+)";', re.M)
+BARE_IMPORT = re.compile(r'^import\s*"([^"]+)";', re.M)  # a module run for its effect
 EXPORT = re.compile(r"^export\s+(?:async\s+)?(?:function|const|class)\s+([\w$]+)", re.M)
 MODULE_SCRIPT = re.compile(r'<script type="module" src="([^"]+)"></script>')
 PRELOAD = re.compile(r'<link rel="modulepreload" href="([^"]+)">')
@@ -48,11 +49,12 @@ def _source(url: str) -> str:
 
 
 def _imports(url: str) -> list[tuple[list[str], str]]:
-    """(names, module URL) of each static import of a module."""
+    """(names, module URL) of each static import of a module (no names: run for its effect)."""
+    source = _source(url)
     return [
         ([n.strip().split(" as ")[0] for n in names.split(",") if n.strip()], target)
-        for names, target in IMPORT.findall(_source(url))
-    ]
+        for names, target in IMPORT.findall(source)
+    ] + [([], target) for target in BARE_IMPORT.findall(source)]
 
 
 def _module_graph(entry: str) -> set[str]:

@@ -318,7 +318,7 @@ def in_service_problems(status_on_received: str | None) -> list[RuleViolation]:
     return [
         _v(
             "site_not_in_service",
-            "受理日期时该代办点不在运行中（未建成、暂停或已撤销）",
+            "受理日期时该代办点不是已运行状态（未建成、暂停或已撤销）",
             "the point was not in service on the received date",
             "received_at",
             status_on_received_date=status_on_received,
@@ -326,18 +326,20 @@ def in_service_problems(status_on_received: str | None) -> list[RuleViolation]:
     ]
 
 
-def derive(t: Timeline, limit_days: int) -> Derived:
-    """Received date, due date, late-forward flag and completion figures."""
+def derive(t: Timeline, limit_days: int, calendar: workdays.Calendar | None = None) -> Derived:
+    """Received date, due date, late-forward flag and completion figures (``calendar``: the
+    registry's working days; default the package's alone)."""
+    calendar = calendar or workdays.LIBRARY
     received_on = china_date(t.received_at)
-    due_on = workdays.add_workdays(received_on, limit_days)
+    due_on = calendar.add_workdays(received_on, limit_days)
     forward_late = t.forwarded_at is not None and china_date(
         t.forwarded_at
-    ) > workdays.add_workdays(received_on, FORWARD_WITHIN_WORKDAYS)
+    ) > calendar.add_workdays(received_on, FORWARD_WITHIN_WORKDAYS)
     completion_workdays = None
     on_time = None
     if t.completed_at is not None:
         completed_on = china_date(t.completed_at)
-        completion_workdays = workdays.workdays_between(received_on, completed_on)
+        completion_workdays = calendar.workdays_between(received_on, completed_on)
         on_time = completed_on <= due_on
     return Derived(
         received_on=received_on,

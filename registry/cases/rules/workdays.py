@@ -7,6 +7,10 @@ published or not yet in the installed release — the fallback is Monday to Frid
 (weekends only, no holidays): a due date in such a year may fall on a public holiday. Upgrading
 the package extends the covered years; nothing else changes.
 
+The municipal centre may enter a year's official arrangement in the registry (holidays and
+make-up working days); a :class:`Calendar` built with those years takes them before the
+package's. A date in a year neither knows is *provisional* (:meth:`Calendar.is_known`).
+
 A time limit of *n* working days counts from the day after receipt: the due date is the *n*-th
 working day strictly after the received date (0 days: due the day it was received).
 """
@@ -14,6 +18,7 @@ working day strictly after the received date (0 days: due the day it was receive
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -118,3 +123,84 @@ def workdays_between(start: date, end: date) -> int:
         if is_workday(current):
             count += 1
     return count
+
+
+class Calendar:
+    """The working-day calendar: the package's years, overridden by the years entered in the
+    registry (``entered``: year → (holidays, make-up working days)). Pure: built from values,
+    its index made on first use."""
+
+    def __init__(
+        self, entered: Mapping[int, tuple[Iterable[date], Iterable[date]]] | None = None
+    ) -> None:
+        self.entered = {
+            year: (frozenset(holidays), frozenset(extra))
+            for year, (holidays, extra) in (entered or {}).items()
+        }
+        self._days: list[date] | None = None
+
+    def is_known(self, year: int) -> bool:
+        """Whether the year's official arrangement is known (entered, or in the package)."""
+        return year in self.entered or _FIRST_YEAR <= year <= _LAST_YEAR
+
+    def source(self, year: int) -> str | None:
+        """``registry`` (entered), ``library`` (the package) or None (unknown)."""
+        if year in self.entered:
+            return "registry"
+        return "library" if _FIRST_YEAR <= year <= _LAST_YEAR else None
+
+    def is_workday(self, day: date) -> bool:
+        arrangement = self.entered.get(day.year)
+        if arrangement is None:
+            return is_workday(day)
+        holidays, extra = arrangement
+        return day in extra or (day.weekday() < 5 and day not in holidays)
+
+    def _index(self) -> list[date]:
+        if not self.entered:
+            return _index()
+        if self._days is None:
+            days = []
+            current = _INDEX_FIRST
+            while current <= _INDEX_LAST:
+                if self.is_workday(current):
+                    days.append(current)
+                current += timedelta(days=1)
+            self._days = days
+        return self._days
+
+    def add_workdays(self, start: date, days: int) -> date:
+        """The ``days``-th working day after ``start`` (see :func:`add_workdays`)."""
+        if not 0 <= days <= MAX_LIMIT_DAYS:
+            raise ValueError(f"working days must be between 0 and {MAX_LIMIT_DAYS}, got {days}")
+        if days == 0:
+            return start
+        if start >= _INDEX_FIRST and start + timedelta(days=2 * days + 30) <= _INDEX_LAST:
+            index = self._index()
+            return index[bisect_right(index, start) + days - 1]
+        current = start
+        remaining = days
+        while remaining:
+            current += timedelta(days=1)
+            if self.is_workday(current):
+                remaining -= 1
+        return current
+
+    def workdays_between(self, start: date, end: date) -> int:
+        """Working days in ``(start, end]`` (see :func:`workdays_between`)."""
+        if end < start:
+            return -self.workdays_between(end, start)
+        if start >= _INDEX_FIRST and end <= _INDEX_LAST:
+            index = self._index()
+            return bisect_right(index, end) - bisect_right(index, start)
+        count = 0
+        current = start
+        while current < end:
+            current += timedelta(days=1)
+            if self.is_workday(current):
+                count += 1
+        return count
+
+
+LIBRARY = Calendar()
+"""The package's calendar alone (no year entered in the registry)."""

@@ -157,7 +157,8 @@ def build_workbook(meta: SheetMeta, rows: list[SheetRow]) -> bytes:
         f"{meta.deadline}），不要填文字。",
         "3. 不列入规划的区划：建设目标和目标日期留空，在“备注/未列入原因”中写明原因。",
         "4. 不要合并单元格，不要使用公式；“规划名称”可在本页修改。",
-        "5. 填好后上传（POST /api/plans/import），或在命令行执行 registry import plan 文件名。",
+        "5. 填好后保存，在“站点与规划”页面的“建设规划”中点“上传”，"
+        "检查无误后点“提交市政务服务中心审核”。",
     )
     start = len(INFO_KEYS) + 2
     for offset, line in enumerate(instructions):

@@ -145,7 +145,7 @@ def check_transition(
     if status == "suspended" and previous not in ("in_service", "standardized"):
         raise _violation(
             "status_transition_not_allowed",
-            "只有运行中或已达标的站点可以暂停",
+            "只有已运行或已达标的站点可以暂停",
             "only a site in service or standardized can be suspended",
             allowed=allowed_from,
         )
@@ -195,6 +195,30 @@ def allowed_next(previous: str, site_kind: str) -> list[str]:
             continue
         result.append(status)
     return result
+
+
+def needs_note(previous: str, status: str) -> bool:
+    """Whether a move recorded by hand needs a note: a closure (final, it cannot be undone) and
+    every backward move other than a return from suspension."""
+    if status == "closed":
+        return True
+    if previous == "suspended":
+        return status not in ("in_service", "standardized")
+    if status == "suspended" or previous not in RANK or status not in RANK:
+        return False
+    return RANK[status] < RANK[previous]
+
+
+def check_closing_note(status: str, note: str | None) -> None:
+    """A site closed by hand says why (``note_required``): a closure is final. Historical
+    imports may record closures without one."""
+    if status == "closed" and not (note or "").strip():
+        raise _violation(
+            "note_required",
+            "撤销站点是最终状态，不能恢复，须填写说明（撤销原因）",
+            "closing a site is final and needs a note (the reason)",
+            field="note",
+        )
 
 
 def check_effective_date(effective: date, today: date, last: date | None) -> None:

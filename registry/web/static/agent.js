@@ -44,6 +44,8 @@ const state = {
   retry: 0,
   retryTimer: null,
   editing: null, // outbox entry being corrected in the form
+  receivedTouched: false, // the agent changed 受理时间 (else it is "now" when opened and saved)
+  returning: new Map(), // case id → 退回原因 being typed (kept through re-renders and tab switches)
   stats: null,
 };
 
@@ -159,14 +161,50 @@ function matterName(code) {
   return m ? m.name : code;
 }
 
+// The page's message line under the tabs: hidden when it has nothing to say (no empty band).
 function status(text, kind) {
   say("status", text, kind);
+  $("status").hidden = !text;
 }
 
+// The server's messages name fields by their API names: the page says them in Chinese.
+const FIELD_LABEL = {
+  note: "备注",
+  returned_reason: "退回原因",
+  resident_name: "居民姓名",
+  resident_id_number: "居民身份证号码",
+  resident_phone: "联系电话",
+  received_at: "受理时间",
+  forwarded_at: "转办时间",
+  completed_at: "办结时间",
+  returned_at: "退回时间",
+  delivered_at: "回复时间",
+  matter_code: "代办事项",
+  site_id: "代办点",
+  rating: "评价",
+  state: "状态",
+  version: "版本",
+  fee_yuan: "费用",
+};
+const FIELD_NAMES = new RegExp("\\b(" + Object.keys(FIELD_LABEL).join("|") + ")\\b", "g");
+
+function labelled(text) {
+  return text
+    .replace(/^记录字段无效：.*?`\$\.?([a-z_]+)`.*$/, (m, f) => "“" + (FIELD_LABEL[f] || "某一项") + "”填写有误")
+    .replace(/^记录字段无效：.*$/, "记录格式有误")
+    .replace(FIELD_NAMES, (m, f) => FIELD_LABEL[f])
+    .replace(/ +/g, "")
+    .trim();
+}
+
+// Each problem once, in Chinese, fields by their labels.
 function errorsOf(list) {
-  return (list || []).map(function (e) {
-    return String(e.message || e.detail || e).split(" / ")[0];
+  const seen = [];
+  (list || []).forEach(function (e) {
+    const text = labelled(String(e.message || e.detail || e).split(" / ")[0]);
+    if (text && seen.indexOf(text) < 0) seen.push(text);
   });
+  return seen;
 }
 
 // ---------------------------------------------------------------- network state
@@ -178,9 +216,13 @@ function setNet(online) {
   renderNet();
 }
 
+// The pill and the account name tell one story: online but not signed in, the records wait for
+// a sign-in, not for the network.
 function renderNet() {
   const pending = pendingCount();
-  $("net-text").textContent = (state.online ? "在线" : "离线") + (pending ? " · " + pending + " 条待同步" : "");
+  const waiting = !pending ? "" : state.online && state.me && !state.signedIn ? " · " + pending + " 条登录后同步" : " · " + pending + " 条待同步";
+  $("net-text").textContent = (state.online ? "在线" : "离线") + waiting;
+  if (state.me && !state.signedIn) $("account-name").textContent = state.me.username + (state.online ? "（未登录）" : "（离线，未登录）");
   $("pending-count").textContent = String(state.outbox.size);
   $("pending-count").className = "badge" + (state.outbox.size ? " warn" : "");
 }
@@ -417,7 +459,7 @@ function caseCard(v, today) {
   if (v.rating) badges.push(el("span", { class: "badge" }, RATING[v.rating] || v.rating));
   const matter = state.matterByCode[v.matter_code];
   const due = v.due_on
-    ? "办结期限 " + v.due_on
+    ? "办结期限 " + v.due_on + (v.due_provisional ? "（预计）" : "")
     : matter
       ? "时限 " + matter.time_limit_days + " 个工作日（同步后计算期限）"
       : "";
@@ -441,6 +483,10 @@ function button(text, cls, fn) {
 
 function actionButtons(v) {
   const box = el("div", { class: "buttons" });
+  if (v.state === "forwarded" && state.returning.has(v.id)) {
+    returnForm(box, v, false);
+    return box;
+  }
   const now = () => new Date().toISOString();
   if (v.state === "received") {
     box.appendChild(button("转办（报送乡镇）", "primary", () => act(v, { state: "forwarded", forwarded_at: now() }, "已转办")));
@@ -448,7 +494,8 @@ function actionButtons(v) {
     box.appendChild(button("办结", "primary", () => act(v, { state: "completed", completed_at: now() }, "已办结")));
     box.appendChild(
       button("退回", "danger", function () {
-        returnForm(box, v);
+        state.returning.set(v.id, "");
+        returnForm(box, v, true);
       })
     );
   } else if (v.state === "completed" || v.state === "returned") {
@@ -473,26 +520,74 @@ function actionButtons(v) {
   return box;
 }
 
-function returnForm(box, v) {
+// The reason typed is kept in state.returning until confirmed or cancelled: a re-render (a
+// sync, a tab switch) shows the form again with it.
+function returnForm(box, v, focus) {
   clear(box);
   const id = "reason-" + v.id;
-  const input = el("input", { id: id, maxlength: 500, required: true });
+  const input = el("input", { id: id, maxlength: 500, required: true, enterkeyhint: "done" });
+  input.value = state.returning.get(v.id) || "";
+  input.addEventListener("input", () => state.returning.set(v.id, input.value));
+  function confirm() {
+    const reason = input.value.trim();
+    const found = reason ? personalInText(reason, []) : "";
+    const problem = !reason ? "退回须填写原因。" : found ? "退回原因" + found + "。" : "";
+    if (problem) {
+      input.setAttribute("aria-invalid", "true");
+      status(problem, "bad");
+      input.focus();
+      return;
+    }
+    state.returning.delete(v.id);
+    act(v, { state: "returned", returned_at: new Date().toISOString(), returned_reason: reason }, "已退回");
+  }
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.isComposing) {
+      event.preventDefault();
+      confirm();
+    }
+  });
   box.appendChild(el("label", { for: id, class: "note" }, "退回原因（必填，不写身份证号、电话）"));
   box.appendChild(input);
+  box.appendChild(button("确认退回", "danger", confirm));
   box.appendChild(
-    button("确认退回", "danger", function () {
-      const reason = input.value.trim();
-      if (!reason) {
-        input.setAttribute("aria-invalid", "true");
-        status("退回须填写原因。", "bad");
-        input.focus();
-        return;
-      }
-      act(v, { state: "returned", returned_at: new Date().toISOString(), returned_reason: reason }, "已退回");
+    button("取消", "", function () {
+      state.returning.delete(v.id);
+      renderList();
     })
   );
-  box.appendChild(button("取消", "", renderList));
-  input.focus();
+  if (focus) input.focus();
+}
+
+// ---------------------------------------------------------------- personal data in free text
+
+// As the server reads free text (registry/core/text.py word_view): NFKC, zero-width characters
+// dropped, Chinese numerals as digits, case folded, every separator (space, dot, dash, ·…) gone.
+const NUMERALS = { "〇": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "幺": "1" };
+const SEPARATOR_LETTERS = "\u318d\u119e\ua78f\u1427\u02d1\u30fc";
+
+function wordView(text) {
+  const folded = Array.from(String(text || "").normalize("NFKC").replace(/[\u200b-\u200d\u2060\ufeff]/g, "").toUpperCase())
+    .map((c) => NUMERALS[c] || c)
+    .join("")
+    .toLowerCase();
+  return Array.from(folded)
+    .filter((c) => /[\p{L}\p{N}]/u.test(c) && SEPARATOR_LETTERS.indexOf(c) < 0)
+    .join("");
+}
+
+/* The problem of a note or a reason that carries an identity or a mobile number, or one of
+ * `known` (the resident's name typed in the same form), however separated; else "". */
+function personalInText(text, known) {
+  if (/\d{17}[\dXx]|1[3-9]\d{9}/.test(String(text || "").normalize("NFKC").replace(/[\s\-.·()（）]/g, ""))) {
+    return "不能包含身份证号或手机号";
+  }
+  const words = wordView(text);
+  for (const item of known) {
+    const wanted = wordView(item);
+    if (wanted.length >= 2 && words.indexOf(wanted) >= 0) return "不能包含居民姓名";
+  }
+  return "";
 }
 
 /* Record a step: on a case not yet sent, the record itself changes; on a server case an edit
@@ -614,14 +709,20 @@ function checkPhone() {
   return ["联系电话格式有误"];
 }
 
+// 受理时间 is "now" when the form is opened and when it is saved, unless the agent changed it.
+function freshReceived() {
+  $("received-at").max = chinaLocalNow();
+  if (!state.receivedTouched && !state.editing) $("received-at").value = chinaLocalNow();
+}
+
 function resetForm() {
   $("case-form").reset();
-  $("received-at").value = chinaLocalNow();
-  $("received-at").max = chinaLocalNow();
+  state.receivedTouched = false;
+  state.editing = null;
+  freshReceived();
   ["resident-id", "resident-phone", "resident-name"].forEach((id) => $(id).removeAttribute("aria-invalid"));
   checkId(false);
   checkPhone();
-  state.editing = null;
   $("edit-note").hidden = true;
   $("case-cancel").hidden = true;
   $("new-heading").textContent = "新建受理";
@@ -642,6 +743,7 @@ function editEntry(entry) {
   $("resident-id").value = r.resident_id_number;
   $("resident-phone").value = r.resident_phone || "";
   $("received-at").value = chinaDateTime(r.received_at).replace(" ", "T");
+  state.receivedTouched = true;
   $("case-note").value = r.note || "";
   checkId(true);
   $("new-heading").textContent = "修改本机记录";
@@ -662,11 +764,14 @@ async function saveCase(event) {
   $("resident-name").setAttribute("aria-invalid", !name || /\d/.test(name) ? "true" : "false");
   checkId(true).forEach((p) => problems.push(p));
   checkPhone().forEach((p) => problems.push(p));
+  freshReceived();
   const received = $("received-at").value;
   if (!received) problems.push("请填写受理时间");
   else if (Date.parse(chinaLocalToIso(received)) > Date.now() + 10 * 60000) problems.push("受理时间不能晚于现在");
   const note = $("case-note").value.trim();
-  if (/\d{17}[\dXx]|1[3-9]\d{9}/.test(note.replace(/\s/g, ""))) problems.push("备注不能包含身份证号或手机号");
+  const noteProblem = personalInText(note, [name]);
+  $("case-note").setAttribute("aria-invalid", noteProblem ? "true" : "false");
+  if (noteProblem) problems.push("备注" + noteProblem);
   if (problems.length) {
     say("form-status", problems.join("；"), "bad");
     const bad = document.querySelector("#case-form [aria-invalid=true]");
@@ -701,6 +806,8 @@ async function saveCase(event) {
   resetForm();
   say("form-status", "已保存到本机" + (state.online ? "，正在同步…" : "（离线），联网后自动同步。") + "可继续受理下一件。", "ok");
   render();
+  // On a phone the form is taller than the screen: bring the confirmation to where the eye is.
+  $("form-status").scrollIntoView({ block: "center" });
   syncSoon();
 }
 
@@ -1083,6 +1190,7 @@ function render() {
 function wire() {
   showTab = tabs(document.querySelector(".tabs"), function (id) {
     if (id === "tab-stats" && state.me && state.signedIn && state.online) loadStats().catch(() => null);
+    if (id === "tab-new") freshReceived();
   });
   document.querySelectorAll(".chips [data-filter]").forEach(function (b) {
     b.addEventListener("click", function () {
@@ -1099,6 +1207,8 @@ function wire() {
     saveCase(event).catch((e) => say("form-status", "保存失败：" + e.message, "bad"));
   });
   $("case-cancel").addEventListener("click", resetForm);
+  $("received-at").addEventListener("input", () => (state.receivedTouched = true));
+  $("received-at").addEventListener("change", () => (state.receivedTouched = true));
   $("sync-now").addEventListener("click", () => syncNow());
   window.addEventListener("online", function () {
     setNet(true);
@@ -1108,6 +1218,8 @@ function wire() {
   window.addEventListener("offline", function () {
     setNet(false);
     renderSyncStatus();
+    // "同步完成" no longer holds once the connection is gone.
+    status("已离线：记录先保存在本机，联网后自动同步。", "warn");
   });
 }
 

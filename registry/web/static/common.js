@@ -364,7 +364,8 @@ export function showAccount(me) {
 }
 
 /* The signed-in account, checked with the server; no token → /login; another role → a note
- * with a link to that role's page (the promise then never resolves). */
+ * naming the role the page needs, with a link to sign in with such an account and one to the
+ * account's own page (the promise then never resolves). */
 export async function requireRole(role) {
   if (!token()) {
     toLogin();
@@ -373,16 +374,19 @@ export async function requireRole(role) {
   const me = await api("/api/auth/me");
   if (me.role !== role) {
     const main = document.querySelector("main");
+    const again = el("a", { href: "/login?next=" + encodeURIComponent(HOME[role] || "/"), id: "sign-in-again" }, "以" + (ROLE_LABELS[role] || role) + "账号登录");
+    again.addEventListener("click", function () {
+      signOut();
+    });
     clear(main);
     main.appendChild(
-      el("section", { class: "card" }, [
-        el("h2", null, "此页面供" + (ROLE_LABELS[role] || role) + "使用"),
-        el("p", null, [
-          "当前账号 " + me.username + "（" + (ROLE_LABELS[me.role] || me.role) + "）。",
-          el("a", { href: HOME[me.role] || "/" }, "前往我的工作台"),
-        ]),
+      el("section", { class: "card", id: "wrong-role", role: "alert" }, [
+        el("h2", null, "该页面需要" + (ROLE_LABELS[role] || role) + "角色"),
+        el("p", null, "当前账号 " + (me.display_name || me.username) + " 的角色是" + (ROLE_LABELS[me.role] || me.role) + "。"),
+        el("p", { class: "actions" }, [again, " ", el("a", { href: HOME[me.role] || "/" }, "前往我的工作台")]),
       ])
     );
+    document.body.setAttribute("data-ready", "wrong-role");
     showAccount(me);
     return new Promise(function () {});
   }

@@ -28,7 +28,12 @@ var state = {
   townships: [],
   sort: { key: "figure", dir: 1 },
   loadId: 0,
+  signageOffset: 0,
+  tip: null, // the county whose tooltip a tap opened
+  shownHash: null, // the fragment the view shows (a different one is a navigation)
 };
+var SIGNAGE_PAGE = 50;
+var MIN_TEXT_PX = 11; // the smallest text on the map and the chart, in screen pixels
 
 // ------------------------------------------------------------------ helpers
 
@@ -133,6 +138,8 @@ function parentArea(code) {
 function drill(code) {
   state.within = code;
   state.county = null;
+  state.signageOffset = 0;
+  writeHash(true);
   return loadAll();
 }
 
@@ -163,10 +170,51 @@ function readHash() {
   return out;
 }
 
-function writeHash() {
-  var params = { campaign: state.campaign.code, as_of: state.asOf, within: state.within, county: state.county };
-  var hash = query(params).replace(/^\?/, "#");
-  if (window.location.hash !== hash) window.history.replaceState(null, "", hash || "#");
+function hashOf(params) {
+  return query(params).replace(/^\?/, "#");
+}
+
+function currentHash() {
+  return hashOf({ campaign: state.campaign.code, as_of: state.asOf, within: state.within, county: state.county });
+}
+
+/* The view in the URL: a step down or up (push: Back returns to the view before) or the same
+ * view's settled values (replace). */
+function writeHash(push) {
+  var hash = currentHash();
+  if (window.location.hash !== hash) window.history[push ? "pushState" : "replaceState"](null, "", hash || "#");
+  state.shownHash = window.location.hash;
+}
+
+/* Back, Forward or a pasted link: show the view the URL names. */
+function followLocation() {
+  if (!state.campaign || window.location.hash === state.shownHash) return;
+  var hash = readHash();
+  var asOf = /^\d{4}-\d{2}-\d{2}$/.test(hash.as_of || "") ? hash.as_of : state.today;
+  var within = /^\d{12}$/.test(hash.within || "") ? hash.within : null;
+  var county = /^\d{12}$/.test(hash.county || "") ? hash.county : null;
+  var campaign = hash.campaign || state.campaigns[0].code;
+  var same = campaign === state.campaign.code && asOf === state.asOf && within === state.within;
+  state.shownHash = window.location.hash;
+  hideTooltip();
+  if (same) {
+    if (county !== state.county) selectCounty(county, true);
+    return;
+  }
+  state.asOf = asOf;
+  setCampaign(campaign);
+  state.within = within;
+  state.county = county;
+  state.signageOffset = 0;
+  loadAll().then(function () {
+    if (county) focusDetail();
+  });
+}
+
+// The county's figures in view (after a link from the behind-target list, or a pasted link).
+function focusDetail() {
+  var card = document.querySelector(".detail-card");
+  if (card && card.scrollIntoView) card.scrollIntoView({ block: "start" });
 }
 
 // ------------------------------------------------------------------ map
@@ -230,9 +278,23 @@ function pathOf(geometry, project) {
     .join("");
 }
 
+// Screen pixels per SVG unit of a drawing whose viewBox is `width` units wide.
+function pixelScale(node, width) {
+  var shown = node.getBoundingClientRect().width;
+  return shown > 0 ? shown / width : 1;
+}
+
 function renderMap() {
   var map = $("map");
   clear(map);
+  // Text at least MIN_TEXT_PX on screen whatever the map's width (a phone shows it at ~0.55).
+  var scale = pixelScale(map, 600);
+  var nameSize = Math.max(11, MIN_TEXT_PX / scale);
+  var valueSize = Math.max(10, MIN_TEXT_PX / scale);
+  map.style.setProperty("--label-size", nameSize.toFixed(1) + "px");
+  map.style.setProperty("--value-size", valueSize.toFixed(1) + "px");
+  // Only names while the map is small: a name and a figure per county would not fit.
+  var withValues = scale >= 0.8;
   var counties = state.geo.features.filter(function (f) {
     return f.properties && f.properties.layer === "county" && f.geometry;
   });
@@ -255,11 +317,26 @@ function renderMap() {
       role: "button",
       "aria-label": p.name + " " + pct(unit.figure),
     });
-    path.addEventListener("mouseenter", function (event) {
-      showTooltip(event, unit);
+    // A mouse shows the tooltip while it hovers; a tap shows it until a second tap on the same
+    // county or a tap elsewhere.
+    path.addEventListener("pointerenter", function (event) {
+      if (event.pointerType === "mouse") showTooltip(event, unit);
     });
-    path.addEventListener("mousemove", moveTooltip);
-    path.addEventListener("mouseleave", hideTooltip);
+    path.addEventListener("pointermove", function (event) {
+      if (event.pointerType === "mouse") moveTooltip(event);
+    });
+    path.addEventListener("pointerleave", function (event) {
+      if (event.pointerType === "mouse") hideTooltip();
+    });
+    path.addEventListener("pointerup", function (event) {
+      if (event.pointerType === "mouse") return;
+      if (state.tip === p.code) {
+        hideTooltip();
+        return;
+      }
+      showTooltip(event, unit);
+      state.tip = p.code;
+    });
     path.addEventListener("click", function () {
       selectCounty(p.code);
     });
@@ -274,9 +351,11 @@ function renderMap() {
     if (typeof p.label_lon === "number" && counties.length <= 40) {
       var xy = project(p.label_lon, p.label_lat);
       labels.appendChild(svg("text", { class: "label", x: xy[0].toFixed(1), y: xy[1].toFixed(1), "text-anchor": "middle" }, p.name));
-      labels.appendChild(
-        svg("text", { class: "label value", x: xy[0].toFixed(1), y: (xy[1] + 13).toFixed(1), "text-anchor": "middle" }, pct(unit.figure))
-      );
+      if (withValues) {
+        labels.appendChild(
+          svg("text", { class: "label value", x: xy[0].toFixed(1), y: (xy[1] + nameSize * 1.15).toFixed(1), "text-anchor": "middle" }, pct(unit.figure))
+        );
+      }
     }
   });
   map.appendChild(shapes);
@@ -359,7 +438,7 @@ function showTooltip(event, unit) {
   append(tip, [
     el("strong", null, unit.name),
     el("div", null, state.coverage.campaign_info.figure_label + "：" + pct(unit.figure) + "（目标 " + pct(unit.target) + "）"),
-    el("div", null, "运行代办点 " + num(unit.points_in_service) + " / 村(社区) " + num(unit.villages_total)),
+    el("div", null, "已运行代办点 " + num(unit.points_in_service) + " / 村(社区) " + num(unit.villages_total)),
     el("div", null, "达标中心 " + num(unit.centres_standardized) + " / 乡镇(街道) " + num(unit.townships_total)),
     el("div", null, verdict(unit).text + (unit.projected_completion ? "，预计 " + unit.projected_completion + " 完成" : "")),
   ]);
@@ -370,12 +449,14 @@ function showTooltip(event, unit) {
 function moveTooltip(event) {
   var tip = $("tooltip");
   var box = $("map").parentNode.getBoundingClientRect();
-  tip.style.left = Math.min(event.clientX - box.left + 12, box.width - 200) + "px";
+  var width = tip.offsetWidth || 200;
+  tip.style.left = Math.max(0, Math.min(event.clientX - box.left + 12, box.width - width)) + "px";
   tip.style.top = event.clientY - box.top + 12 + "px";
 }
 
 function hideTooltip() {
   $("tooltip").hidden = true;
+  state.tip = null;
 }
 
 // ------------------------------------------------------------------ detail and drill-down
@@ -397,12 +478,12 @@ function renderDetail(unit, townships) {
   clear(body);
   var rows = [
     ["村(社区)总数", num(unit.villages_total)],
-    ["已建成代办点（已建成或运行）", num(unit.points_built)],
-    ["运行代办点", num(unit.points_in_service)],
+    ["已建成代办点（已建成或已运行）", num(unit.points_built)],
+    ["已运行代办点", num(unit.points_in_service)],
     ["活跃代办点（近 90 天有办件）", num(unit.points_active)],
     ["代办点覆盖率", pct(unit.agency_coverage)],
     ["乡镇(街道)总数", num(unit.townships_total)],
-    ["运行便民服务中心", num(unit.centres_in_service)],
+    ["已运行便民服务中心", num(unit.centres_in_service)],
     ["达标便民服务中心", num(unit.centres_standardized)],
     ["中心标准化率", pct(unit.standardization)],
     ["目标进度（" + (unit.target_source === "plan" ? "已批准规划" : "线性") + "）", pct(unit.target)],
@@ -458,11 +539,11 @@ var COLUMNS = [
   { key: "status", label: "状态", status: true },
   { key: "villages_total", label: "村(社区)" },
   { key: "points_built", label: "已建成代办点" },
-  { key: "points_in_service", label: "运行代办点" },
+  { key: "points_in_service", label: "已运行代办点" },
   { key: "points_active", label: "活跃代办点" },
   { key: "agency_coverage", label: "覆盖率", share: true },
   { key: "townships_total", label: "乡镇(街道)" },
-  { key: "centres_in_service", label: "运行中心" },
+  { key: "centres_in_service", label: "已运行中心" },
   { key: "centres_standardized", label: "达标中心" },
   { key: "standardization", label: "标准化率", share: true },
   { key: "projected_completion", label: "预计完成", text: true },
@@ -551,12 +632,14 @@ function renderChart(series) {
   clear(chart);
   var info = series.campaign_info;
   $("chart-title").textContent = "月度进展 · " + series.county_name + " · " + info.figure_label;
-  var W = 640,
-    H = 280,
+  // One SVG unit per screen pixel: ticks keep their size on a phone.
+  var W = Math.max(280, Math.round(chart.getBoundingClientRect().width) || 640),
+    H = W < 480 ? 240 : 280,
     left = 44,
     right = 16,
     top = 24,
     bottom = 34;
+  chart.setAttribute("viewBox", "0 0 " + W + " " + H);
   var points = series.points;
   if (!points.length) return;
   // Time axis from the campaign start to the last point (dates, not indexes: the point of
@@ -575,10 +658,15 @@ function renderChart(series) {
   });
   chart.appendChild(svg("line", { class: "axis", x1: left, x2: W - right, y1: y(0), y2: y(0) }));
   var years = (t1 - t0) / 365;
-  var every = years > 5 ? 12 : years > 2 ? 6 : 3;
+  // Month ticks as far apart as the width allows (a label is about 60 px wide).
+  var room = (W - left - right) / 60;
+  var every = years * 4 <= room ? 3 : years * 2 <= room ? 6 : 12;
   var startYear = Number(info.start_on.slice(0, 4));
   var endYear = Number(points[points.length - 1].day.slice(0, 4));
+  // Years between labels when even one a year would crowd (a label is ~40 px wide).
+  var yearStep = every === 12 ? Math.max(1, Math.ceil(years / ((W - left - right) / 44))) : 1;
   for (var yr = startYear; yr <= endYear + 1; yr++) {
+    if ((yr - startYear) % yearStep) continue;
     for (var m = 1; m <= 12; m += every) {
       var iso = yr + "-" + (m < 10 ? "0" : "") + m + "-01";
       var d = dayNumber(iso);
@@ -594,7 +682,7 @@ function renderChart(series) {
   if (dayNumber(info.deadline) <= t1) {
     var dx = x(info.deadline);
     chart.appendChild(svg("line", { class: "deadline", x1: dx, x2: dx, y1: top, y2: y(0) }));
-    var nearEnd = dx > W - right - 90;
+    var nearEnd = dx > W - right - 110;
     chart.appendChild(
       svg("text", { class: "tick", x: nearEnd ? dx - 4 : dx + 4, y: top + 10, "text-anchor": nearEnd ? "end" : "start" },
         "截止 " + info.deadline)
@@ -657,9 +745,15 @@ function renderBehind() {
   if (!counties.length) box.appendChild(el("p", { class: "note" }, "所有县市区均达到目标进度。"));
   var list = el("ul", { class: "behind-list", id: "behind-counties" });
   counties.forEach(function (u) {
-    var name = el("button", { type: "button", class: "link" }, u.name);
-    name.addEventListener("click", function () {
-      selectCounty(u.code);
+    var name = el(
+      "a",
+      { class: "link", href: hashOf({ campaign: state.campaign.code, as_of: state.asOf, within: state.within, county: u.code }) },
+      u.name
+    );
+    name.addEventListener("click", function (event) {
+      event.preventDefault();
+      selectCounty(u.code).then(focusDetail);
+      focusDetail();
     });
     list.appendChild(
       el("li", null, [
@@ -693,14 +787,20 @@ function renderBehind() {
 // ------------------------------------------------------------------ signage
 
 function loadSignage() {
-  var params = { signage_conforms: "false", limit: 200, county: state.county };
+  var offset = state.signageOffset;
+  var params = { signage_conforms: "false", limit: SIGNAGE_PAGE, offset: offset, county: state.county };
   return get("/api/sites", params).then(function (body) {
+    if (body.total && offset >= body.total) {
+      state.signageOffset = Math.max(0, Math.floor((body.total - 1) / SIGNAGE_PAGE) * SIGNAGE_PAGE);
+      return loadSignage();
+    }
     var tbody = $("signage-table").querySelector("tbody");
     clear(tbody);
     body.items.forEach(function (site) {
+      // Chinese only: a problem without its Chinese text keeps the Chinese half of its message.
       var problems = (site.signage_problems || [])
         .map(function (p) {
-          return p.message_zh;
+          return p.message_zh || String(p.message || "").split(" / ")[0];
         })
         .join("；");
       var county = unitByCode(site.county_code);
@@ -709,13 +809,30 @@ function loadSignage() {
           el("td", { class: "text" }, site.standard_name),
           el("td", { class: "text" }, site.signage_name || "（未报）"),
           el("td", { class: "text" }, problems || "—"),
-          el("td", { class: "text" }, county ? county.name : site.county_code),
+          el("td", { class: "text" }, county ? county.name : site.county_name || "—"),
         ])
       );
     });
-    $("signage-note").textContent =
-      "共 " + body.total + " 个" + (body.total > body.items.length ? "，显示前 " + body.items.length + " 个" : "") + "。";
+    var end = offset + body.items.length;
+    $("signage-note").textContent = body.total
+      ? "共 " + body.total + " 个，显示第 " + (offset + 1) + "–" + end + " 个。"
+      : "没有标识不规范的站点。";
+    $("signage-prev").disabled = offset === 0;
+    $("signage-next").disabled = end >= body.total;
+    $("signage-pager").hidden = body.total <= SIGNAGE_PAGE;
   });
+}
+
+function pageSignage(step) {
+  state.signageOffset = Math.max(0, state.signageOffset + step * SIGNAGE_PAGE);
+  loadSignage()
+    .then(function () {
+      var table = $("signage-table");
+      table.parentNode.scrollTop = 0;
+    })
+    .catch(function (error) {
+      setStatus("加载失败：" + error.message, true);
+    });
 }
 
 // ------------------------------------------------------------------ loading
@@ -754,6 +871,19 @@ function loadAll() {
     });
 }
 
+// The map and the chart again at a new width (their text keeps its size on screen).
+var redraw = (function () {
+  var timer = null;
+  return function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      renderMap();
+      if (state.series) renderChart(state.series);
+      if (state.points) renderPoints(state.points);
+    }, 150);
+  };
+})();
+
 function loadFocus(id) {
   var base = common();
   var series = state.county ? Object.assign({}, base, { county: state.county, within: null }) : base;
@@ -764,21 +894,27 @@ function loadFocus(id) {
   }
   return Promise.all(jobs).then(function (results) {
     if (id !== state.loadId) return;
+    state.series = results[0];
     renderChart(results[0]);
     if (state.county) {
       var drill = results[1];
       renderDetail(drill.counties[0], drill.townships);
-      renderPoints(results[2]);
+      state.points = results[2];
     } else {
       renderDetail(state.coverage.total, null);
-      renderPoints(null);
+      state.points = null;
     }
+    renderPoints(state.points);
     renderLegend();
   });
 }
 
-function selectCounty(code) {
+/* Show a county (null: the whole area). `fromLocation`: the URL already names it (Back, a
+ * pasted link), so no new history entry. */
+function selectCounty(code, fromLocation) {
   state.county = code;
+  state.signageOffset = 0;
+  if (!fromLocation) writeHash(true);
   document.querySelectorAll("#map .county").forEach(function (node) {
     var mine = node.getAttribute("data-code") === code;
     node.classList.toggle("selected", mine);
@@ -915,6 +1051,24 @@ function start() {
       $("back-to-city").addEventListener("click", function () {
         if (state.county) selectCounty(null);
         else drill(parentArea(state.within));
+      });
+      $("signage-prev").addEventListener("click", function () {
+        pageSignage(-1);
+      });
+      $("signage-next").addEventListener("click", function () {
+        pageSignage(1);
+      });
+      window.addEventListener("popstate", followLocation);
+      window.addEventListener("hashchange", followLocation);
+      // A tap outside the counties closes a tapped county's tooltip.
+      document.addEventListener("pointerdown", function (event) {
+        if (state.tip && !(event.target.closest && event.target.closest("#map .county"))) hideTooltip();
+      });
+      var width = window.innerWidth;
+      window.addEventListener("resize", function () {
+        if (window.innerWidth === width || !state.geo) return;
+        width = window.innerWidth;
+        redraw();
       });
       $("show-points").addEventListener("change", function () {
         if (state.county) selectCounty(state.county);

@@ -36,12 +36,21 @@ function start() {
       });
       saveSession(body, username);
       window.location.assign(destination(body.role));
+      button.disabled = false;
     } catch (error) {
       say("login-error", error.message, "bad");
       $("password").value = "";
-      $("password").focus();
-    } finally {
+      if (error.status === 429) {
+        // The server names the wait in minutes; the button waits as long (Retry-After).
+        const seconds = Number(error.body.retry_after) || 60;
+        setTimeout(function () {
+          button.disabled = false;
+          say("login-error", "可以再次登录。", "");
+        }, seconds * 1000);
+        return;
+      }
       button.disabled = false;
+      $("password").focus();
     }
   });
   $("username").focus();

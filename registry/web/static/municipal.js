@@ -2,23 +2,19 @@
  * comment, diff against the previous version), accounts (create planners and agents, disable,
  * enable) and the audit trail.
  */
+import "/static/calendar.js";
+import "/static/signs.js";
 import {
-  $, api, chinaDateTime, clear, el, errorLines, options, PLAN_STATE, requireRole, say, tabs,
+  $, api, CASE_STATE, chinaDateTime, clear, CRS, el, errorLines, options, PLAN_STATE, RATING, requireRole, say, tabs,
 } from "/static/common.js";
-import { PLAN_TARGET_LABELS, POINT_KINDS, ROLE_LABELS, STATUS_LABELS } from "/static/vocab.js";
+import {
+  AUDIT_ACTION_LABELS, AUDIT_ENTITY_LABELS, AUDIT_FIELD_LABELS, PLAN_TARGET_LABELS, POINT_KINDS, ROLE_LABELS,
+  SITE_KIND_LABELS, STATUS_LABELS,
+} from "/static/vocab.js";
 
 const AUDIT_PAGE = 50;
-const ENTITY = { site: "站点", plan: "规划", case: "代办事项", account: "账号", matter: "事项目录" };
-const ACTION = {
-  create: "新建",
-  update: "修改",
-  status: "状态变更",
-  submit: "提交",
-  approve: "批准",
-  return: "退回",
-  amend: "修订",
-  supersede: "被替代",
-};
+const ENTITY = AUDIT_ENTITY_LABELS;
+const ACTION = AUDIT_ACTION_LABELS;
 const FIELD = { target: "建设目标", target_date: "目标日期", budget_yuan: "预算(元)", funding_source: "资金来源", note: "备注" };
 
 const state = {
@@ -30,6 +26,10 @@ const state = {
   users: [],
   auditOffset: 0,
   auditTotal: 0,
+  siteName: {}, // site id → its sign (or standard) name, for the audit trail
+  caseNumber: {}, // case id → its number
+  matterName: null, // matter code → name
+  accountName: null, // account id → username
 };
 
 function fail(target) {
@@ -121,13 +121,16 @@ async function openPlan(id) {
         .map((k) => el("span", { class: "badge" }, k + "：" + byYear[k]))
     )
   );
-  if (Object.keys(plan.missing_explained || {}).length) {
-    body.appendChild(el("h3", null, "不纳入规划的区划"));
-    const ul = el("ul", { class: "note" });
-    Object.keys(plan.missing_explained).forEach((code) => ul.appendChild(el("li", null, code + "：" + plan.missing_explained[code])));
+  // Places by name, the township first (a county has villages of one name in several).
+  const place = (i) => (i.township_name ? i.township_name + " " : "") + i.division_name;
+  const explained = plan.explained_places || [];
+  if (explained.length) {
+    body.appendChild(el("h3", null, "不纳入规划的区划（" + explained.length + " 个）"));
+    const ul = el("ul", { class: "note", id: "detail-explained" });
+    explained.forEach((e) => ul.appendChild(el("li", null, place(e) + "：" + e.reason)));
     body.appendChild(ul);
   }
-  await renderDiff(body, plan, versions.items);
+  const diff = await renderDiff(body, plan, versions.items);
   body.appendChild(el("h3", null, "审核记录"));
   const reviews = el("ul", { class: "list", id: "detail-reviews" });
   const label = { submit: "提交", approve: "批准", return: "退回" };
@@ -136,43 +139,112 @@ async function openPlan(id) {
   });
   if (!plan.reviews.length) reviews.appendChild(el("li", { class: "note" }, "暂无。"));
   body.appendChild(reviews);
-  body.appendChild(el("h3", null, "规划明细（前 100 项）"));
+
+  // Every item, found by name or township and narrowed to what changed; changed rows marked.
+  const mark = {};
+  if (diff) {
+    diff.added.forEach((i) => (mark[i.division_code] = "added"));
+    diff.changed.forEach((i) => (mark[i.division_code] = "changed"));
+  }
+  const MARK = { added: ["新增", "good", "#e6f4ea"], changed: ["修改", "warn", "#fff4dc"] };
+  body.appendChild(el("h3", { id: "detail-items-heading" }, "规划明细（共 " + plan.items.length + " 项）"));
+  const filter = el("input", { type: "search", id: "detail-filter", "aria-label": "查找条目（名称或乡镇）", placeholder: "查找名称或乡镇" });
+  const only = el("select", { id: "detail-only", "aria-label": "显示哪些条目" }, [
+    el("option", { value: "" }, "全部条目"),
+    el("option", { value: "changed" }, "只看有变化的（新增或修改）"),
+  ]);
+  only.disabled = !diff;
+  const shownNote = el("span", { class: "note", id: "detail-shown", "aria-live": "polite" });
+  body.appendChild(el("div", { class: "row2" }, [el("div", { class: "field" }, filter), el("div", { class: "field" }, only)]));
+  body.appendChild(shownNote);
   const table = el("table", { class: "data", id: "detail-items" }, [
-    el("thead", null, el("tr", null, ["区划", "建设目标", "目标日期", "预算(元)"].map((h) => el("th", { scope: "col" }, h)))),
+    el("thead", null, el("tr", null, ["乡镇（街道）", "区划", "建设目标", "目标日期", "预算(元)", "变化"].map((h) => el("th", { scope: "col" }, h)))),
   ]);
   const tbody = el("tbody");
-  plan.items.slice(0, 100).forEach(function (i) {
-    tbody.appendChild(el("tr", null, [el("td", null, i.division_name), el("td", null, PLAN_TARGET_LABELS[i.target] || i.target), el("td", null, i.target_date), el("td", { class: "num" }, i.budget_yuan === null ? "—" : String(i.budget_yuan))]));
-  });
   table.appendChild(tbody);
+  const rows = plan.items.map(function (i) {
+    const m = mark[i.division_code];
+    const row = el("tr", { "data-division": i.division_code, "data-change": m || "" }, [
+      el("td", null, i.township_name || "—"),
+      el("td", null, i.division_name),
+      el("td", null, PLAN_TARGET_LABELS[i.target] || i.target),
+      el("td", null, i.target_date),
+      el("td", { class: "num" }, i.budget_yuan === null ? "—" : i.budget_yuan.toLocaleString("zh-CN")),
+      el("td", null, m ? el("span", { class: "badge " + MARK[m][1] }, MARK[m][0]) : ""),
+    ]);
+    if (m) row.style.background = MARK[m][2];
+    return { row: row, words: i.division_name + " " + (i.township_name || ""), mark: m };
+  });
+  const show = function () {
+    const words = filter.value.trim();
+    const changedOnly = only.value === "changed";
+    clear(tbody);
+    let n = 0;
+    rows.forEach(function (r) {
+      if (words && r.words.indexOf(words) < 0) return;
+      if (changedOnly && !r.mark) return;
+      tbody.appendChild(r.row);
+      n += 1;
+    });
+    shownNote.textContent = "显示 " + n + " 项，共 " + rows.length + " 项。";
+  };
+  filter.addEventListener("input", show);
+  only.addEventListener("change", show);
+  show();
   body.appendChild(el("div", { class: "scroll tall" }, table));
   $("review-form").hidden = plan.state !== "submitted";
 }
 
-// The version before this one (the one it amends, else the previous number).
+// What changed: for a version returned and corrected in place, its items against what was
+// returned; otherwise against the version before (the one it amends, else the previous number).
 async function renderDiff(body, plan, versions) {
-  const earlier = versions.filter((v) => v.version < plan.version).sort((a, b) => b.version - a.version);
-  const base = earlier.find((v) => v.id === plan.amends) || earlier[0];
   const box = el("div", { id: "diff" });
-  body.appendChild(el("h3", null, "与上一版本比较"));
-  body.appendChild(box);
-  if (!base) {
-    box.appendChild(el("p", { class: "note" }, "这是第一版，没有可比较的版本。"));
-    return;
+  let diff = null;
+  let heading = "与上一版本比较";
+  let summary = "";
+  if (plan.was_returned) {
+    diff = await api("/api/plans/" + plan.id + "/changes");
+    heading = "与退回时的内容比较";
+    summary = "自上次退回以来：";
+  } else {
+    const earlier = versions.filter((v) => v.version < plan.version).sort((a, b) => b.version - a.version);
+    const base = earlier.find((v) => v.id === plan.amends) || earlier[0];
+    if (base) {
+      diff = await api("/api/plans/" + base.id + "/compare", { params: { with: plan.id } });
+      summary = "对比第 " + diff.base.version + " 版：";
+    }
   }
-  const diff = await api("/api/plans/" + base.id + "/compare", { params: { with: plan.id } });
+  body.appendChild(el("h3", null, heading));
+  body.appendChild(box);
+  if (!diff) {
+    box.appendChild(el("p", { class: "note" }, "这是第一版，没有可比较的版本。"));
+    return null;
+  }
+  const nothing = !diff.added.length && !diff.removed.length && !diff.changed.length && !diff.title_changed;
   box.appendChild(
-    el("p", { class: "note", id: "diff-summary" }, "对比第 " + diff.base.version + " 版：新增 " + diff.added.length + " 项，删除 " + diff.removed.length + " 项，修改 " + diff.changed.length + " 项，未变 " + diff.unchanged + " 项" + (diff.title_changed ? "；标题已改" : "") + "。")
+    el(
+      "p",
+      { class: nothing ? "warn" : "note", id: "diff-summary" },
+      summary + (nothing ? "没有任何变化（原样重新提交）。" : "新增 " + diff.added.length + " 项，删除 " + diff.removed.length + " 项，修改 " + diff.changed.length + " 项，未变 " + diff.unchanged + " 项" + (diff.title_changed ? "；标题已改" : "") + "。")
+    )
   );
-  const list = el("ul", { class: "list" });
-  diff.added.forEach((i) => list.appendChild(el("li", { class: "ok" }, "＋ " + i.division_name)));
-  diff.removed.forEach((i) => list.appendChild(el("li", { class: "bad" }, "－ " + i.division_name)));
+  const place = (i) => (i.township_name ? i.township_name + " " : "") + i.division_name;
+  const value = function (field, v) {
+    if (v === null || v === undefined || v === "") return "（空）";
+    if (field === "target") return PLAN_TARGET_LABELS[v] || v;
+    if (field === "budget_yuan") return Number(v).toLocaleString("zh-CN") + " 元";
+    return String(v);
+  };
+  const list = el("ul", { class: "list", id: "diff-list" });
+  diff.added.forEach((i) => list.appendChild(el("li", { class: "ok", "data-change": "added" }, "＋ 新增 " + place(i))));
+  diff.removed.forEach((i) => list.appendChild(el("li", { class: "bad", "data-change": "removed" }, "－ 删除 " + place(i))));
   diff.changed.forEach(function (i) {
     list.appendChild(
-      el("li", { class: "warn" }, "～ " + i.division_name + "：" + i.changes.map((c) => (FIELD[c.field] || c.field) + " " + fmt(PLAN_TARGET_LABELS[c.before] || c.before) + " → " + fmt(PLAN_TARGET_LABELS[c.after] || c.after)).join("；"))
+      el("li", { class: "warn", "data-change": "changed" }, "～ 修改 " + place(i) + "：" + i.changes.map((c) => (FIELD[c.field] || "其他") + " " + value(c.field, c.before) + " → " + value(c.field, c.after)).join("；"))
     );
   });
-  box.appendChild(el("div", { class: "scroll tall" }, list));
+  if (list.childNodes.length) box.appendChild(el("div", { class: "scroll" }, list));
+  return diff;
 }
 
 async function decide(action) {
@@ -222,16 +294,20 @@ async function loadUsers() {
         el("td", null, ROLE_LABELS[u.role] || u.role),
         el("td", null, scopeText(u)),
         el("td", null, el("span", { class: "badge " + (u.active ? "good" : "bad") }, u.active ? "启用" : "已停用")),
-        el("td", null, u.role === "municipal" ? "—" : toggle),
+        el("td", { class: "actions-cell" }, u.role === "municipal" ? "—" : toggle),
       ])
     );
   });
   $("users-count").textContent = "共 " + body.total + " 个";
 }
 
+// The scope in words (the server names it: a point by its sign after its township, a division
+// by its name); never a bare id or code.
 function scopeText(u) {
-  if (u.role === "village_agent") return "代办点 " + u.scope;
-  return state.countyName[u.scope] || u.scope;
+  if (u.scope_name) return u.scope_name;
+  if (u.role === "village_agent") return "代办点（已不在登记册中）";
+  if (/^0{12}$/.test(u.scope)) return "全国";
+  return state.countyName[u.scope] || "（未知区划）";
 }
 
 async function setActive(u, active) {
@@ -263,7 +339,7 @@ async function fillPoints() {
     .sort((a, b) => (a.standard_name < b.standard_name ? -1 : 1));
   options(
     $("new-point"),
-    points.map((s) => [String(s.id), s.standard_name + "（" + (STATUS_LABELS[s.status] || s.status) + "，编号 " + s.id + "）"]),
+    points.map((s) => [String(s.id), (s.signage_name || s.standard_name) + "（" + (STATUS_LABELS[s.status] || s.status) + "）"]),
     "请选择代办点"
   );
 }
@@ -295,13 +371,120 @@ async function createUser(event) {
 
 // ---------------------------------------------------------------- audit
 
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+// A changed value in words: statuses, kinds, roles and states by their labels, instants in
+// China time, yes/no for flags; the plan's campaign by its name.
+function auditValue(entity, field, value) {
+  if (value === null || value === undefined || value === "") return "（空）";
+  if (field === "password") return "（已更改）";
+  if (typeof value === "boolean") {
+    if (field === "active") return value ? "启用" : "停用";
+    return value ? "是" : "否";
+  }
+  if (Array.isArray(value)) return value.map((v) => auditValue(entity, field, v)).join("、") || "（空）";
+  if (typeof value === "object") return JSON.stringify(value);
+  const text = String(value);
+  let labels = null;
+  if (field === "status" || field === "previous_status" || field === "skipped") labels = STATUS_LABELS;
+  else if (field === "state") labels = entity === "case" ? CASE_STATE : Object.assign({ superseded: "已被替代" }, PLAN_STATE);
+  else if (field === "kind") labels = SITE_KIND_LABELS;
+  else if (field === "role") labels = ROLE_LABELS;
+  else if (field === "rating") labels = RATING;
+  else if (field === "crs") labels = CRS;
+  else if (field === "target") labels = PLAN_TARGET_LABELS;
+  else if (field === "campaign") labels = state.campaigns;
+  else if (field === "scope" && state.countyName[text]) return state.countyName[text];
+  else if (field === "site_id") return state.siteName[text] || "代办点（已不在登记册中）";
+  else if (field === "matter_code" && state.matterName && state.matterName[text]) return state.matterName[text];
+  if (labels && labels[text]) return labels[text];
+  if (ISO_INSTANT.test(text)) return chinaDateTime(text);
+  return text;
+}
+
+// A change in words; a new object's fields by their values alone.
+function auditChange(a, c) {
+  const name = AUDIT_FIELD_LABELS[c.field] || c.field;
+  if (a.action === "create" && (c.before === null || c.before === undefined)) return name + "：" + auditValue(a.entity, c.field, c.after);
+  return name + "：" + auditValue(a.entity, c.field, c.before) + " → " + auditValue(a.entity, c.field, c.after);
+}
+
+// Names of the sites, matters and accounts a page of entries mentions (fetched once each).
+async function auditNames(items) {
+  const sites = new Set();
+  const cases = new Set();
+  items.forEach(function (a) {
+    if (a.entity === "site") sites.add(a.entity_id);
+    if (a.entity === "case") {
+      const number = (a.changes || []).find((c) => c.field === "case_number" && c.after);
+      if (number) state.caseNumber[a.entity_id] = number.after;
+      else cases.add(a.entity_id);
+    }
+    (a.changes || []).forEach((c) => c.field === "site_id" && c.after !== null && sites.add(String(c.after)));
+  });
+  const missing = Array.from(sites).filter((id) => !(id in state.siteName));
+  const jobs = missing.map((id) =>
+    api("/api/sites/" + id, { auth: false })
+      .then((s) => (state.siteName[id] = s.signage_name || s.standard_name))
+      .catch(() => (state.siteName[id] = ""))
+  );
+  Array.from(cases)
+    .filter((id) => !(id in state.caseNumber))
+    .forEach(function (id) {
+      jobs.push(
+        api("/api/cases/" + id)
+          .then((c) => (state.caseNumber[id] = c.case_number))
+          .catch(() => (state.caseNumber[id] = ""))
+      );
+    });
+  if (!state.matterName) {
+    jobs.push(
+      api("/api/matters", { params: { include_inactive: true }, auth: false })
+        .then(function (body) {
+          state.matterName = {};
+          body.items.forEach((m) => (state.matterName[m.code] = m.name));
+        })
+        .catch(() => null)
+    );
+  }
+  if (!state.accountName) {
+    jobs.push(
+      api("/api/users", { params: { limit: 1000 } })
+        .then(function (body) {
+          state.accountName = {};
+          body.items.forEach((u) => (state.accountName[String(u.id)] = u.username));
+        })
+        .catch(() => null)
+    );
+  }
+  await Promise.all(jobs);
+}
+
+// The object of an entry in words: a case by its number when the entry carries it.
+function auditObject(a) {
+  const label = ENTITY[a.entity] || a.entity;
+  if (a.entity === "case") return label + (state.caseNumber[a.entity_id] ? " " + state.caseNumber[a.entity_id] : "");
+  if (a.entity === "site" && state.siteName[a.entity_id]) return label + " " + state.siteName[a.entity_id];
+  if (a.entity === "account" && state.accountName && state.accountName[a.entity_id]) return label + " " + state.accountName[a.entity_id];
+  if (a.entity === "division") return label + " " + (state.countyName[a.entity_id] || a.entity_id);
+  return label + " " + a.entity_id;
+}
+
 async function loadAudit(offset) {
   state.auditOffset = Math.max(0, offset || 0);
   const since = $("audit-since").value;
   const until = $("audit-until").value;
+  $("audit-until").removeAttribute("aria-invalid");
+  if (since && until && until < since) {
+    clear($("audit").querySelector("tbody"));
+    say("audit-note", "截止日期早于起始日期，请交换两个日期。", "bad");
+    $("audit-until").setAttribute("aria-invalid", "true");
+    $("audit-prev").disabled = $("audit-next").disabled = true;
+    return;
+  }
   const params = {
+    q: $("audit-q").value.trim(),
     entity: $("audit-entity").value,
-    entity_id: $("audit-entity-id").value.trim(),
     actor: $("audit-actor").value.trim(),
     action: $("audit-action").value,
     county: $("audit-county").value,
@@ -312,18 +495,21 @@ async function loadAudit(offset) {
   };
   try {
     const body = await api("/api/audit", { params: params });
+    await auditNames(body.items);
     state.auditTotal = body.total;
     const tbody = clear($("audit").querySelector("tbody"));
     body.items.forEach(function (a) {
-      const changes = (a.changes || []).slice(0, 6).map((c) => el("div", null, c.field + "：" + fmt(c.before) + " → " + fmt(c.after)));
-      if ((a.changes || []).length > 6) changes.push(el("div", { class: "note" }, "另有 " + (a.changes.length - 6) + " 项"));
+      const shown = 10;
+      const changes = (a.changes || []).slice(0, shown).map((c) => el("div", null, auditChange(a, c)));
+      if ((a.changes || []).length > shown) changes.push(el("div", { class: "note" }, "另有 " + (a.changes.length - shown) + " 项"));
+      const note = a.note ? String(a.note).split(" / ")[0] : null;
       tbody.appendChild(
-        el("tr", { "data-entity": a.entity, "data-action": a.action }, [
-          el("td", null, chinaDateTime(a.at)),
-          el("td", null, [a.actor, el("div", { class: "note" }, ROLE_LABELS[a.role] || a.role)]),
+        el("tr", { "data-entity": a.entity, "data-action": a.action, "data-id": a.entity_id }, [
+          el("td", { class: "when" }, chinaDateTime(a.at)),
+          el("td", null, [a.actor, el("div", { class: "note" }, ROLE_LABELS[a.role] || (a.role ? a.role : "未登录"))]),
           el("td", null, ACTION[a.action] || a.action),
-          el("td", null, [(ENTITY[a.entity] || a.entity) + " " + a.entity_id, a.county_code ? el("div", { class: "note" }, state.countyName[a.county_code] || a.county_code) : null]),
-          el("td", null, changes.concat(a.note ? [el("div", { class: "note" }, "说明：" + a.note)] : [])),
+          el("td", null, [auditObject(a), a.county_code ? el("div", { class: "note" }, state.countyName[a.county_code] || a.county_code) : null]),
+          el("td", null, changes.concat(note ? [el("div", { class: "note" }, "说明：" + note)] : [])),
         ])
       );
     });
@@ -332,6 +518,7 @@ async function loadAudit(offset) {
     $("audit-prev").disabled = state.auditOffset === 0;
     $("audit-next").disabled = end >= body.total;
   } catch (error) {
+    clear($("audit").querySelector("tbody"));
     fail("audit-note")(error);
   }
 }

@@ -2,12 +2,14 @@
  * or edit a site (click the map or type coordinates in WGS-84 / GCJ-02 / BD-09), record status
  * changes, and the county's construction plan (template, upload, row errors, submit, comments).
  */
+import "/static/site-facts.js";
 import {
   $, api, chinaDate, chinaDateTime, clear, CRS, debounce, download, el, errorLines, geoView,
   options, PLAN_STATE, requireRole, say, svg, tabs, toWgs84,
 } from "/static/common.js";
 import {
-  CENTRE_KINDS, INITIAL_STATUSES, SITE_KIND_LABELS, STATUSES, STATUS_COLOURS, STATUS_LABELS,
+  CENTRE_KINDS, INITIAL_STATUSES, PLAN_TARGET_LABELS, PLAN_TARGETS, SITE_KIND_LABELS, STATUSES, STATUS_COLOURS,
+  STATUS_LABELS,
 } from "/static/vocab.js";
 
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -25,17 +27,55 @@ const state = {
   picked: false, // coordinates set by a map click
   campaigns: [],
   plan: null, // newest plan version of the chosen campaign
+  moves: null, // {allowed, note}: the status moves of the selected site (from its history)
+  editingItem: null, // division code of the plan item being edited
 };
 
 function status(text, kind) {
   say("status", text, kind);
 }
 
+// The fields of the site and plan forms in words (an error names the field, never its key).
+const FIELD_WORDS = {
+  lon: "经度", lat: "纬度", crs: "坐标系", division_code: "区划", signage_name: "现场标识名称", address: "地址",
+  status: "状态", effective_date: "日期", note: "说明", coord_method: "坐标来源", title: "规划名称",
+  target: "建设目标", target_date: "目标日期", budget_yuan: "预算", funding_source: "资金来源", comment: "提交说明",
+};
+
+function fieldWord(field) {
+  const key = String(field || "").replace(/^items\[\d+\]\./, "");
+  return FIELD_WORDS[key] || "";
+}
+
+// An error said once: the message, then each field's problem only when it adds something.
+function errorText(error) {
+  const extra = [];
+  ((error.body && error.body.errors) || []).forEach(function (e) {
+    const message = String(e.message || "").split(" / ")[0];
+    if (!message || message === error.message || extra.indexOf(message) >= 0) return;
+    extra.push(e.row ? errorLines({ body: { errors: [e] } })[0] : (fieldWord(e.field) ? fieldWord(e.field) + "：" : "") + message);
+  });
+  return error.message + (extra.length ? "：" + extra.join("；") : "");
+}
+
 function fail(target) {
   return function (error) {
-    const lines = errorLines(error);
-    say(target, error.message + (lines.length ? "：" + lines.join("；") : ""), "bad");
+    say(target, errorText(error), "bad");
   };
+}
+
+function countSites() {
+  status(state.county.name + "：" + state.sites.length + " 个站点。", "ok");
+}
+
+function townshipName(code) {
+  const t = state.townships.find((d) => d.code === code);
+  return t ? t.name : "";
+}
+
+// Coordinates as typed and shown: 6 decimals (about 0.1 m).
+function coord(value) {
+  return Number(value).toFixed(6);
 }
 
 // ---------------------------------------------------------------- loading
@@ -129,11 +169,15 @@ function renderTable() {
   const shown = state.sites.filter(function (s) {
     if (wanted && s.status !== wanted) return false;
     if (!words) return true;
-    return (s.standard_name + " " + (s.signage_name || "") + " " + s.division_code).indexOf(words) >= 0;
+    return (s.standard_name + " " + (s.signage_name || "") + " " + townshipName(s.township_code) + " " + s.division_code).indexOf(words) >= 0;
   });
   shown.forEach(function (s) {
     const row = el("tr", { class: "clickable" + (state.selected && state.selected.id === s.id ? " selected" : ""), "data-id": s.id, tabindex: 0 }, [
-      el("td", null, [s.standard_name, s.signage_name && s.signage_name !== s.standard_name ? el("div", { class: "note" }, "标识：" + s.signage_name) : null]),
+      el("td", null, [
+        s.standard_name,
+        el("div", { class: "note township" }, townshipName(s.township_code) || "—"),
+        s.signage_name && s.signage_name !== s.standard_name ? el("div", { class: "note" }, "标识：" + s.signage_name) : null,
+      ]),
       el("td", { class: "wide-only" }, SITE_KIND_LABELS[s.kind] || s.kind),
       el("td", null, STATUS_LABELS[s.status] || s.status),
       el("td", { class: "wide-only" }, s.status_since),
@@ -169,7 +213,8 @@ async function fillDivisions() {
   const villages = await villagesOf(township);
   const label = function (d, prefix) {
     const taken = state.openByDivision.get(d.code);
-    return [d.code, prefix + d.name + (taken ? "（已有站点）" : ""), Boolean(taken)];
+    const gone = Boolean(d.abolished_on);
+    return [d.code, prefix + d.name + (gone ? "（已撤销）" : taken ? "（已有站点）" : ""), Boolean(taken) || gone];
   };
   options(select, [label(t, "【中心】")].concat(villages.map((v) => label(v, ""))), "请选择区划");
   showStandardName();
@@ -233,14 +278,14 @@ function selectSite(id) {
   if (!s) return;
   state.selected = s;
   state.picked = false;
-  $("form-heading").textContent = "编辑站点：" + s.standard_name;
+  $("form-heading").textContent = "编辑站点：" + s.standard_name + (townshipName(s.township_code) ? "（" + townshipName(s.township_code) + "）" : "");
   $("new-site").hidden = false;
   $("division-fields").hidden = true;
   $("initial-status").hidden = true;
   $("site-save").textContent = "保存修改";
   $("signage").value = s.signage_name || "";
-  $("lon").value = String(s.lon);
-  $("lat").value = String(s.lat);
+  $("lon").value = coord(s.lon);
+  $("lat").value = coord(s.lat);
   $("crs").value = "wgs84";
   $("address").value = s.address || "";
   say("site-result", s.location_warning ? "位置提示：" + s.location_warning : "", s.location_warning ? "warn" : null);
@@ -257,6 +302,7 @@ function newSite() {
   $("site-form").reset();
   $("crs").value = "wgs84";
   $("effective-date").value = chinaDate();
+  $("effective-date").max = chinaDate();
   $("form-heading").textContent = "登记新站点";
   $("new-site").hidden = true;
   $("division-fields").hidden = false;
@@ -278,15 +324,26 @@ function coordinates() {
   return { lon: lon, lat: lat, crs: $("crs").value };
 }
 
+// The first problem of the form, checked in the order the fields appear: [message, field id].
+function formProblem() {
+  if (!state.selected) {
+    if (!$("township").value) return ["请选择乡镇（街道）。", "township"];
+    if (!$("division").value) return ["请选择站点所在区划。", "division"];
+  }
+  if (!coordinates()) return ["请点击地图或输入有效的经纬度。", "lon"];
+  return null;
+}
+
 async function saveSite(event) {
   event.preventDefault();
   const result = $("site-result");
-  const xy = coordinates();
-  if (!xy) {
-    say(result, "请点击地图或输入有效的经纬度。", "bad");
-    $("lon").focus();
+  const problem = formProblem();
+  if (problem) {
+    say(result, problem[0], "bad");
+    $(problem[1]).focus();
     return;
   }
+  const xy = coordinates();
   const signage = $("signage").value.trim();
   const address = $("address").value.trim();
   const editing = Boolean(state.selected);
@@ -298,23 +355,18 @@ async function saveSite(event) {
     if (state.selected) {
       const s = state.selected;
       const body = { version: s.version };
-      if (xy.crs !== "wgs84" || Math.abs(xy.lon - s.lon) > 1e-7 || Math.abs(xy.lat - s.lat) > 1e-7) {
+      // Unchanged coordinates are the stored ones rounded to the 6 decimals shown.
+      if (xy.crs !== "wgs84" || coord(xy.lon) !== coord(s.lon) || coord(xy.lat) !== coord(s.lat)) {
         Object.assign(body, xy, { coord_method: state.picked ? "map_pick" : null });
       }
       if (signage !== (s.signage_name || "")) body.signage_name = signage || null;
       if (address !== (s.address || "")) body.address = address || null;
       site = await api("/api/sites/" + s.id, { method: "PATCH", json: body });
     } else {
-      const division = $("division").value;
-      if (!division) {
-        say(result, "请选择站点所在区划。", "bad");
-        $("division").focus();
-        return;
-      }
       site = await api("/api/sites", {
         json: Object.assign(
           {
-            division_code: division,
+            division_code: $("division").value,
             signage_name: signage || null,
             address: address || null,
             status: $("status-new").value,
@@ -329,9 +381,10 @@ async function saveSite(event) {
     await loadSites();
     drawSites();
     selectSite(site.id);
+    countSites();
     say(
       result,
-      (editing ? "已保存：" : "已登记：") + site.standard_name + "（编号 " + site.id + "）" + (warnings.length ? "。提示：" + warnings.join("；") : ""),
+      (editing ? "已保存：" : "已登记：") + site.standard_name + (warnings.length ? "。提示：" + warnings.join("；") : ""),
       warnings.length ? "warn" : "ok"
     );
     result.setAttribute("data-site-id", String(site.id));
@@ -347,19 +400,46 @@ async function saveSite(event) {
 function showStatusCard(s) {
   $("status-card").hidden = false;
   $("status-current").textContent = "当前：" + (STATUS_LABELS[s.status] || s.status) + "（自 " + s.status_since + "）";
-  const centre = CENTRE_KINDS.includes(s.kind);
-  const choices = STATUSES.filter((k) => k !== s.status && (centre || k !== "standardized"));
-  options($("status-next"), choices.map((k) => [k, STATUS_LABELS[k]]), "请选择");
+  // The moves offered come with the history (the server's rules); none until it is loaded.
+  options($("status-next"), [], "正在载入…");
+  state.moves = { allowed: [], note: [] };
   $("status-date").value = chinaDate();
+  $("status-date").max = chinaDate();
+  $("status-date").min = s.status_since || "";
   $("status-note").value = "";
+  $("status-note").required = false;
+  $("status-save").disabled = true;
   say("status-result", "");
   loadHistory(s.id);
+}
+
+function offerMoves(history) {
+  state.moves = { allowed: history.allowed_next || [], note: history.note_required || [] };
+  const closed = !state.moves.allowed.length;
+  options(
+    $("status-next"),
+    state.moves.allowed.map((k) => [k, STATUS_LABELS[k] + (state.moves.note.indexOf(k) >= 0 ? "（须填写说明）" : "")]),
+    closed ? "站点已撤销，不能再变更" : "请选择"
+  );
+  $("status-next").disabled = closed;
+  $("status-save").disabled = closed;
+  const last = history.events.length ? history.events[history.events.length - 1].effective_date : "";
+  if (last) $("status-date").min = last;
+  noteRule();
+}
+
+// A closure or a backward move needs a note: the field says so as soon as one is chosen.
+function noteRule() {
+  const needed = state.moves && state.moves.note.indexOf($("status-next").value) >= 0;
+  $("status-note").required = Boolean(needed);
+  $("status-note-label").textContent = needed ? "说明（必填）" : "说明（撤销或回退状态时必填）";
 }
 
 async function loadHistory(id) {
   const list = clear($("history"));
   try {
     const h = await api("/api/sites/" + id + "/history");
+    if (state.selected && state.selected.id === id) offerMoves(h);
     h.events
       .slice()
       .reverse()
@@ -375,16 +455,27 @@ async function loadHistory(id) {
       .slice(-10)
       .reverse()
       .forEach(function (e) {
-        list.appendChild(el("li", { class: "item" }, [el("div", { class: "meta" }, chinaDateTime(e.at) + " · " + e.actor + " 修改 " + e.field + "：" + fmt(e.before) + " → " + fmt(e.after))]));
+        list.appendChild(el("li", { class: "item" }, [el("div", { class: "meta" }, chinaDateTime(e.at) + " · " + e.actor + " 修改" + (EDIT_WORDS[e.field] || "") + "：" + fmt(e.field, e.before) + " → " + fmt(e.field, e.after))]));
       });
   } catch (error) {
     list.appendChild(el("li", { class: "bad" }, error.message));
   }
 }
 
-function fmt(value) {
+const EDIT_WORDS = Object.assign({}, FIELD_WORDS, {
+  signage_conforms: "标识是否规范", signage_problems: "标识问题", location_warning: "位置提示", collected_on: "采集日期",
+  standard_name: "标准名称", hall_area_m2: "大厅面积", staff_count: "工作人员数", contact_phone: "联系电话",
+});
+
+// An edited value in words: coordinates to 6 decimals, yes/no, lists joined, never raw JSON.
+function fmt(field, value) {
   if (value === null || value === undefined || value === "") return "（空）";
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
+  if (field === "lon" || field === "lat") return coord(value);
+  if (field === "coord_method") return { map_pick: "地图点选", gps: "现场定位", survey: "测绘", geocoded: "地址解析" }[value] || "其他";
+  if (typeof value === "boolean") return value ? "是" : "否";
+  if (Array.isArray(value)) return value.length ? value.map((v) => (v && typeof v === "object" ? v.message_zh || "…" : String(v))).join("、") : "（无）";
+  if (typeof value === "object") return "（已修改）";
+  return String(value);
 }
 
 async function saveStatus(event) {
@@ -392,15 +483,34 @@ async function saveStatus(event) {
   const s = state.selected;
   const next = $("status-next").value;
   const day = $("status-date").value;
-  if (!s || !next || !day) {
-    say("status-result", "请选择新状态和生效日期。", "bad");
+  const note = $("status-note").value.trim();
+  if (!s || !next) {
+    say("status-result", "请选择新状态。", "bad");
+    $("status-next").focus();
+    return;
+  }
+  if (!day || day > chinaDate() || (s.status_since && day < $("status-date").min)) {
+    say("status-result", "生效日期应在 " + ($("status-date").min || "上次变更") + " 至今天之间。", "bad");
+    $("status-date").focus();
+    return;
+  }
+  if ($("status-note").required && !note) {
+    say("status-result", next === "closed" ? "撤销站点须填写说明（撤销原因）。" : "回退状态须填写说明。", "bad");
+    $("status-note").setAttribute("aria-invalid", "true");
+    $("status-note").focus();
+    return;
+  }
+  $("status-note").removeAttribute("aria-invalid");
+  if (next === "closed" && !window.confirm("撤销是最终状态，撤销后该站点不能再变更状态。确定撤销“" + s.standard_name + "”吗？")) {
+    say("status-result", "未撤销。", null);
     return;
   }
   try {
-    await api("/api/sites/" + s.id + "/status", { json: { status: next, effective_date: day, note: $("status-note").value.trim() || null } });
+    await api("/api/sites/" + s.id + "/status", { json: { status: next, effective_date: day, note: note || null } });
     await loadSites();
     drawSites();
     selectSite(s.id);
+    countSites();
     say("status-result", "已记录：" + STATUS_LABELS[next] + "（" + day + "）", "ok");
   } catch (error) {
     fail("status-result")(error);
@@ -429,6 +539,21 @@ async function loadPlan() {
     ])
   );
   $("plan-submit").disabled = !(p && (p.state === "draft" || p.state === "returned"));
+  if (p && p.state === "returned" && p.was_returned) {
+    // Say before submitting whether anything changed since the return.
+    const diff = await api("/api/plans/" + p.id + "/changes");
+    const n = diff.added.length + diff.removed.length + diff.changed.length;
+    summary.appendChild(
+      el(
+        "p",
+        { id: "since-return", class: n || diff.title_changed ? "note" : "warn" },
+        n || diff.title_changed
+          ? "自退回以来：新增 " + diff.added.length + " 项，删除 " + diff.removed.length + " 项，修改 " + diff.changed.length + " 项。"
+          : "自退回以来还没有任何修改：请按审核意见修改后再提交。"
+      )
+    );
+  }
+  renderItems();
   renderReviews();
   await renderVersions();
 }
@@ -468,13 +593,214 @@ async function renderVersions() {
   });
 }
 
+// Where a problem is, in words: the sheet cell, the item's division, or the field.
+function problemPlace(e) {
+  if (e.row && e.field) return e.field; // the server's place in the workbook: 规划 第3行 目标日期
+  if (e.row) return "第 " + e.row + " 行" + (e.column ? " " + e.column : "");
+  const m = /^items\[(\d+)\]\.(\w+)$/.exec(e.field || "");
+  if (m) return "第 " + (Number(m[1]) + 1) + " 条" + (fieldWord(m[2]) ? " " + fieldWord(m[2]) : "");
+  if (String(e.field || "").indexOf("missing_explained") === 0) return "未列入的区划";
+  return fieldWord(e.field) || "规划";
+}
+
 function showRowErrors(errors) {
   const table = $("row-errors");
   const tbody = clear(table.querySelector("tbody"));
   table.hidden = !errors.length;
   errors.slice(0, 300).forEach(function (e) {
-    tbody.appendChild(el("tr", { "data-row": e.row || "" }, [el("td", null, e.field || (e.row ? "第 " + e.row + " 行" : "")), el("td", null, String(e.message || "").split(" / ")[0])]));
+    tbody.appendChild(el("tr", { "data-row": e.row || "", "data-code": e.code || "" }, [el("td", null, problemPlace(e)), el("td", null, String(e.message || "").split(" / ")[0])]));
   });
+}
+
+// ---------------------------------------------------------------- plan items (edited without Excel)
+
+function editable() {
+  return Boolean(state.plan && (state.plan.state === "draft" || state.plan.state === "returned"));
+}
+
+function campaignInfo() {
+  return state.campaigns.find((c) => c.code === campaign()) || null;
+}
+
+function villageLevel() {
+  const c = campaignInfo();
+  return !c || c.figure !== "standardization";
+}
+
+function renderItems() {
+  const card = $("items-card");
+  const p = state.plan;
+  card.hidden = !p;
+  if (!p) return;
+  $("item-form").hidden = !editable();
+  const words = $("item-filter").value.trim();
+  const tbody = clear($("plan-items").querySelector("tbody"));
+  const shown = p.items.filter((i) => !words || (i.division_name + " " + (i.township_name || "")).indexOf(words) >= 0);
+  shown.forEach(function (i) {
+    const actions = editable()
+      ? [
+          el("button", { type: "button", class: "small", "data-edit": i.division_code, "aria-label": "修改 " + (i.township_name || "") + i.division_name }, "修改"),
+          " ",
+          el("button", { type: "button", class: "small", "data-remove": i.division_code, "aria-label": "删除 " + (i.township_name || "") + i.division_name }, "删除"),
+        ]
+      : "—";
+    tbody.appendChild(
+      el("tr", { "data-division": i.division_code, class: state.editingItem === i.division_code ? "selected" : "" }, [
+        el("td", null, i.township_name || "—"),
+        el("td", null, i.division_name),
+        el("td", null, PLAN_TARGET_LABELS[i.target] || i.target),
+        el("td", null, i.target_date),
+        el("td", { class: "num" }, i.budget_yuan === null ? "—" : i.budget_yuan.toLocaleString("zh-CN")),
+        el("td", null, actions),
+      ])
+    );
+  });
+  $("items-count").textContent = "共 " + p.items.length + " 项" + (words ? "，显示 " + shown.length + " 项" : "");
+  if (editable() && !$("item-target").options.length) resetItemForm();
+}
+
+async function fillItemDivisions() {
+  const select = $("item-division");
+  const township = $("item-township").value;
+  if (!villageLevel()) {
+    options(select, township ? [[township, townshipName(township)]] : [], "请先选择乡镇（街道）");
+    select.value = township;
+    return;
+  }
+  if (!township) {
+    options(select, [], "请先选择乡镇（街道）");
+    return;
+  }
+  const planned = new Set(state.plan ? state.plan.items.map((i) => i.division_code) : []);
+  const villages = await villagesOf(township);
+  options(
+    select,
+    villages.map(function (v) {
+      const gone = Boolean(v.abolished_on);
+      const has = planned.has(v.code) && v.code !== state.editingItem;
+      return [v.code, v.name + (gone ? "（已撤销）" : has ? "（已列入）" : ""), gone || has];
+    }),
+    "请选择"
+  );
+}
+
+function resetItemForm() {
+  state.editingItem = null;
+  const c = campaignInfo();
+  const targets = PLAN_TARGETS.filter((t) => !villageLevel() || t !== "standardized");
+  options($("item-target"), targets.map((t) => [t, PLAN_TARGET_LABELS[t]]), "请选择");
+  options($("item-township"), state.townships.map((t) => [t.code, t.name + (t.abolished_on ? "（已撤销）" : ""), Boolean(t.abolished_on)]), "请选择");
+  $("item-township").disabled = false;
+  $("item-division").disabled = false;
+  $("item-date").value = "";
+  $("item-date").min = c ? c.start_on : "";
+  $("item-date").max = c ? c.deadline : "";
+  $("item-budget").value = "";
+  $("item-funding").value = "";
+  $("item-save").textContent = "加入规划";
+  $("item-cancel").hidden = true;
+  fillItemDivisions();
+}
+
+async function editItem(code) {
+  const i = state.plan.items.find((x) => x.division_code === code);
+  if (!i) return;
+  resetItemForm();
+  state.editingItem = code;
+  $("item-township").value = villageLevel() ? i.township_code : code;
+  await fillItemDivisions();
+  $("item-division").value = code;
+  $("item-township").disabled = true;
+  $("item-division").disabled = true;
+  $("item-target").value = i.target;
+  $("item-date").value = i.target_date;
+  $("item-budget").value = i.budget_yuan === null ? "" : String(i.budget_yuan);
+  $("item-funding").value = i.funding_source || "";
+  $("item-save").textContent = "保存修改";
+  $("item-cancel").hidden = false;
+  say("item-result", "正在修改：" + (i.township_name ? i.township_name + " " : "") + i.division_name);
+  renderItems();
+  $("item-target").focus();
+}
+
+function itemBody(i) {
+  return { division_code: i.division_code, target: i.target, target_date: i.target_date, budget_yuan: i.budget_yuan, funding_source: i.funding_source, note: i.note };
+}
+
+// Write the plan's items with the revision read: someone else's change since is not overwritten.
+async function putItems(items, explained, done) {
+  const p = state.plan;
+  try {
+    const body = { title: p.title, items: items, revision: p.revision };
+    if (explained) body.missing_explained = explained;
+    await api("/api/plans/" + p.id, { method: "PUT", json: body });
+    await loadPlan();
+    say("item-result", done, "ok");
+    say("submit-result", "");
+    return true;
+  } catch (error) {
+    if (error.status === 409 && error.code === "version_conflict") {
+      await loadPlan().catch(() => null);
+      say("item-result", error.message + "（已重新载入最新内容，请核对后再修改）", "bad");
+      return false;
+    }
+    fail("item-result")(error);
+    return false;
+  }
+}
+
+async function saveItem(event) {
+  event.preventDefault();
+  const code = $("item-division").value;
+  const target = $("item-target").value;
+  const day = $("item-date").value;
+  const budgetText = $("item-budget").value.trim();
+  const checks = [
+    [!$("item-township").value, "请选择乡镇（街道）。", "item-township"],
+    [!code, "请选择区划。", "item-division"],
+    [!target, "请选择建设目标。", "item-target"],
+    [!day || (day < $("item-date").min) || (day > $("item-date").max), "目标日期应在 " + $("item-date").min + " 至 " + $("item-date").max + " 之间。", "item-date"],
+    [budgetText && !/^\d+$/.test(budgetText), "预算应为整数（元）。", "item-budget"],
+  ];
+  const bad = checks.find((c) => c[0]);
+  if (bad) {
+    say("item-result", bad[1], "bad");
+    $(bad[2]).focus();
+    return;
+  }
+  const p = state.plan;
+  const old = p.items.find((i) => i.division_code === code);
+  const item = {
+    division_code: code,
+    target: target,
+    target_date: day,
+    budget_yuan: budgetText ? Number(budgetText) : null,
+    funding_source: $("item-funding").value.trim() || null,
+    note: old ? old.note : null,
+  };
+  const items = p.items.filter((i) => i.division_code !== code).map(itemBody).concat([item]);
+  // A division planned now no longer needs its reason for being left out.
+  let explained = null;
+  if (p.missing_explained && p.missing_explained[code] !== undefined) {
+    explained = Object.assign({}, p.missing_explained);
+    delete explained[code];
+  }
+  const name = $("item-division").selectedOptions[0] ? $("item-division").selectedOptions[0].textContent : "";
+  $("item-save").disabled = true;
+  try {
+    if (await putItems(items, explained, (old ? "已修改：" : "已加入：") + name)) resetItemForm();
+  } finally {
+    $("item-save").disabled = false;
+  }
+}
+
+async function removeItem(code) {
+  const p = state.plan;
+  const i = p.items.find((x) => x.division_code === code);
+  if (!i) return;
+  const name = (i.township_name ? i.township_name + " " : "") + i.division_name;
+  if (!window.confirm("从本规划删除“" + name + "”吗？删除后该区划须重新列入或说明不纳入原因，才能提交审核。")) return;
+  await putItems(p.items.filter((x) => x.division_code !== code).map(itemBody), null, "已删除：" + name);
 }
 
 async function upload(event) {
@@ -504,10 +830,13 @@ async function upload(event) {
       check.ok ? "ok" : "warn"
     );
     showRowErrors(check.errors.concat(warnings));
-    if (!body.dry_run) await loadPlan();
+    if (!body.dry_run) {
+      say("submit-result", "");
+      await loadPlan();
+    }
   } catch (error) {
-    say(result, error.message, "bad");
-    showRowErrors(error.body.errors || []);
+    say(result, error.message + (error.body && error.body.errors && error.body.errors.length ? "。下表列出全部问题，请一并改正后重新上传。" : ""), "bad");
+    showRowErrors(error.body ? error.body.errors || [] : []);
   } finally {
     $("upload").disabled = false;
   }
@@ -517,10 +846,26 @@ async function submitPlan() {
   if (!state.plan) return;
   const result = $("submit-result");
   $("plan-submit").disabled = true;
+  const body = { comment: $("submit-comment").value.trim() || null, revision: state.plan.revision };
   try {
     // The revision read: a plan changed since (another planner's upload) is not submitted.
-    const plan = await api("/api/plans/" + state.plan.id + "/submit", { json: { comment: $("submit-comment").value.trim() || null, revision: state.plan.revision } });
+    let plan;
+    try {
+      plan = await api("/api/plans/" + state.plan.id + "/submit", { json: body });
+    } catch (error) {
+      if (!(error.status === 409 && error.code === "plan_unchanged")) throw error;
+      // Returned and not changed since (a corrected upload may have failed): ask first.
+      const sure = window.confirm("这份规划自退回以来没有任何修改（如果修改稿上传失败，请先改正后重新上传）。\n\n确定要原样重新提交审核吗？");
+      if (!sure) {
+        say(result, "未提交：规划自退回以来没有修改。请上传修改后的表格或在“规划条目”中修改后再提交。", "warn");
+        $("plan-submit").disabled = false;
+        return;
+      }
+      plan = await api("/api/plans/" + state.plan.id + "/submit", { json: Object.assign({ confirm_unchanged: true }, body) });
+    }
     say(result, "已提交审核（第 " + plan.version + " 版）。", "ok");
+    say("upload-result", "");
+    showRowErrors([]);
     $("submit-comment").value = "";
     await loadPlan();
   } catch (error) {
@@ -530,7 +875,7 @@ async function submitPlan() {
       return;
     }
     say(result, error.message, "bad");
-    showRowErrors(error.body.errors || []);
+    showRowErrors(error.body ? error.body.errors || [] : []);
     $("plan-submit").disabled = false;
   }
 }
@@ -554,9 +899,33 @@ function wire() {
   $("site-form").addEventListener("submit", saveSite);
   $("new-site").addEventListener("click", newSite);
   $("status-form").addEventListener("submit", saveStatus);
+  $("status-next").addEventListener("change", noteRule);
+  $("skip-to-form").addEventListener("click", function (event) {
+    event.preventDefault();
+    const first = state.selected ? $("signage") : $("township");
+    first.focus();
+    first.scrollIntoView({ block: "center" });
+  });
+  $("item-form").addEventListener("submit", saveItem);
+  $("item-township").addEventListener("change", fillItemDivisions);
+  $("item-cancel").addEventListener("click", function () {
+    resetItemForm();
+    say("item-result", "");
+    renderItems();
+  });
+  $("item-filter").addEventListener("input", debounce(renderItems, 150));
+  $("plan-items").addEventListener("click", function (event) {
+    const button = event.target.closest("button");
+    if (!button) return;
+    if (button.getAttribute("data-edit")) editItem(button.getAttribute("data-edit"));
+    if (button.getAttribute("data-remove")) removeItem(button.getAttribute("data-remove"));
+  });
   $("site-filter").addEventListener("input", debounce(renderTable, 150));
   $("site-status-filter").addEventListener("change", renderTable);
-  $("campaign").addEventListener("change", () => loadPlan().catch(fail("upload-result")));
+  $("campaign").addEventListener("change", function () {
+    options($("item-target"), []);
+    loadPlan().catch(fail("upload-result"));
+  });
   $("template-download").addEventListener("click", function () {
     download("/api/plans/template.xlsx", { county: state.county.code, campaign: campaign() }, "plan-template.xlsx")
       .then((name) => say("upload-result", "已下载 " + name, "ok"))
@@ -592,7 +961,7 @@ async function start() {
     renderTable();
     newSite();
     await loadPlan();
-    status(county.name + "：" + state.sites.length + " 个站点。", "ok");
+    countSites();
     document.body.setAttribute("data-ready", "true");
   } catch (error) {
     status("加载失败：" + error.message, "bad");
