@@ -111,7 +111,10 @@ def test_no_date_query_parameter_anywhere_overflows(client):
         headers=client.auth("planner_hecheng"),
     )
     assert plan.status_code == 201, plan.text
-    fill = {"{plan_id:int}": str(plan.json()["id"])}
+    fill = {
+        "{plan_id:int}": str(plan.json()["id"]),
+        "{site_id:int}": str(client.template.sites["hecheng"]),
+    }
     before = client.snapshot()
     checked = 0
     for _handler, path, name, kind in _routes_with_dates(client):

@@ -2,8 +2,6 @@
  * comment, diff against the previous version), accounts (create planners and agents, disable,
  * enable) and the audit trail.
  */
-import "/static/calendar.js";
-import "/static/signs.js";
 import {
   $, api, CASE_STATE, chinaDateTime, clear, CRS, el, errorLines, options, PLAN_STATE, RATING, requireRole, say, tabs,
 } from "/static/common.js";

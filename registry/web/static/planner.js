@@ -2,7 +2,6 @@
  * or edit a site (click the map or type coordinates in WGS-84 / GCJ-02 / BD-09), record status
  * changes, and the county's construction plan (template, upload, row errors, submit, comments).
  */
-import "/static/site-facts.js";
 import {
   $, api, chinaDate, chinaDateTime, clear, CRS, debounce, download, el, errorLines, geoView,
   options, PLAN_STATE, requireRole, say, svg, tabs, toWgs84,
