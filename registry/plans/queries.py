@@ -15,7 +15,7 @@ from registry.core.codes import normalise_code
 from registry.core.errors import Forbidden, NotFound, RuleViolation
 from registry.core.params import code_or_none, one_of, page
 from registry.core.text import clean_text
-from registry.plans import rules
+from registry.plans import comparison, rules
 from registry.plans import schemas as out
 from registry.plans.rules import CampaignInfo, DivisionInfo, ItemIn, Problem
 from registry.plans.scope import require_reader
@@ -309,7 +309,7 @@ async def _comparison(
     other_items: list[ItemIn],
 ) -> out.PlanComparison:
     """The API's comparison of two item lists, divisions named with their township."""
-    result = rules.compare_items(base_items, other_items)
+    result = comparison.compare_items(base_items, other_items)
     codes = {i.division_code for i in [*base_items, *other_items]}
     rows = (
         await Division.select(Division.code, Division.name, Division.township_code).where(
@@ -364,7 +364,7 @@ async def changes_since_return(plan_id: int, actor: Actor) -> out.PlanComparison
         row,
         row,
         returned.get("title") != row["title"],
-        rules.snapshot_items(returned),
+        comparison.snapshot_items(returned),
         current,
     )
 

@@ -23,7 +23,7 @@ from registry.db.binding import current
 from registry.db.bulk import insert_many
 from registry.db.engines import is_sqlite
 from registry.db.transactions import write_transaction
-from registry.plans import rules
+from registry.plans import comparison, rules
 from registry.plans import schemas as out
 from registry.plans.queries import (
     campaign_info,
@@ -118,7 +118,7 @@ def _item_rows(plan_id: int, items: list[ItemIn]) -> list[PlanItem]:
 
 def _items_change(before: list[ItemIn], after: list[ItemIn]) -> list[dict[str, Any]]:
     """The audit entry's view of an item replacement: division codes, never free text."""
-    diff = rules.compare_items(before, after)
+    diff = comparison.compare_items(before, after)
     if not (diff.added or diff.removed or diff.changed):
         return []
     return [
@@ -394,11 +394,11 @@ async def submit(
         if (
             row["state"] == "returned"
             and not confirm_unchanged
-            and rules.unchanged_since_return(
+            and comparison.unchanged_since_return(
                 row.get("returned_content"), row["title"], items, explained
             )
         ):
-            refusal = rules.unchanged_refusal()
+            refusal = comparison.unchanged_refusal()
             raise Conflict(refusal.code, refusal.zh, refusal.en, refusal.field)
         report, _ = await check_report(row["county_code"], campaign, items, explained)
         if not report.ok:
@@ -466,7 +466,7 @@ async def decide(
         if state == "returned":
             # What the reviewer returned: the resubmission is compared with it.
             items = [item_in(i) for i in await plan_items(plan_id)]
-            values[Plan.returned_content] = rules.content_snapshot(
+            values[Plan.returned_content] = comparison.content_snapshot(
                 row["title"], items, dict(row["missing_explained"] or {})
             )
         await Plan.update(values).where(Plan.id == plan_id)

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from registry.core.errors import RuleViolation
-from registry.plans import rules
+from registry.plans import comparison, rules
 from registry.plans.rules import CampaignInfo, DivisionInfo, ItemIn
 from registry.sites.rules import status
 
@@ -31,8 +31,8 @@ ITEMS = [
 
 
 def test_a_snapshot_round_trips_its_items():
-    snap = rules.content_snapshot("规划", ITEMS, {"431202001003": "拟撤并"})
-    assert rules.snapshot_items(snap) == sorted(ITEMS, key=lambda i: i.division_code)
+    snap = comparison.content_snapshot("规划", ITEMS, {"431202001003": "拟撤并"})
+    assert comparison.snapshot_items(snap) == sorted(ITEMS, key=lambda i: i.division_code)
 
 
 @pytest.mark.parametrize(
@@ -47,12 +47,12 @@ def test_a_snapshot_round_trips_its_items():
     ],
 )
 def test_unchanged_since_return(title, items, explained, unchanged):
-    returned = rules.content_snapshot("规划", ITEMS, {"431202001003": "拟撤并"})
-    assert rules.unchanged_since_return(returned, title, items, explained) is unchanged
+    returned = comparison.content_snapshot("规划", ITEMS, {"431202001003": "拟撤并"})
+    assert comparison.unchanged_since_return(returned, title, items, explained) is unchanged
 
 
 def test_never_returned_is_never_unchanged():
-    assert rules.unchanged_since_return(None, "规划", ITEMS, {}) is False
+    assert comparison.unchanged_since_return(None, "规划", ITEMS, {}) is False
 
 
 def test_a_refused_target_is_said_in_chinese_words():

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from registry.core.errors import RuleViolation
+from registry.plans import comparison
 from registry.plans import rules as plans
 from registry.plans.rules import (
     CampaignInfo,
@@ -288,7 +289,7 @@ def test_quarters_span_whole_calendar_quarters():
 def test_compare_items_by_division():
     before = [item(), item(V2.code, budget_yuan=1)]
     after = [item(V2.code, budget_yuan=2), item(NEW.code, day=date(2015, 1, 1))]
-    diff = plans.compare_items(before, after)
+    diff = comparison.compare_items(before, after)
     assert diff.added == [NEW.code]
     assert diff.removed == [V1.code]
     assert [
