@@ -44,6 +44,32 @@ def _root(raw: str | None) -> str:
     return code
 
 
+def _base_url(raw: str | None) -> str:
+    """REGISTRY_PUBLIC_BASE_URL as ``http(s)://host[:port][/path]`` without a trailing slash."""
+    text = (raw or "").strip().rstrip("/")
+    if not text:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SystemExit(
+            f"REGISTRY_PUBLIC_BASE_URL must be an http(s) address such as "
+            f"https://bmfw.example.gov.cn, got {raw!r}"
+        )
+    return text
+
+
+def _font(raw: str | None) -> str:
+    """REGISTRY_SIGN_FONT: an existing TrueType file (.ttf or .ttc)."""
+    text = (raw or "").strip()
+    if text and not (Path(text).is_file() and text.lower().endswith((".ttf", ".ttc"))):
+        raise SystemExit(
+            f"REGISTRY_SIGN_FONT must be a TrueType font file (.ttf/.ttc), got {raw!r}"
+        )
+    return text
+
+
 def private_dir(path: Path) -> None:
     """Make ``path`` a directory only its owner may enter (0700): created so, or tightened if
     it exists with wider rights. ``var/`` holds the SQLite database, its WAL and the secret key;
@@ -125,6 +151,11 @@ class Settings:
         root_code: the division the deployment serves (12 digits): a city (431200000000
             怀化市, the default), a province (430000000000) or the nation (000000000000).
             Totals, titles and the municipal centre's scope follow it.
+        public_base_url: the address residents reach the registry at (``https://…``), which
+            the QR codes of sign plates lead to; empty: the address the request came to.
+        sign_font: a TrueType CJK face (.ttf/.ttc) embedded in sign PDFs; empty: the first
+            Debian face found (``fonts-wqy-microhei`` …), else reportlab's CID font, not
+            embedded.
     """
 
     database_url: str
@@ -148,6 +179,8 @@ class Settings:
     login_address_max_failures: int = 0
     anonymous_write_rate_per_minute: int = 60
     anonymous_write_burst: int = 100
+    public_base_url: str = ""
+    sign_font: str = ""
 
     @property
     def login_address_budget(self) -> int:
@@ -184,6 +217,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         login_address_max_failures=_int(env, "REGISTRY_LOGIN_ADDRESS_MAX_FAILURES", 0),
         anonymous_write_rate_per_minute=_int(env, "REGISTRY_ANONYMOUS_WRITE_RATE_PER_MINUTE", 60),
         anonymous_write_burst=_int(env, "REGISTRY_ANONYMOUS_WRITE_BURST", 100),
+        public_base_url=_base_url(env.get("REGISTRY_PUBLIC_BASE_URL")),
+        sign_font=_font(env.get("REGISTRY_SIGN_FONT")),
     )
 
 

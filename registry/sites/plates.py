@@ -13,8 +13,13 @@ Two plates, sizes in millimetres (one SVG user unit = 1 mm; one PDF page = one p
 
 The QR code is vector: every run of dark modules is one rectangle (SVG path, PDF path), with
 the standard quiet zone of four modules, error correction M (a plate weathers). The PDF uses
-reportlab's built-in CJK CID font STSong-Light, so no font file is shipped or embedded (a PDF
-reader supplies the face); the SVG names common CJK faces and falls back to sans-serif.
+first TrueType CJK face it is given or finds (``REGISTRY_SIGN_FONT``, else WenQuanYi Micro Hei
+from Debian's ``fonts-wqy-microhei``, WenQuanYi Zen Hei, AR PL UMing) and embeds the subset of
+glyphs the plates use, so a sign maker's machine renders the name without Chinese fonts of its
+own. A character the face lacks (24 of the 5,084 characters of the national register's names
+are outside Micro Hei, all rare CJK Extension A/B) is set in reportlab's built-in CID font
+STSong-Light, which a PDF reader supplies; so is everything when no face is found (the PDF then
+needs a reader with Chinese fonts). The SVG names common CJK faces and falls back to sans-serif.
 """
 
 from __future__ import annotations
@@ -38,6 +43,14 @@ DARK = "#000000"
 CAPTION = "扫码查看办事指南"
 QUIET_ZONE = 4
 PDF_FONT = "STSong-Light"
+"""The fallback: reportlab's built-in CID font, not embedded (the reader supplies the face)."""
+EMBEDDED_FONT = "SignFace"
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
+"""TrueType CJK faces looked for, in order, when no font is configured (Debian paths)."""
 SVG_FONTS = "'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei','SimHei',sans-serif"
 # Ascent of a CJK face as a share of its size: where a baseline goes below a line's top.
 _ASCENT = 0.88
@@ -221,22 +234,67 @@ def render_svg(plate: Plate) -> str:
 # ------------------------------------------------------------------------------ PDF
 
 
+def find_font(configured: str = "") -> str | None:
+    """The TrueType (.ttf/.ttc) face to embed: ``configured`` if given (the settings checked
+    it exists), else the first of :data:`FONT_CANDIDATES` present; None when there is none."""
+    from pathlib import Path
+
+    if configured:
+        return configured
+    return next((c for c in FONT_CANDIDATES if Path(c).is_file()), None)
+
+
 @cache
-def _pdf_font() -> str:
+def _pdf_fonts(path: str | None) -> tuple[str | None, frozenset[int]]:
+    """Register the fallback CID font and, with ``path``, the embedded face; the embedded
+    face's name and the code points it has."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
     pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    return PDF_FONT
+    if path is None:
+        return None, frozenset()
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    name = f"{EMBEDDED_FONT}-{abs(hash(path)) % 10**8}"
+    face = TTFont(name, path, subfontIndex=0)
+    pdfmetrics.registerFont(face)
+    return name, frozenset(face.face.charToGlyph)
 
 
-def render_pdf(plates: list[Plate], title: str) -> bytes:
-    """The plates as one PDF, one page per plate at its real size (1:1)."""
+def font_runs(text: str, name: str | None, has: frozenset[int]) -> list[tuple[str, str]]:
+    """``text`` cut into runs of (font, text): the embedded face where it has the character,
+    the fallback CID font where not."""
+    runs: list[tuple[str, str]] = []
+    for char in text:
+        font = name if name is not None and ord(char) in has else PDF_FONT
+        if runs and runs[-1][0] == font:
+            runs[-1] = (font, runs[-1][1] + char)
+        else:
+            runs.append((font, char))
+    return runs
+
+
+def _draw_centred(canvas, text: str, x: float, y: float, size: float, fonts) -> None:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    runs = font_runs(text, *fonts)
+    widths = [stringWidth(chunk, font, size) for font, chunk in runs]
+    left = x - sum(widths) / 2
+    for (font, chunk), width in zip(runs, widths, strict=True):
+        canvas.setFont(font, size)
+        canvas.drawString(left, y, chunk)
+        left += width
+
+
+def render_pdf(plates: list[Plate], title: str, font_path: str | None = None) -> bytes:
+    """The plates as one PDF, one page per plate at its real size (1:1); the names set in the
+    TrueType face at ``font_path`` (its used glyphs embedded), else in the CID fallback."""
     from reportlab.lib.colors import HexColor
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
 
-    font = _pdf_font()
+    fonts = _pdf_fonts(font_path)
     buffer = io.BytesIO()
     # invariant: no creation date or random id, so the same plates give the same bytes.
     canvas = Canvas(buffer, invariant=1, pageCompression=1)
@@ -267,8 +325,7 @@ def render_pdf(plates: list[Plate], title: str) -> bytes:
         canvas.drawPath(path, stroke=0, fill=1)
         for t in plate.texts:
             canvas.setFillColor(HexColor(t.color))
-            canvas.setFont(font, t.size * mm)
-            canvas.drawCentredString(t.x * mm, (height - t.y) * mm, t.text)
+            _draw_centred(canvas, t.text, t.x * mm, (height - t.y) * mm, t.size * mm, fonts)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -48,8 +48,14 @@ LAYOUT_ZH = {"horizontal": "横版", "vertical": "竖版"}
 def public_base(request_base: str) -> str:
     """The base of public links: the deployment's ``public_base_url`` setting when it has
     one, else the base of the request."""
-    configured = getattr(get_settings(), "public_base_url", None) or ""
+    configured = get_settings().public_base_url
     return (configured or request_base).rstrip("/")
+
+
+def sign_font() -> str | None:
+    """The TrueType face embedded in sign PDFs (``REGISTRY_SIGN_FONT`` or a Debian CJK face
+    found on the machine); None: the CID fallback, not embedded."""
+    return plates.find_font(get_settings().sign_font)
 
 
 def page_url(base: str, division_code: str) -> str:
@@ -68,7 +74,7 @@ async def sign(site_id: int, layout: str | None, base: str, fmt: str) -> tuple[b
     filename = f"{site['standard_name']}-{plates.size_text(layout)}.{fmt}"
     if fmt == "svg":
         return plates.render_svg(plate).encode("utf-8"), filename
-    return plates.render_pdf([plate], site["standard_name"]), filename
+    return plates.render_pdf([plate], site["standard_name"], sign_font()), filename
 
 
 def _county(actor: Actor, county: str | None) -> str:
@@ -143,7 +149,7 @@ async def orders_pdf(
     ]
     title = f"{county_name}便民服务站点标识牌（{len(pages)} 块，{plates.size_text(layout)} 毫米）"
     filename = f"标识牌-{county_name}-{clock.today().isoformat()}.pdf"
-    return plates.render_pdf(pages, title), filename
+    return plates.render_pdf(pages, title, sign_font()), filename
 
 
 async def orders_xlsx(actor: Actor, county: str | None, layout: str | None) -> tuple[bytes, str]:

@@ -107,11 +107,21 @@ def test_received_time_is_now_when_saved_and_the_confirmation_is_in_view(
     watch.check()
 
 
-def test_name_in_a_note_is_caught_on_the_device(server, browser, clerk, tmp_path):
+def test_common_names_find_matters_and_a_name_in_a_note_is_caught_on_the_device(
+    server, browser, clerk, tmp_path
+):
     from playwright.sync_api import expect
 
     context, watch, page = signed_in(browser, server, clerk)
     page.click("#tab-btn-new")
+    # The common names clerks type find their matters (the catalogue's aliases).
+    for words, name in (
+        ("低保", "最低生活保障申请"),
+        ("社保卡", "社会保障卡申领"),
+        ("医保", "城乡居民基本医疗保险"),
+    ):
+        page.fill("#matter-search", words)
+        expect(page.locator("#matter-list label").first).to_contain_text(name)
     page.fill("#matter-search", "SB001")
     page.locator("#matter-list input[name=matter]").first.check()
     page.fill("#resident-name", NAME)
@@ -257,6 +267,11 @@ def test_municipal_centre_enters_next_years_holidays(server, browser, tmp_path):
     sign_in(page, server, E2E_USER, E2E_PASSWORD, "/municipal")
     calendar = httpx.get(server + "/api/calendar").json()
     year = calendar["next_year"]
+    # A tab of its own, marked from every tab while next year's arrangement is missing.
+    expect(page.locator("#calendar")).to_be_hidden()
+    if calendar["next_year_missing"]:
+        expect(page.locator("#calendar-badge")).to_have_text(f"缺 {year} 年")
+    page.click("#tab-btn-calendar")
     section = page.locator("#calendar")
     expect(section.locator("h2")).to_have_text("节假日安排")
     if calendar["next_year_missing"]:
@@ -270,6 +285,7 @@ def test_municipal_centre_enters_next_years_holidays(server, browser, tmp_path):
     page.click("#calendar-save")
     expect(page.locator("#calendar-status")).to_contain_text(f"已保存 {year} 年")
     expect(page.locator("#calendar-warning")).to_be_hidden()
+    expect(page.locator("#calendar-badge")).to_be_hidden()
     expect(page.locator(f"#calendar-years tr[data-year='{year}']")).to_contain_text("本系统录入")
     section.scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "municipal-calendar.png"))

@@ -171,7 +171,8 @@ def test_a_page_of_another_role_says_which_role_it_needs(server, browser, agent_
 
     context, watch = open_context(browser, server, WIDE)
     page = watch.page(context.new_page())
-    watch.provoke(403)  # the page's other sections ask for the centre's data and are refused
+    # Nothing of the centre's is asked for (no 403 in the console): the page's blocks wait
+    # until it has signed in with its role.
     sign_in(page, server, agent_case["username"], agent_case["password"], "/agent")
     page.goto(server + "/municipal")
     note = page.locator("#wrong-role")

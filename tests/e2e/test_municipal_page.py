@@ -131,6 +131,12 @@ def test_municipal_returns_then_approves_a_plan_and_reviews_the_next_version(
     page.wait_for_selector("body[data-ready=true]")
     page.locator(f"#queue tbody tr[data-plan='{first['id']}']").click()
     expect(page.locator("#detail-reviews")).to_contain_text(RETURN_COMMENT)
+    # Newest first, as on the planner's page: the resubmission, then the return, then the first.
+    expect(page.locator("#detail-reviews li")).to_have_count(3)
+    assert page.locator("#detail-reviews li").evaluate_all(
+        "items => items.map(li => li.dataset.action)"
+    ) == ["submit", "return", "submit"]
+    expect(page.locator("#detail-reviews li").first).to_contain_text("已补充")
     page.fill("#review-comment", "同意")
     page.click("#approve")
     expect(page.locator("#review-result")).to_contain_text("已批准：中方县 第 1 版")

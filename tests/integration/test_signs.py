@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,24 @@ def render_and_decode(pdf: bytes, tmp_path: Path, page: int = 1, dpi: int = 30) 
     return decoded.stdout.strip()
 
 
+def embedded_fonts(pdf: bytes, tmp_path: Path) -> list[str]:
+    """The fonts pdffonts lists as embedded."""
+    source = tmp_path / "fonts.pdf"
+    source.write_bytes(pdf)
+    listed = subprocess.run(
+        ["pdffonts", str(source)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    return [line.split()[0] for line in listed if " yes " in line]
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    source = tmp_path / "text.pdf"
+    source.write_bytes(pdf)
+    return subprocess.run(
+        ["pdftotext", str(source), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def page_sizes_mm(pdf: bytes) -> list[tuple[float, float]]:
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     return [(round(float(w) / 72 * 25.4), round(float(h) / 72 * 25.4)) for w, h in boxes]
@@ -127,8 +146,32 @@ def test_the_pdf_plate_is_real_size_and_its_qr_leads_to_the_public_page(client, 
     assert response.headers["content-type"] == "application/pdf"
     assert "attachment" in response.headers["content-disposition"]
     assert page_sizes_mm(response.content) == [PLATES[layout]]
-    assert b"STSong-Light" in response.content  # the built-in CID font, nothing embedded
     assert render_and_decode(response.content, tmp_path) == f"{BASE}/s/{site['division_code']}"
+    # Ready for a sign maker: the Chinese face is in the file (the glyphs used), and the text
+    # is the standard name (extractable, so the maker can check it).
+    assert embedded_fonts(response.content, tmp_path), "no embedded font"
+    text = pdf_text(response.content, tmp_path)
+    flat = "".join(text.split())
+    if layout == "horizontal":  # two lines: the place, the suffix
+        assert site["standard_name"] in flat, flat
+    else:  # one character a line, in two columns
+        assert set(site["standard_name"]) <= set(flat), flat
+    assert "扫码查看办事指南" in text
+
+
+@needs_tools
+def test_the_qr_code_leads_to_the_configured_public_address(client, tmp_path):
+    """Behind a proxy the registry does not know the address residents use: the QR code takes
+    REGISTRY_PUBLIC_BASE_URL."""
+    runtime = client.app.state.runtime
+    runtime.settings = replace(runtime.settings, public_base_url="https://bmfw.example.gov.cn")
+    site_id = client.template.sites["hecheng"]
+    site = client.get(f"/api/sites/{site_id}").json()
+    response = client.get(f"/api/sites/{site_id}/sign.pdf")
+    assert response.status_code == 200, response.text
+    expected = f"https://bmfw.example.gov.cn/s/{site['division_code']}"
+    assert render_and_decode(response.content, tmp_path) == expected
+    assert expected in client.get(f"/api/sites/{site_id}/sign.svg").text
 
 
 def test_the_svg_plate_names_the_site_at_real_size(client):

@@ -629,16 +629,31 @@ async function act(v, changes, done) {
 
 // ---------------------------------------------------------------- new case form
 
+// The same rule as the catalogue's search on the server (registry/cases/rules/guides.py): every
+// word in the code, name, category, department or an alias — the common names residents and
+// clerks use (低保, 社保卡, 医保); an alias or the code equal to the words first, then names
+// containing them.
+function matterRank(m, words) {
+  const fold = (t) => String(t || "").normalize("NFKC").toLowerCase();
+  const aliases = (m.aliases || []).map(fold);
+  const haystack = [m.code, m.name, m.category, m.department].map(fold).concat(aliases).join(" ");
+  const parts = words.split(/\s+/).filter(Boolean);
+  if (!parts.every((w) => haystack.indexOf(w) >= 0)) return -1;
+  if (aliases.indexOf(words) >= 0 || fold(m.code) === words) return 0;
+  return fold(m.name).indexOf(words) >= 0 ? 1 : 2;
+}
+
 function renderMatters() {
   const box = $("matter-list");
-  const words = $("matter-search").value.trim().toLowerCase();
+  const words = $("matter-search").value.normalize("NFKC").trim().toLowerCase();
   const chosen = selectedMatter();
   clear(box);
-  let shown = 0;
-  state.matters.forEach(function (m) {
-    const text = (m.code + " " + m.name + " " + m.category + " " + m.department).toLowerCase();
-    if (words && text.indexOf(words) < 0 && m.code !== chosen) return;
-    shown++;
+  const shown = state.matters
+    .map((m, i) => ({ m: m, i: i, rank: words ? matterRank(m, words) : 0 }))
+    .filter((x) => x.rank >= 0 || x.m.code === chosen)
+    .sort((a, b) => (a.rank < 0 ? 3 : a.rank) - (b.rank < 0 ? 3 : b.rank) || a.i - b.i);
+  shown.forEach(function (x) {
+    const m = x.m;
     const id = "matter-" + m.code;
     const input = el("input", { type: "radio", name: "matter", id: id, value: m.code, checked: m.code === chosen });
     input.addEventListener("change", showMatter);
@@ -649,7 +664,7 @@ function renderMatters() {
       ])
     );
   });
-  if (!shown) box.appendChild(el("p", { class: "note" }, "没有匹配的事项。"));
+  if (!shown.length) box.appendChild(el("p", { class: "note" }, "没有匹配的事项。"));
 }
 
 function selectedMatter() {

@@ -5,7 +5,7 @@
  * and enters a year: holidays one per line ("2027-01-01 元旦"), make-up working days one per
  * line. The server checks the arrangement whole and recomputes the open cases' due dates.
  */
-import { $, api, clear, el, say } from "/static/common.js";
+import { $, api, clear, whenReady, el, say } from "/static/common.js";
 
 const SOURCE = { registry: "本系统录入", library: "内置日历" };
 const box = $("calendar");
@@ -73,6 +73,12 @@ function show(body) {
       ? "尚未录入 " + body.next_year + " 年的节假日安排：落在该年的办结期限为预计。国务院办公厅公布后请在下方录入。"
       : ""
   );
+  // Seen from every tab: the tab itself says a year is missing.
+  const badge = $("calendar-badge");
+  if (badge) {
+    badge.hidden = !body.next_year_missing;
+    badge.textContent = body.next_year_missing ? "缺 " + body.next_year + " 年" : "";
+  }
   const tbody = $("calendar-years").querySelector("tbody");
   clear(tbody);
   known
@@ -153,7 +159,9 @@ async function load() {
   show(await api("/api/calendar", { auth: false, timeout: 15000 }));
 }
 
-if (box) {
+// Built and loaded once the page has signed in as the municipal centre (nothing is asked of
+// the API on a wrong-role page).
+whenReady().then(function () {
   build();
   load().catch((e) => say("calendar-status", "节假日安排加载失败：" + e.message, "bad"));
-}
+});

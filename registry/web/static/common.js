@@ -146,6 +146,22 @@ export function tabs(container, onShow) {
   return show;
 }
 
+/** Resolves once the page has signed in with its role and loaded (body[data-ready=true]);
+ * never on a wrong-role page or while signing in, so a page's blocks ask nothing of the API
+ * before then. */
+export function whenReady() {
+  return new Promise(function (resolve) {
+    const ready = () => document.body.getAttribute("data-ready") === "true";
+    if (ready()) return resolve();
+    const watch = new MutationObserver(function () {
+      if (!ready()) return;
+      watch.disconnect();
+      resolve();
+    });
+    watch.observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
+  });
+}
+
 // ---------------------------------------------------------------- session
 
 export function token() {

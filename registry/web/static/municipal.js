@@ -132,8 +132,9 @@ async function openPlan(id) {
   body.appendChild(el("h3", null, "审核记录"));
   const reviews = el("ul", { class: "list", id: "detail-reviews" });
   const label = { submit: "提交", approve: "批准", return: "退回" };
-  plan.reviews.forEach(function (r) {
-    reviews.appendChild(el("li", { class: "item" }, [el("div", { class: "meta" }, chinaDateTime(r.at) + " · " + r.actor + " · " + (label[r.action] || r.action)), el("div", null, r.comment || "（无说明）")]));
+  // Newest first, as on the planner's page: the decision that matters is the last one.
+  plan.reviews.slice().reverse().forEach(function (r) {
+    reviews.appendChild(el("li", { class: "item", "data-action": r.action }, [el("div", { class: "meta" }, chinaDateTime(r.at) + " · " + r.actor + " · " + (label[r.action] || r.action)), el("div", null, r.comment || "（无说明）")]));
   });
   if (!plan.reviews.length) reviews.appendChild(el("li", { class: "note" }, "暂无。"));
   body.appendChild(reviews);

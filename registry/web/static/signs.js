@@ -5,7 +5,7 @@
  * many have none reported and how many a wrong one; each county row downloads that county's
  * order: every plate as PDF pages at real size, and the order sheet (xlsx).
  */
-import { $, api, clear, download, el, options, say } from "/static/common.js";
+import { $, api, clear, whenReady, download, el, options, say } from "/static/common.js";
 import { STATUS_LABELS as S } from "/static/vocab.js";
 
 const box = $("signs");
@@ -94,7 +94,9 @@ async function load() {
   say("signs-status", "全市待更换标识牌 " + body.to_replace + " 块。");
 }
 
-if (box) {
+// Built and loaded once the page has signed in as the municipal centre (nothing is asked of
+// the API on a wrong-role page).
+whenReady().then(function () {
   build();
   load().catch((e) => say("signs-status", "加载失败：" + e.message, "bad"));
-}
+});

@@ -11,7 +11,7 @@
  *   PATCH /api/sites/{id}          {version, opening_hours, public_phone, excluded_matters}
  *   GET /api/sites/{id}/sign.pdf|svg, /api/signs/orders.pdf|xlsx
  */
-import { $, api, clear, download, el, errorLines, options, say, who } from "/static/common.js";
+import { $, api, clear, whenReady, download, el, errorLines, options, say, who } from "/static/common.js";
 
 const DAYS = [
   ["mon", "星期一"],
@@ -222,8 +222,10 @@ async function start() {
   }
 }
 
-if (box) {
+// Started once the page has signed in as a county planner (nothing is asked of the API on a
+// wrong-role page).
+whenReady().then(function () {
   start().catch(function (e) {
     say("facts-result", "加载失败：" + e.message, "bad");
   });
-}
+});
