@@ -36,10 +36,16 @@ ENTITY_LABELS_ZH = {
     "matter": "事项目录",
     "division": "行政区划",
     "division_register": "区划登记册",
+    "calendar": "节假日安排",
 }
 
 # Fields of the changes, by the name the writers use (sites, cases, accounts, plans, matters).
 FIELD_LABELS_ZH = {
+    # the holiday arrangement of a year
+    "holidays": "节假日",
+    "workdays": "调休上班日",
+    "cases_recomputed": "重算期限的事项",
+    "flags_recomputed": "重算时效的事项",
     # sites
     "division_code": "区划代码",
     "kind": "类型",

@@ -4,20 +4,21 @@ the official arrangements the municipal centre enters (table ``calendar_year``).
 Every case write and read takes the calendar from :func:`current`: the entered years are read
 (a handful of rows) and the :class:`~registry.cases.rules.workdays.Calendar` built from them is
 kept on the runtime while those rows are unchanged, so a year entered by another process is
-used at once. Entering a year recomputes, in the same transaction, the due dates of the open
-cases they move: each distinct (received date, due date) pair is one set-based UPDATE, the
-time limit read back from the old calendar (the one the due date was fixed with), so a matter
-whose limit changed since keeps its cases' limit.
+used at once. Entering a year recomputes, in the same transaction, the due dates it moves
+(they were provisional): each distinct (received date, due date) pair is one set-based UPDATE,
+the time limit read back from the old calendar (the one the due date was fixed with), so a
+matter whose limit changed since keeps its cases' limit; then the late-forward flags and the
+completion figures of the cases forwarded or completed around the year.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from registry.audit import service as audit
 from registry.cases.rules import calendar as calendar_rules
-from registry.cases.rules.timeline import OPEN_STATES
+from registry.cases.rules import timeline as timeline_rules
 from registry.cases.rules.workdays import Calendar
 from registry.cases.schemas import (
     CalendarArrangement,
@@ -153,18 +154,19 @@ def _check(year: int, data: CalendarArrangement) -> None:
 
 
 async def _recompute(year: int, old: Calendar, new: Calendar) -> int:
-    """Due dates of the open cases the new arrangement moves (one UPDATE per distinct pair of
-    received and due dates); returns how many cases changed."""
+    """Re-derive the due dates the year's arrangement moves; returns how many cases changed.
+
+    Due dates (every case, open or closed: the ones in the year were provisional): one UPDATE
+    per distinct pair of received and due dates."""
     start, end = date(year, 1, 1), date(year, 12, 31)
     pairs = await CaseRow.raw(
         "SELECT received_on, due_on, COUNT(*) AS n FROM service_case"
-        " WHERE state IN ({}, {}) AND due_on >= {} AND received_on <= {}"
+        " WHERE due_on >= {} AND received_on <= {}"
         " GROUP BY received_on, due_on",
-        *OPEN_STATES,
         start,
         end,
     )
-    changed = 0
+    moved_dates = 0
     for pair in pairs:
         if pair["received_on"] is None:
             continue
@@ -176,11 +178,60 @@ async def _recompute(year: int, old: Calendar, new: Calendar) -> int:
         if moved == due_on:
             continue
         await CaseRow.update({CaseRow.due_on: moved}).where(
-            CaseRow.state.is_in(list(OPEN_STATES)),
-            CaseRow.received_on == received_on,
-            CaseRow.due_on == due_on,
+            CaseRow.received_on == received_on, CaseRow.due_on == due_on
         )
-        changed += int(pair["n"])
+        moved_dates += int(pair["n"])
+    return moved_dates
+
+
+async def _recompute_flags(year: int, new: Calendar) -> int:
+    """The late-forward flag and the completion figures of the cases whose dates the year's
+    arrangement can move — forwarded or completed around the year — re-derived with the new
+    calendar and their (recomputed) due dates (:func:`registry.cases.rules.timeline.rederive`),
+    updated in groups of equal new values; returns how many cases changed."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    # Midnight of 1 January in China, as stored (UTC).
+    year_start = datetime(year - 1, 12, 31, 16, tzinfo=UTC)
+    rows = await CaseRow.select(
+        CaseRow.id,
+        CaseRow.received_on,
+        CaseRow.due_on,
+        CaseRow.forwarded_at,
+        CaseRow.completed_at,
+        CaseRow.forward_late,
+        CaseRow.completion_workdays,
+        CaseRow.completed_on_time,
+    ).where(
+        (CaseRow.received_on <= end)
+        & (
+            (CaseRow.completed_at >= year_start)
+            | (
+                (CaseRow.forwarded_at >= year_start - timedelta(days=31))
+                & (CaseRow.received_on >= start - timedelta(days=31))
+            )
+        )
+    )
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for row in rows:
+        received_on = _day(row["received_on"])
+        values = timeline_rules.rederive(
+            received_on, _day(row["due_on"]), row["forwarded_at"], row["completed_at"], new
+        )
+        now = (row["forward_late"], row["completion_workdays"], row["completed_on_time"])
+        if values != now:
+            groups.setdefault(values, []).append(str(row["id"]))
+    changed = 0
+    for (late, workdays, on_time), ids in groups.items():
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            await CaseRow.update(
+                {
+                    CaseRow.forward_late: late,
+                    CaseRow.completion_workdays: workdays,
+                    CaseRow.completed_on_time: on_time,
+                }
+            ).where(CaseRow.id.is_in(chunk))
+            changed += len(chunk)
     return changed
 
 
@@ -222,6 +273,7 @@ async def put_year(actor: Actor, year: int, data: CalendarArrangement) -> Calend
                 }
             ).where(CalendarYear.year == year)
         moved = await _recompute(year, old, new)
+        flagged = await _recompute_flags(year, new)
         await audit.record(
             actor,
             "create" if before is None else "update",
@@ -232,7 +284,12 @@ async def put_year(actor: Actor, year: int, data: CalendarArrangement) -> Calend
                     "holidays": before["holidays"] if before else None,
                     "workdays": before["workdays"] if before else None,
                 },
-                {"holidays": holidays, "workdays": extra, "cases_recomputed": moved},
+                {
+                    "holidays": holidays,
+                    "workdays": extra,
+                    "cases_recomputed": moved,
+                    "flags_recomputed": flagged,
+                },
             ),
         )
     return CalendarYearInfo(

@@ -140,3 +140,71 @@ def test_a_bad_arrangement_is_refused_whole_with_every_problem(client, body, cod
 @pytest.mark.parametrize(("who", "status"), [(None, 401), ("agent_hecheng", 403)])
 def test_only_the_municipal_centre_enters_a_year(client, who, status):
     assert put_year(client, 2027, YUANDAN, who).status_code == status
+
+
+@pytest.fixture
+def own_tokens(client):
+    """The template's tokens as they were, after a test that signed in again."""
+    kept = dict(client.template.tokens)
+    yield
+    client.template.tokens.clear()
+    client.template.tokens.update(kept)
+
+
+def test_entering_a_year_re_derives_timeliness_and_the_statistics(client, frozen_clock, own_tokens):
+    """A case completed on Monday 4 January 2027 was late against the provisional due date
+    (Friday 1 January, a working day by weekends alone) and on time once 元旦 is a holiday; a
+    case forwarded on Tuesday 5 January, received on Wednesday 30 December, was a late forward
+    (3 working days: 31 Dec, 1 Jan, 4 Jan) and is not (31 Dec, 4 Jan, 5 Jan)."""
+    from registry.tables import Case as CaseRow
+
+    from tests.conftest import PASSWORD
+
+    frozen_clock(datetime(2027, 1, 5, 8, 0, tzinfo=UTC))
+    # The template's tokens are from today; sign in again on 5 January 2027.
+    for who in ("agent_hecheng", "municipal"):
+        signed = client.post("/api/auth/token", json={"username": who, "password": PASSWORD})
+        client.template.tokens[who] = signed.json()["access_token"]
+    completed = twenty_day_case(client)
+    forwarded = twenty_day_case(client, "2026-12-30T09:00:00+08:00")
+    agent = client.auth("agent_hecheng")
+    steps = [
+        (completed, {"state": "forwarded", "forwarded_at": "2026-12-07T09:00:00+08:00"}),
+        (completed, {"state": "completed", "completed_at": "2027-01-04T10:00:00+08:00"}),
+        (forwarded, {"state": "forwarded", "forwarded_at": "2027-01-05T09:00:00+08:00"}),
+    ]
+    for case, change in steps:
+        version = client.get(f"/api/cases/{case['id']}", headers=agent).json()["version"]
+        done = client.patch(
+            f"/api/cases/{case['id']}", json={"version": version, **change}, headers=agent
+        )
+        assert done.status_code == 200, done.text
+
+    def flags():
+        rows = client.run(
+            lambda: CaseRow.select(
+                CaseRow.id,
+                CaseRow.forward_late,
+                CaseRow.completion_workdays,
+                CaseRow.completed_on_time,
+            ).where(CaseRow.id.is_in([completed["id"], forwarded["id"]]))
+        )
+        by_id = {str(r["id"]): r for r in rows}
+        a, b = by_id[completed["id"]], by_id[forwarded["id"]]
+        return (a["completed_on_time"], a["completion_workdays"], b["forward_late"])
+
+    def stats():
+        body = client.get(
+            "/api/cases/stats", params={"site": client.template.sites["hecheng"]}, headers=agent
+        ).json()
+        return body["total"]["forward_late"], body["total"]["completed_on_time"]
+
+    late_before, on_time_before = stats()
+    assert flags() == (False, 21, True)
+    response = put_year(client, 2027, YUANDAN)
+    assert response.status_code == 200, response.text
+    assert flags() == (True, 20, False)
+    assert stats() == (late_before - 1, on_time_before + 1)
+    assert (
+        client.get("/api/cases/" + forwarded["id"], headers=agent).json()["forward_late"] is False
+    )

@@ -109,6 +109,12 @@ def test_the_audit_trail_has_chinese_names_for_what_it_records(client):
         },
         headers=client.auth("planner_hecheng"),
     )
+    entered = client.put(
+        "/api/calendar/2031",
+        json={"holidays": [{"date": "2031-01-01", "name": "元旦"}], "workdays": []},
+        headers=client.auth("municipal"),
+    )
+    assert entered.status_code == 200, entered.text
     entries = client.get(
         "/api/audit", params={"limit": 200}, headers=client.auth("municipal")
     ).json()["items"]

@@ -326,6 +326,29 @@ def in_service_problems(status_on_received: str | None) -> list[RuleViolation]:
     ]
 
 
+def rederive(
+    received_on: date,
+    due_on: date,
+    forwarded_at: datetime | None,
+    completed_at: datetime | None,
+    calendar: workdays.Calendar,
+) -> tuple[bool, int | None, bool | None]:
+    """A stored case's late-forward flag, working days to completion and on-time flag under
+    ``calendar`` (after a year's arrangement is entered), from its dates and due date; the
+    same rules as :func:`derive`."""
+    forward_late = forwarded_at is not None and china_date(forwarded_at) > calendar.add_workdays(
+        received_on, FORWARD_WITHIN_WORKDAYS
+    )
+    if completed_at is None:
+        return forward_late, None, None
+    completed_on = china_date(completed_at)
+    return (
+        forward_late,
+        calendar.workdays_between(received_on, completed_on),
+        completed_on <= due_on,
+    )
+
+
 def derive(t: Timeline, limit_days: int, calendar: workdays.Calendar | None = None) -> Derived:
     """Received date, due date, late-forward flag and completion figures (``calendar``: the
     registry's working days; default the package's alone)."""

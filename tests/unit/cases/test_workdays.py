@@ -131,3 +131,37 @@ def test_workdays_in_month():
     assert october[0] == D(2013, 10, 8) and D(2013, 10, 12) in october
     assert len(october) == 19  # 8–12 (12th a make-up Saturday), then three weeks and 28–31
     assert workdays.workdays_in_month(2030, 2)[0] == D(2030, 2, 1)
+
+
+def test_timeliness_is_re_derived_with_an_entered_year():
+    """元旦 2027 entered: a forward on Tuesday 5 January after a receipt on Wednesday 30
+    December is in time (31 Dec, 4 Jan, 5 Jan), a completion on Monday 4 January meets a due
+    date moved from Friday 1 to Monday 4 January, one working day fewer to completion."""
+    from datetime import UTC, datetime
+
+    from registry.cases.rules.timeline import rederive
+
+    weekends_only = workdays.Calendar()
+    entered = workdays.Calendar({2027: ([date(2027, 1, 1)], [])})
+    forwarded = datetime(2027, 1, 5, 1, 0, tzinfo=UTC)
+    assert rederive(date(2026, 12, 30), date(2027, 1, 27), forwarded, None, weekends_only) == (
+        True,
+        None,
+        None,
+    )
+    assert rederive(date(2026, 12, 30), date(2027, 1, 27), forwarded, None, entered) == (
+        False,
+        None,
+        None,
+    )
+    completed = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)
+    assert rederive(date(2026, 12, 4), date(2027, 1, 1), None, completed, weekends_only) == (
+        False,
+        21,
+        False,
+    )
+    assert rederive(date(2026, 12, 4), date(2027, 1, 4), None, completed, entered) == (
+        False,
+        20,
+        True,
+    )
