@@ -279,10 +279,11 @@ def _hit_html(hit: Any) -> str:
     where = " ".join(x for x in (hit.county_name, hit.township_name) if x)
     parts = [
         f'<article class="card"><h2>{_e(hit.name)}</h2>'
-        f'<p class="where">{_e(where)} · {_e(hit.level_label)}</p>'
+        f'<p class="where">{_e(where + " · " if where else "")}{_e(hit.level_label)}</p>'
     ]
     if hit.level == "county":
-        parts.append("<p>请继续输入乡镇或村的名称，查看具体的服务点。</p></article>")
+        parts.append(_townships_html(hit.townships))
+        parts.append("<p>请点乡镇名称，或继续输入村的名称，查看具体的服务点。</p></article>")
         return "".join(parts)
     if hit.point is not None:
         heading = "本村代办点" if hit.level == "village" else "便民服务中心"
@@ -299,6 +300,19 @@ def _hit_html(hit: Any) -> str:
     link = f'<a class="button" href="{_e(hit.url)}#matters">查看可办事项和办事指南</a>'
     parts.append(f"<p>{link}</p></article>")
     return "".join(parts)
+
+
+def _townships_html(townships: list[Any]) -> str:
+    """A county's townships, each linked to its centre's page, with the centre's state."""
+    if not townships:
+        return ""
+    items = "".join(
+        f'<li><a href="{_e(t.url)}">{_e(t.name)}</a> '
+        f'<span class="{"ok" if t.serving else "muted"}">'
+        f"便民服务中心{_e(t.centre_status_label)}</span></li>"
+        for t in townships
+    )
+    return f'<h3>各乡镇（街道）</h3><ul class="townships">{items}</ul>'
 
 
 def _point_block(point: Point, heading: str) -> str:

@@ -34,10 +34,22 @@ class Point(msgspec.Struct):
     distance_text: str | None = None
 
 
+class Township(msgspec.Struct):
+    """A township of a county found by name, and the state of its service centre."""
+
+    code: str
+    name: str
+    url: Annotated[str, Meta(description="the public page of its centre, /s/{code}")]
+    centre_status: Annotated[str | None, Meta(description="its centre's status, or null")]
+    centre_status_label: Annotated[str, Meta(description="in words: 已运行, 未登记 …")]
+    serving: bool
+
+
 class Hit(msgspec.Struct):
     """A place that matches the query, with the village's point and the township's centre.
 
     ``nearest``: when the village has no point in service, the nearest one that is.
+    ``townships``: a county's townships (streets) and the state of their centres.
     """
 
     division_code: str
@@ -50,6 +62,7 @@ class Hit(msgspec.Struct):
     point: Point | None = None
     centre: Point | None = None
     nearest: Point | None = None
+    townships: list[Township] = msgspec.field(default_factory=list)
 
 
 class FindResult(msgspec.Struct):

@@ -32,7 +32,7 @@ from registry.core.settings import get_settings
 from registry.divisions import service as divisions
 from registry.divisions.rules import CENTRE_KINDS, POINT_KINDS
 from registry.residents import rules
-from registry.residents.schemas import FindResult, Hit, Point
+from registry.residents.schemas import FindResult, Hit, Point, Township
 from registry.sites.rules.status import LABELS_ZH as STATUS_LABELS_ZH
 from registry.tables import CountyActivity, Division
 from registry.tables import Site as SiteRow
@@ -96,6 +96,18 @@ class FindIndex:
     # point and without a township centre is taken to be), and a point inside each county.
     area_centres: dict[str, tuple[float, float]] = field(default_factory=dict)
     county_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The townships (streets) of each county, by code (read again only with the names).
+    county_townships: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _townships(places: dict[str, rules.Place]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for place in places.values():
+        if place.level == "township" and place.county_code:
+            out.setdefault(place.county_code, []).append(place.code)
+    for codes in out.values():
+        codes.sort()
+    return out
 
 
 def _site_columns() -> tuple[Any, ...]:
@@ -231,6 +243,7 @@ def _assemble(
     names: tuple[rules.NameIndex, dict[str, rules.Place], dict[str, str], dict],
     county_sites: dict[str, dict[str, SiteFacts]],
     county_points: dict[str, tuple[float, float]],
+    county_townships: dict[str, list[str]] | None = None,
 ) -> FindIndex:
     site_at = {code: facts for sites in county_sites.values() for code, facts in sites.items()}
     serving = sorted(code for code, f in site_at.items() if f[3] in rules.SERVING)
@@ -251,6 +264,7 @@ def _assemble(
         point_lats=np.array([site_at[c][1] for c in points], dtype=np.float64),
         area_centres=_area_centres(names[1], county_sites),
         county_points=county_points,
+        county_townships=_townships(names[1]) if county_townships is None else county_townships,
     )
 
 
@@ -266,7 +280,7 @@ async def _refresh(index: FindIndex | None, versions: dict[str, int]) -> FindInd
     names = (index.names, index.places, index.titles, index.division_prints)
     county_sites = dict(index.county_sites)
     county_sites.update(await _sites(keys - {""}))
-    return _assemble(versions, names, county_sites, index.county_points)
+    return _assemble(versions, names, county_sites, index.county_points, index.county_townships)
 
 
 async def find_index() -> FindIndex:
@@ -467,6 +481,7 @@ async def find(
             point=point(own),
             centre=point(centre),
             nearest=point(nearest[0], nearest[1] if where else None) if nearest else None,
+            townships=_county_townships(index, place.code) if place.level == "county" else [],
         )
         for place, own, centre, nearest in plan
     ]
@@ -476,6 +491,25 @@ async def find(
         nearby=[p for c, d in nearby if (p := point(c, d)) is not None],
         location=[round(where[0], 6), round(where[1], 6)] if where else None,
     )
+
+
+def _county_townships(index: FindIndex, county: str) -> list[Township]:
+    """A county's townships with the state of their centres (from the index: no query)."""
+    out = []
+    for code in index.county_townships.get(county, []):
+        site = index.site_at.get(code)
+        status = site[3] if site is not None else None
+        out.append(
+            Township(
+                code=code,
+                name=index.titles.get(code) or index.places[code].name,
+                url=f"/s/{code}",
+                centre_status=status,
+                centre_status_label=STATUS_LABELS_ZH.get(status, status) if status else "未登记",
+                serving=status in rules.SERVING,
+            )
+        )
+    return out
 
 
 # ----------------------------------------------------------------------------- a site's page

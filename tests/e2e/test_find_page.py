@@ -108,6 +108,19 @@ def test_search_by_name_and_by_initials(server, browser, tmp_path):
     screenshot(page, tmp_path, "resident-find")
     assert _visible_latin(page) == []
     assert _axe_serious(page) == []
+    # A county: its townships, each with its centre's state, linked to the centre's page.
+    page.fill("#q", "沅陵县")
+    page.press("#q", "Enter")
+    county = page.locator("#results article").first
+    expect(county.locator("h2")).to_have_text("沅陵县")
+    towns = county.locator("ul.townships li")
+    expect(towns.first).to_contain_text("便民服务中心")
+    assert towns.count() >= 20
+    screenshot(page, tmp_path, "resident-find-county")
+    assert _axe_serious(page) == []
+    page.fill("#q", "yxp")
+    page.press("#q", "Enter")
+    expect(page.locator("#results article h2").first).to_have_text("仰溪铺村")
     # The link to the site page and its matters.
     page.locator("#results article a.button").first.click()
     expect(page).to_have_url(re.compile(rf"/s/{YANGXIPU}#matters$"))
@@ -199,6 +212,10 @@ def test_the_site_page_works_without_javascript_and_by_keyboard(server, browser,
     # Printed: the header and buttons are left out.
     page.emulate_media(media="print")
     assert page.locator("header.bar").is_hidden()
+    # Every guide prints with its materials, not only the matters' names.
+    closed = page.locator("details.matter:not([open])").first
+    expect(closed.locator("h4")).to_be_visible()
+    expect(closed.locator("h4")).to_have_text("申请材料")
     page.emulate_media(media="screen")
     watch.check()
     context.close()

@@ -157,7 +157,6 @@ def test_entering_a_year_re_derives_timeliness_and_the_statistics(client, frozen
     case forwarded on Tuesday 5 January, received on Wednesday 30 December, was a late forward
     (3 working days: 31 Dec, 1 Jan, 4 Jan) and is not (31 Dec, 4 Jan, 5 Jan)."""
     from registry.tables import Case as CaseRow
-
     from tests.conftest import PASSWORD
 
     frozen_clock(datetime(2027, 1, 5, 8, 0, tzinfo=UTC))

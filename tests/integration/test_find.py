@@ -257,3 +257,26 @@ def test_the_search_page_answers_without_script(client):
     assert "搜索内容太长" in response.text and "x" * 61 not in response.text
     response = client.get("/find", params={"q": '"><img src=x>'})
     assert '"><img' not in response.text
+
+
+def test_a_county_lists_its_townships_and_the_state_of_their_centres(client):
+    township = client.get(f"/api/divisions/{YANGXIPU_TOWNSHIP}000").json()
+    _site(client, township["code"], signage_name=township["name"] + "便民服务中心")
+    hit = _find(client, q="沅陵县").json()["items"][0]
+    assert hit["level"] == "county" and hit["name"] == "沅陵县"
+    listed = {t["code"]: t for t in hit["townships"]}
+    children = client.get(
+        "/api/divisions", params={"parent": "431222000000", "level": "township", "limit": 100}
+    ).json()["items"]
+    current = {d["code"] for d in children if not d.get("abolished_on")}
+    assert current and current <= set(listed)
+    mine = listed[township["code"]]
+    assert mine["name"] == township["name"] and mine["url"] == f"/s/{township['code']}"
+    assert mine["serving"] is True and mine["centre_status_label"] == "已运行"
+    others = [t for c, t in listed.items() if c != township["code"]]
+    assert all(t["centre_status_label"] == "未登记" and not t["serving"] for t in others)
+    # The same list on the page without script.
+    page = client.get("/find", params={"q": "沅陵县"}).text
+    assert "各乡镇（街道）" in page
+    assert f'<a href="/s/{township["code"]}">{township["name"]}</a>' in page
+    assert "便民服务中心已运行" in page

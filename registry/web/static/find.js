@@ -103,9 +103,22 @@ function asMark(p, label, centre) {
 
 function hitCard(hit, you) {
   const where = [hit.county_name, hit.township_name].filter(Boolean).join(" ");
-  const card = h("article", { class: "card" }, h("h2", {}, hit.name), h("p", { class: "where" }, [where, " · ", hit.level_label]));
+  const card = h("article", { class: "card" }, h("h2", {}, hit.name), h("p", { class: "where" }, where ? [where, " · ", hit.level_label] : hit.level_label));
   if (hit.level === "county") {
-    card.append(h("p", {}, "请继续输入乡镇或村的名称，查看具体的服务点。"));
+    // The county's townships, each linked to its centre's page (the same as the page without script).
+    if (hit.townships && hit.townships.length) {
+      card.append(h("h3", {}, "各乡镇（街道）"));
+      card.append(
+        h(
+          "ul",
+          { class: "townships" },
+          hit.townships.map((t) =>
+            h("li", {}, [h("a", { href: t.url }, t.name), " ", h("span", { class: t.serving ? "ok" : "muted" }, "便民服务中心" + t.centre_status_label)]),
+          ),
+        ),
+      );
+    }
+    card.append(h("p", {}, "请点乡镇名称，或继续输入村的名称，查看具体的服务点。"));
     return card;
   }
   if (hit.point) {
