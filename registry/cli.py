@@ -522,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.set_defaults(fn=cmd_export)
 
     bench = sub.add_parser("bench", help="benchmarks against a real server process")
-    bench.add_argument("--scale", choices=["city", "province"], default="city")
+    bench.add_argument("--scale", choices=["city", "province", "nation"], default="city")
     bench.add_argument("--out", help="write the results as JSON to FILE")
     bench.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
     bench.add_argument(

@@ -56,6 +56,7 @@ SIZES = {
     "quick": Sizes(2_000, 500, 2, 200, 20_000, 2, 2_000),
     "city": Sizes(20_000, 10_000, 20, 1_000, 100_000, 5, 100_000),
     "province": Sizes(20_000, 10_000, 20, 1_000, 100_000, 5, 2_000_000),
+    "nation": Sizes(20_000, 10_000, 20, 1_000, 100_000, 5, 20_000_000),
 }
 
 
@@ -621,6 +622,20 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError("the server did not answer /healthz in time")
 
+    def memory(self) -> dict[str, Any]:
+        """The server process's resident memory now (``server_rss_mb``) and at its peak
+        (``server_peak_rss_mb``), from /proc (Linux); None elsewhere."""
+        out: dict[str, Any] = {"server_rss_mb": None, "server_peak_rss_mb": None}
+        status = Path(f"/proc/{self.process.pid}/status")
+        if not status.exists():
+            return out
+        for line in status.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                mb = round(int(value.split()[0]) / 1024, 1)
+                out["server_rss_mb" if key == "VmRSS" else "server_peak_rss_mb"] = mb
+        return out
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -684,6 +699,9 @@ def run_bench(args: Any) -> dict[str, Any]:
         server = Server(url, workdir)
         server.wait()
         results.update(_http(server.base, sizes, seed.get("agent_sites") or [], results["notes"]))
+        _step("dashboard: first view in Chromium")
+        results.update(dashboard_first_view(server.base, results["notes"]))
+        results.update(server.memory())
     finally:
         if server is not None:
             server.stop()
@@ -814,6 +832,49 @@ def _http(base: str, sizes: Sizes, agent_sites: list[int], notes: dict[str, str]
     return out
 
 
+def dashboard_first_view(base: str, notes: dict[str, str]) -> dict[str, Any]:
+    """What the public dashboard transfers until its first view is drawn (the root's table,
+    map and series: ``#status`` says 数据截至), as sent (gzip where the server compresses):
+    ``dashboard_first_view_bytes``, its requests and its time, measured in Chromium (the
+    browser the e2e tests drive); None without it."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    empty = {
+        "dashboard_first_view_bytes": None,
+        "dashboard_first_view_requests": None,
+        "dashboard_first_view_ms": None,
+    }
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        notes["dashboard_first_view_bytes"] = "playwright is not installed"
+        return empty
+    if not Path(chromium).exists():
+        notes["dashboard_first_view_bytes"] = "chromium is not installed"
+        return empty
+    responses: list[Any] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        page.on("requestfinished", lambda request: responses.append(request))
+        started = time.perf_counter()
+        page.goto(base + "/")
+        expect(page.locator("#status")).to_contain_text("数据截至", timeout=600_000)
+        page.wait_for_load_state("networkidle")
+        elapsed = (time.perf_counter() - started) * 1000
+        sent = sum(
+            max(r.sizes()["responseBodySize"], 0) + max(r.sizes()["responseHeadersSize"], 0)
+            for r in responses
+        )
+        browser.close()
+    return {
+        "dashboard_first_view_bytes": sent,
+        "dashboard_first_view_requests": len(responses),
+        "dashboard_first_view_ms": round(elapsed),
+    }
+
+
 def _any_date(client: Any, count: int = 10) -> dict[str, Any]:
     """Coverage of all counties, and the monthly series of all of them, on dates no request
     has asked for before (each date once: the first reader of a date), spread over the
@@ -917,6 +978,10 @@ ROWS = (
     ("map_svg_uncached_counts_cold_ms", "SVG map, new date, first (ms)", None),
     ("sites_list_1000_ms", "GET /api/sites limit=1000 (ms)", None),
     ("sites_geojson_ms", "GET /api/sites.geojson (ms)", None),
+    ("dashboard_first_view_bytes", "dashboard first view, as sent (bytes)", None),
+    ("dashboard_first_view_ms", "dashboard first view in Chromium (ms)", None),
+    ("server_rss_mb", "server memory after the run (MB)", None),
+    ("server_peak_rss_mb", "server memory, peak (MB)", None),
 )
 
 

@@ -21,6 +21,10 @@ KEYS = (
     "raw_strtree_points_per_s",
     "sjoin_points_per_s",
     "map_svg_ms",
+    "coverage_any_date_ms",
+    "timeseries_all_ms",
+    "dashboard_first_view_bytes",
+    "server_rss_mb",
 )
 
 
@@ -60,3 +64,11 @@ def test_bench_city_quick_runs_and_writes_every_key(tmp_path):
     assert results["timeseries_all_counties_after_status_change_ms"] > 0
     assert results["post_errors"] == 0 and results["sync_errors"] == 0
     assert "trivial route" in result.stdout
+    # The server's memory (from /proc) and the dashboard's first view (in Chromium, when the
+    # machine has it: CI does) are measured.
+    assert (
+        results["server_rss_mb"] > 20 and results["server_peak_rss_mb"] >= results["server_rss_mb"]
+    )
+    if results["dashboard_first_view_bytes"] is not None:
+        assert results["dashboard_first_view_bytes"] > 10_000
+        assert results["dashboard_first_view_requests"] >= 5
