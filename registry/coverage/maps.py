@@ -96,24 +96,25 @@ async def sites_on(
     return rows
 
 
-async def _outline_texts() -> dict[str, str]:
+async def _outline_texts(level: str = "county") -> dict[str, str]:
     rows = await DivisionBoundary.select(
         DivisionBoundary.division.as_alias("code"), DivisionBoundary.simplified
-    ).where(DivisionBoundary.division.level == "county")
+    ).where(DivisionBoundary.division.level == level)
     return {r["code"]: r["simplified"] for r in rows}
 
 
-async def county_outlines() -> dict[str, dict[str, Any]]:
-    """Map outlines (simplified GeoJSON geometry) of the counties, by code."""
-    return {code: json.loads(text) for code, text in (await _outline_texts()).items()}
+async def county_outlines(level: str = "county") -> dict[str, dict[str, Any]]:
+    """Map outlines (simplified GeoJSON geometry) of the counties (or of the units of another
+    ``level``: the provinces of the nation's map), by code."""
+    return {code: json.loads(text) for code, text in (await _outline_texts(level)).items()}
 
 
-async def county_shapes() -> dict[str, BaseGeometry]:
+async def county_shapes(level: str = "county") -> dict[str, BaseGeometry]:
     """The same outlines as shapely geometries, for the SVG map: parsed once per distinct text
     (the same objects on every map, so the SVG renderer's memo of their paths holds)."""
     parsed = runtime.current().slot("coverage.outlines", lambda: LRU(4096))
     shapes = {}
-    for code, text in (await _outline_texts()).items():
+    for code, text in (await _outline_texts(level)).items():
         geometry = parsed.get(text)
         if geometry is None:
             # GEOS reads the text (shape(json.loads()) took 0.6 ms each)
@@ -126,13 +127,22 @@ async def county_shapes() -> dict[str, BaseGeometry]:
 # --------------------------------------------------------------------------- GeoJSON and SVG
 
 
-def _properties(unit: UnitFigures, coverage_: Coverage) -> dict[str, Any]:
+def map_units(report: Coverage) -> tuple[str, list[UnitFigures]]:
+    """What a map of the report's area shows: the provinces when the area is the nation (its
+    ~2,900 counties would be megabytes and unreadable at that size; a province opens as an
+    area of its own), else the counties."""
+    if report.total.level == "nation" and report.provinces is not None:
+        return "province", report.provinces
+    return "county", report.counties
+
+
+def _properties(unit: UnitFigures, coverage_: Coverage, layer: str = "county") -> dict[str, Any]:
     """Flat, GDAL-friendly properties (dates as ISO text, flags as comma-separated text)."""
     props = msgspec.to_builtins(unit)
     props["flags"] = ",".join(unit.flags)
     props["as_of"] = coverage_.as_of.isoformat()
     props["campaign"] = coverage_.campaign
-    props["layer"] = "county"
+    props["layer"] = layer
     props.pop("county_code", None)
     props.pop("county_name", None)
     return props
@@ -147,16 +157,18 @@ async def coverage_geojson(
     status: str | None = None,
     within: str | None = None,
 ) -> dict[str, Any]:
-    """Counties (of the area ``within``, the root by default) with every figure as
-    properties, and (optionally) sites as points with their kind and status on ``as_of``.
-    RFC 7946: WGS-84 lon/lat, no ``crs`` member."""
+    """Counties (of the area ``within``, the root by default; provinces, ``layer`` province,
+    when the area is the nation) with every figure as properties, and (optionally) sites as
+    points with their kind and status on ``as_of``. RFC 7946: WGS-84 lon/lat, no ``crs``
+    member."""
     report = await coverage(as_of, campaign, within=within)
     drill = (await get_county(county))[0] if county else None
-    outlines = await county_outlines()
+    layer, units = map_units(report)
+    outlines = await county_outlines(layer)
     features = []
-    for u in report.counties:
+    for u in units:
         outline = outlines.get(u.code)
-        props = _properties(u, report)
+        props = _properties(u, report, layer)
         if outline is not None:
             # Where a map puts the county's name: a point inside its largest part.
             geom = shape(outline)
@@ -213,7 +225,8 @@ async def coverage_svg(
     """The county choropleth of the campaign's figure on ``as_of`` for the area ``within``
     (the root by default), titled with the area's name (see geo.render)."""
     report = await coverage(as_of, campaign, within=within)
-    outlines = await county_shapes()
+    layer, units = map_units(report)
+    outlines = await county_shapes(layer)
     info = report.campaign_info
     areas = [
         Area(
@@ -227,7 +240,7 @@ async def coverage_svg(
                 "on-track": "" if u.on_track is None else str(u.on_track).lower(),
             },
         )
-        for u in report.counties
+        for u in units
         if u.code in outlines
     ]
     points = []

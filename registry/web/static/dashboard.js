@@ -295,8 +295,11 @@ function renderMap() {
   map.style.setProperty("--value-size", valueSize.toFixed(1) + "px");
   // Only names while the map is small: a name and a figure per county would not fit.
   var withValues = scale >= 0.8;
+  // The nation's map shows its provinces (a click opens one as an area of its own); every
+  // other area its counties.
+  var layer = area().level === "nation" ? "province" : "county";
   var counties = state.geo.features.filter(function (f) {
-    return f.properties && f.properties.layer === "county" && f.geometry;
+    return f.properties && f.properties.layer === layer && f.geometry;
   });
   var project = projector(counties, 600, 640, 14);
   state.project = project;
@@ -304,7 +307,8 @@ function renderMap() {
   var labels = svg("g", { id: "county-labels" });
   counties.forEach(function (f) {
     var p = f.properties;
-    var unit = unitByCode(p.code) || p;
+    var unit = (layer === "province" ? provinceByCode(p.code) : unitByCode(p.code)) || p;
+    var open = layer === "province" ? function () { drill(p.code); } : function () { selectCounty(p.code); };
     var path = svg("path", {
       class: "county" + (state.county === p.code ? " selected" : "") +
         (state.county && state.county !== p.code ? " dimmed" : ""),
@@ -313,6 +317,7 @@ function renderMap() {
       "fill-rule": "evenodd",
       "data-code": p.code,
       "data-name": p.name,
+      "data-layer": layer,
       tabindex: 0,
       role: "button",
       "aria-label": p.name + " " + pct(unit.figure),
@@ -337,13 +342,11 @@ function renderMap() {
       showTooltip(event, unit);
       state.tip = p.code;
     });
-    path.addEventListener("click", function () {
-      selectCounty(p.code);
-    });
+    path.addEventListener("click", open);
     path.addEventListener("keydown", function (event) {
       if (event.key === "Enter" || event.key === " ") {
         event.preventDefault();
-        selectCounty(p.code);
+        open();
       }
     });
     shapes.appendChild(path);
@@ -364,7 +367,7 @@ function renderMap() {
   map.appendChild(scaleBar(project));
   renderLegend();
   $("map-note").textContent =
-    "县界经拓扑保持简化（0.001°≈100 米，保留 4 位小数，WGS-84）。颜色为" +
+    (layer === "province" ? "省界" : "县界") + "经拓扑保持简化（0.001°≈100 米，保留 4 位小数，WGS-84）。颜色为" +
     state.coverage.campaign_info.figure_label + "（截至 " + state.asOf + "）。";
 }
 
@@ -460,6 +463,12 @@ function hideTooltip() {
 }
 
 // ------------------------------------------------------------------ detail and drill-down
+
+function provinceByCode(code) {
+  var list = (state.coverage && state.coverage.provinces) || [];
+  for (var i = 0; i < list.length; i++) if (list[i].code === code) return list[i];
+  return null;
+}
 
 function unitByCode(code) {
   if (!state.coverage) return null;

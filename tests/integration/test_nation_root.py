@@ -1,0 +1,76 @@
+"""The nation as the registry's root (REGISTRY_ROOT=000000) on a small synthetic nation
+(tests/small_nation.py): the maps of the nation show its provinces, a province opens as an
+area of its own with its counties; both engines."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ApiClient, _pg_admin, _pg_url, pg_available
+from tests.small_nation import NATION, build
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def nation(request, base_settings, tmp_path_factory) -> Iterator[ApiClient]:
+    from registry.app import create_app
+
+    drop = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('nation') / 'nation.sqlite3'}"
+    else:
+        if not pg_available():
+            pytest.skip("PostgreSQL not available")
+        drop = f"registry_nation_{uuid.uuid4().hex[:10]}"
+        _pg_admin(f'CREATE DATABASE "{drop}"')
+        url = _pg_url(drop)
+    try:
+        asyncio.run(build(url))
+        settings = replace(base_settings, database_url=url, root_code=NATION)
+        with ApiClient(create_app(settings), raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        if drop:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')
+        elif request.param == "sqlite":
+            shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
+
+
+def test_the_nation_totals_its_provinces(nation):
+    body = nation.get("/api/coverage", params={"as_of": "2015-04-18"}).json()
+    total = body["total"]
+    assert (total["code"], total["level"]) == (NATION, "nation")
+    provinces = {p["code"]: p for p in body["provinces"]}
+    assert set(provinces) == {"430000000000", "440000000000"}
+    assert provinces["430000000000"]["villages_total"] == 6
+    assert total["villages_total"] == 12 and len(body["counties"]) == 4
+    assert (
+        provinces["430000000000"]["points_active"] + provinces["440000000000"]["points_active"]
+        == total["points_active"]
+    )
+
+
+def test_the_nations_maps_show_provinces_and_a_province_its_counties(nation):
+    geo = nation.get("/api/coverage.geojson", params={"sites": "false"}).json()
+    layers = {f["properties"]["layer"] for f in geo["features"]}
+    assert layers == {"province"}
+    assert {f["id"] for f in geo["features"]} == {"430000000000", "440000000000"}
+    assert all(f["geometry"] for f in geo["features"])
+    hunan = next(f for f in geo["features"] if f["id"] == "430000000000")
+    assert hunan["properties"]["name"] == "湖南省" and "label_lon" in hunan["properties"]
+    svg = nation.get("/api/maps/coverage.svg").text
+    shapes = [e for e in ET.fromstring(svg).iter() if e.tag.endswith("path") and e.get("data-code")]
+    assert {e.get("data-code") for e in shapes} == {"430000000000", "440000000000"}
+    # A province is an area of its own: its counties.
+    within = nation.get(
+        "/api/coverage.geojson", params={"sites": "false", "within": "440000"}
+    ).json()
+    assert {f["properties"]["layer"] for f in within["features"]} == {"county"}
+    assert {f["id"] for f in within["features"]} == {"440103000000", "440104000000"}
