@@ -312,6 +312,15 @@ class CountyActivity(Table, tablename="county_activity"):
     writes = BigInt(default=0, null=False)
 
 
+class CountyCaseActivity(Table, tablename="county_case_activity"):
+    """Kept by database triggers only (migration 2026-12-06T15:00): one counter per county,
+    bumped in the transaction of every case write that can change ``points_active`` (the
+    per-county sum of :class:`CaseActivity`, read without reading the points)."""
+
+    county_code = Varchar(length=12, primary_key=True)
+    writes = BigInt(default=0, null=False)
+
+
 TABLES: tuple[type[Table], ...] = (
     Division,
     DivisionAlias,
@@ -329,6 +338,7 @@ TABLES: tuple[type[Table], ...] = (
     Case,
     CaseActivity,
     CountyActivity,
+    CountyCaseActivity,
 )
 
 

@@ -6,9 +6,10 @@ Why a cached count is never stale:
   transaction of each write, whichever path writes (the API, an import, SQL of another
   process): ``county_activity`` (:class:`registry.tables.CountyActivity`) has one counter per
   county bumped by every status event, site or division write of the county (``''`` for the
-  divisions above the counties); ``case_activity`` (:class:`registry.tables.CaseActivity`) one
-  per agency point bumped by every case insert, delete, or change of site or ``received_at``,
-  summed per county (what ``points_active`` depends on). Counters only grow.
+  divisions above the counties); ``county_case_activity``
+  (:class:`registry.tables.CountyCaseActivity`) one per county bumped by every case insert,
+  delete, or change of site or ``received_at`` (what ``points_active`` depends on). Counters
+  only grow.
 - Each county's part of a count is kept with the versions it was counted under; a request
   reads the versions *before* counting, so a write landing meanwhile makes the next request
   recount, never keeps stale counts.
@@ -50,17 +51,12 @@ PerDay = list[dict[str, Any]]
 # County code ('' for the divisions above the counties) → (status writes, case writes).
 Versions = dict[str, tuple[int, int]]
 
-# One statement whose cost grows with the counties and points, never with the cases. Case
-# counters are per site and the site's county is in site (no foreign key to join through), and
-# a second statement would cost every request a round trip: hence SQL, run on CountyActivity.
+# One statement whose cost grows with the counties, never with the points or the cases: both
+# counters are kept per county by triggers (migrations 2026-12-05T15:00 and 2026-12-06T15:00).
 COUNTY_VERSIONS_SQL = """
-SELECT ca.county_code, ca.writes, COALESCE(cw.writes, 0) AS case_writes
+SELECT ca.county_code, ca.writes, COALESCE(cc.writes, 0) AS case_writes
 FROM county_activity ca
-LEFT JOIN (
-    SELECT s.county_code, SUM(a.writes) AS writes
-    FROM case_activity a JOIN site s ON s.id = a.site
-    GROUP BY s.county_code
-) cw ON cw.county_code = ca.county_code
+LEFT JOIN county_case_activity cc ON cc.county_code = ca.county_code
 """
 
 
