@@ -100,12 +100,27 @@ def register_files(root: str) -> dict[str, Path]:
 
 
 def boundary_files(root: str) -> list[Path]:
-    """The outline files that cover the root (怀化's own, or 湖南's)."""
+    """The outline files that cover the root: 怀化's own, 湖南's for a root inside 湖南 (both
+    detailed), else the simplified national file (the nation, the other provinces)."""
     if covers(pad("4312"), root):
         return [HUAIHUA / "boundaries.gcj02.geojson"]
-    if covers(pad("43"), root) or covers(root, pad("43")):
+    if covers(pad("43"), root):
         return [HUNAN / "boundaries.gcj02.geojson"]
-    return []
+    return [CHINA / "boundaries.gcj02.geojson.gz"]
+
+
+def _outline_features(path: Path, known: set[str]) -> dict[str, Any]:
+    """The FeatureCollection of an outline file (plain or gzip), only the known divisions'."""
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    doc = json.loads(raw)
+    features = [
+        f
+        for f in doc.get("features") or []
+        if normalise_code(str(f["properties"]["code"])) in known
+    ]
+    return {**doc, "features": features}
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -210,10 +225,14 @@ def boundary_rows(root: str, known: set[str]) -> list[tuple[Any, ...]]:
     """Outlines within the root, converted from GCJ-02 to WGS-84, with map versions simplified
     together so that neighbours keep their shared borders."""
     out: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
     for path in boundary_files(root):
         regions = [
-            r for r in load_regions_geojson(path, crs="gcj02") if normalise_code(r.code) in known
+            r
+            for r in load_regions_geojson(_outline_features(path, known), crs="gcj02")
+            if normalise_code(r.code) not in seen
         ]
+        seen |= {normalise_code(r.code) for r in regions}
         by_level: dict[str, list[Any]] = {}
         for r in regions:
             by_level.setdefault(level_of_code(normalise_code(r.code)), []).append(r)
