@@ -43,7 +43,10 @@ from registry.db.binding import current
 from registry.db.engines import is_sqlite
 from registry.tables import CountyActivity
 
-CACHE_SIZE = 8192
+# Entries are one county's part of a count (per date set and unit level): the nation's ~3,000
+# counties need ~3,000 entries a date asked; 65,536 keep ~20 dates of the nation's counties and
+# townships (an entry is a few hundred bytes to a few KB).
+CACHE_SIZE = 65_536
 # (database, unit) pairs whose step functions are kept.
 STEPS_DATABASES = 8
 
