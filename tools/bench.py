@@ -293,9 +293,11 @@ def raw_executemany(database_url: str, rows: int) -> dict[str, Any]:
                 r[0]
                 for r in conn.execute(
                     # The table as the server has it: indexes, and the triggers that keep
-                    # case_activity (so their table too).
-                    "SELECT sql FROM sqlite_master "
-                    "WHERE tbl_name IN ('service_case', 'case_activity') AND sql IS NOT NULL "
+                    # case_activity and county_case_activity (so their tables too, and an
+                    # empty site table the county trigger looks the site's county up in).
+                    "SELECT sql FROM sqlite_master WHERE tbl_name IN "
+                    "('service_case', 'case_activity', 'county_case_activity', 'site') "
+                    "AND sql IS NOT NULL AND (tbl_name <> 'site' OR type = 'table') "
                     "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END"
                 )
             ]
