@@ -530,6 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgresql://…/db server to run on (a fresh database is created and dropped)",
     )
     bench.add_argument("--cases", type=int, default=None, help="cases to generate")
+    bench.add_argument(
+        "--screenshot", help="save the dashboard's first view (PNG, 1400 px wide) to FILE"
+    )
     bench.set_defaults(fn=cmd_bench)
 
     report = sub.add_parser("report", help="reports (coverage)")

@@ -702,7 +702,9 @@ def run_bench(args: Any) -> dict[str, Any]:
         server.wait()
         results.update(_http(server.base, sizes, seed.get("agent_sites") or [], results["notes"]))
         _step("dashboard: first view in Chromium")
-        results.update(dashboard_first_view(server.base, results["notes"]))
+        results.update(
+            dashboard_first_view(server.base, results["notes"], getattr(args, "screenshot", None))
+        )
         results.update(server.memory())
     finally:
         if server is not None:
@@ -834,7 +836,9 @@ def _http(base: str, sizes: Sizes, agent_sites: list[int], notes: dict[str, str]
     return out
 
 
-def dashboard_first_view(base: str, notes: dict[str, str]) -> dict[str, Any]:
+def dashboard_first_view(
+    base: str, notes: dict[str, str], screenshot: str | None = None
+) -> dict[str, Any]:
     """What the public dashboard transfers until its first view is drawn (the root's table,
     map and series: ``#status`` says 数据截至), as sent (gzip where the server compresses):
     ``dashboard_first_view_bytes``, its requests and its time, measured in Chromium (the
@@ -865,6 +869,8 @@ def dashboard_first_view(base: str, notes: dict[str, str]) -> dict[str, Any]:
         expect(page.locator("#status")).to_contain_text("数据截至", timeout=600_000)
         page.wait_for_load_state("networkidle")
         elapsed = (time.perf_counter() - started) * 1000
+        if screenshot:
+            page.screenshot(path=screenshot, full_page=False)
         sent = sum(
             max(r.sizes()["responseBodySize"], 0) + max(r.sizes()["responseHeadersSize"], 0)
             for r in responses
