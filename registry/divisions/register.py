@@ -342,7 +342,9 @@ async def _apply_townships(p: Plan, rows: dict[str, dict[str, Any]]) -> int:
             }
         )
     if new:
-        await Division.insert(*[Division(**r) for r in new])
+        # In chunks: the nation's ~4,000 new townships at once exceed PostgreSQL's 32,767
+        # parameters of a statement.
+        await bulk.insert_many(Division, [Division(**r) for r in new])
     for m in moved:
         old = m.register.code  # type: ignore[union-attr]
         if old not in rows:
@@ -427,7 +429,7 @@ async def _apply_counties(p: Plan) -> int:
         if r.code not in have
     ]
     if new:
-        await Division.insert(*new)
+        await bulk.insert_many(Division, new)
     return len(new)
 
 
