@@ -354,7 +354,8 @@ function renderMap() {
     if (typeof p.label_lon === "number" && counties.length <= 40) {
       var xy = project(p.label_lon, p.label_lat);
       labels.appendChild(svg("text", { class: "label", x: xy[0].toFixed(1), y: xy[1].toFixed(1), "text-anchor": "middle" }, p.name));
-      if (withValues) {
+      // A figure under each name while there is room (a city's counties, not the provinces).
+      if (withValues && counties.length <= 20) {
         labels.appendChild(
           svg("text", { class: "label value", x: xy[0].toFixed(1), y: (xy[1] + nameSize * 1.15).toFixed(1), "text-anchor": "middle" }, pct(unit.figure))
         );
@@ -376,6 +377,12 @@ function scaleBar(project) {
   var px = km / project.kmPerPixel;
   while (px > 150 && km > 5) {
     km = km / 2;
+    px = km / project.kmPerPixel;
+  }
+  // A province or the nation: a longer bar (100, 200, 500, 1000 … km) until it can be read.
+  var steps = [100, 200, 500, 1000, 2000];
+  for (var i = 0; px < 40 && i < steps.length; i++) {
+    km = steps[i];
     px = km / project.kmPerPixel;
   }
   var x = 20,
