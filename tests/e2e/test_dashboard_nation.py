@@ -66,7 +66,7 @@ def test_the_nation_opens_province_by_province(nation, browser, tmp_path):
     expect(page.locator("#map path[data-layer=county]")).to_have_count(0)
     expect(page.locator("#county-labels text.label:not(.value)")).to_have_count(2)
     expect(page.locator("#map-note")).to_contain_text("省界")
-    screenshot(page, tmp_path, "dashboard-nation-desktop")
+    screenshot(page, tmp_path, "dashboard-nation-desktop", docs=False)
 
     # A province on the map opens as an area of its own: its counties.
     page.click(f"#map path[data-code='{GUANGDONG}']")
@@ -91,6 +91,6 @@ def test_the_nation_fits_a_phone(nation, browser, tmp_path):
     expect(page.locator("#map path[data-layer=province]")).to_have_count(2)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, width
-    screenshot(page, tmp_path, "dashboard-nation-phone")
+    screenshot(page, tmp_path, "dashboard-nation-phone", docs=False)
     context.close()
     watch.check()

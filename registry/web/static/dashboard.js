@@ -351,7 +351,8 @@ function renderMap() {
     });
     shapes.appendChild(path);
     // Names on the map while they fit (a city's counties); a province's are in the tooltip.
-    if (typeof p.label_lon === "number" && counties.length <= 40) {
+    // On a phone-sized map up to 16 (a city's counties), else up to 40 (the nation's provinces).
+    if (typeof p.label_lon === "number" && counties.length <= (scale >= 0.8 ? 40 : 16)) {
       var xy = project(p.label_lon, p.label_lat);
       labels.appendChild(svg("text", { class: "label", x: xy[0].toFixed(1), y: xy[1].toFixed(1), "text-anchor": "middle" }, p.name));
       // A figure under each name while there is room (a city's counties, not the provinces).
