@@ -5,6 +5,7 @@ view stays small."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def nation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [sys.executable, "-m", "tests.small_nation", url],
         check=True,
         timeout=120,
-        env={**__import__("os").environ, "REGISTRY_VAR_DIR": str(home / "var"), **ROOT},
+        env={**os.environ, "REGISTRY_VAR_DIR": str(home / "var"), **ROOT},
     )
     yield from serve(home, **ROOT)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,3 +46,41 @@ def module_client(
     finally:
         if drop:
             _pg_admin(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')
+
+
+def root_client(
+    engine: str,
+    base: Settings,
+    tmp: Path,
+    root: str,
+    load: Callable[[str], Awaitable[None]],
+) -> Iterator[ApiClient]:
+    """An ApiClient on a new database of its own (a SQLite file, or a PostgreSQL database
+    dropped afterwards) that ``load(url)`` migrates and fills, serving the root ``root`` (a
+    province or the nation)."""
+    import asyncio
+
+    import pytest
+
+    from registry.app import create_app
+    from tests.conftest import pg_available
+
+    drop = None
+    if engine == "sqlite":
+        url = f"sqlite:///{tmp / 'root.sqlite3'}"
+    else:
+        if not pg_available():
+            pytest.skip("PostgreSQL not available")
+        drop = f"registry_root_{uuid.uuid4().hex[:10]}"
+        _pg_admin(f'CREATE DATABASE "{drop}"')
+        url = _pg_url(drop)
+    try:
+        asyncio.run(load(url))
+        settings = replace(base, database_url=url, root_code=root)
+        with ApiClient(create_app(settings), raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        if drop:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -4,43 +4,21 @@ area of its own with its counties; both engines."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ApiClient, _pg_admin, _pg_url, pg_available
+from tests.conftest import ApiClient
+from tests.integration.shared_app import root_client
 from tests.small_nation import NATION, build
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def nation(request, base_settings, tmp_path_factory) -> Iterator[ApiClient]:
-    from registry.app import create_app
-
-    drop = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('nation') / 'nation.sqlite3'}"
-    else:
-        if not pg_available():
-            pytest.skip("PostgreSQL not available")
-        drop = f"registry_nation_{uuid.uuid4().hex[:10]}"
-        _pg_admin(f'CREATE DATABASE "{drop}"')
-        url = _pg_url(drop)
-    try:
-        asyncio.run(build(url))
-        settings = replace(base_settings, database_url=url, root_code=NATION)
-        with ApiClient(create_app(settings), raise_server_exceptions=False) as client:
-            yield client
-    finally:
-        if drop:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')
-        elif request.param == "sqlite":
-            shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
+    yield from root_client(
+        request.param, base_settings, tmp_path_factory.mktemp("nation"), NATION, build
+    )
 
 
 def test_the_nation_totals_its_provinces(nation):

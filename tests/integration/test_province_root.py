@@ -3,20 +3,18 @@ city and for the province, titles naming the province — on both engines."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import shutil
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from registry.core.settings import settings_from_env
-from tests.conftest import ApiClient, _pg_admin, _pg_url, pg_available
+from tests.conftest import ApiClient
+from tests.integration.shared_app import root_client
 
 PROVINCE = "430000000000"
 HUAIHUA = "431200000000"
@@ -34,27 +32,9 @@ async def _load(url: str) -> None:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def hunan(request, base_settings, tmp_path_factory) -> Iterator[ApiClient]:
-    from registry.app import create_app
-
-    drop = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('hunan') / 'hunan.sqlite3'}"
-    else:
-        if not pg_available():
-            pytest.skip("PostgreSQL not available")
-        drop = f"registry_hunan_{uuid.uuid4().hex[:10]}"
-        _pg_admin(f'CREATE DATABASE "{drop}"')
-        url = _pg_url(drop)
-    try:
-        asyncio.run(_load(url))
-        settings = replace(base_settings, database_url=url, root_code=PROVINCE)
-        with ApiClient(create_app(settings), raise_server_exceptions=False) as client:
-            yield client
-    finally:
-        if drop:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')
-        elif request.param == "sqlite":
-            shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
+    yield from root_client(
+        request.param, base_settings, tmp_path_factory.mktemp("hunan"), PROVINCE, _load
+    )
 
 
 def test_the_province_total_and_every_city_add_up(hunan):
