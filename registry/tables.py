@@ -321,6 +321,15 @@ class CountyCaseActivity(Table, tablename="county_case_activity"):
     writes = BigInt(default=0, null=False)
 
 
+class PlanActivity(Table, tablename="plan_activity"):
+    """Kept by database triggers only (migration 2026-12-06T19:00): one row whose counter is
+    bumped in the transaction of every write to ``plan`` or ``plan_item`` (the targets of
+    coverage's cached answers)."""
+
+    id = Integer(primary_key=True)
+    writes = BigInt(default=0, null=False)
+
+
 TABLES: tuple[type[Table], ...] = (
     Division,
     DivisionAlias,
@@ -339,6 +348,7 @@ TABLES: tuple[type[Table], ...] = (
     CaseActivity,
     CountyActivity,
     CountyCaseActivity,
+    PlanActivity,
 )
 
 

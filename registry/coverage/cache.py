@@ -19,6 +19,13 @@ So a repeated request costs the versions read and a few dict look-ups, a status 
 recounts its county only, and a new case recounts nothing but its county's active points.
 The cache is the runtime's (``coverage.figures``), least recently used entries going first.
 
+Whole answers (every unit's figures of an area on a date, a series) are kept too
+(:func:`answered`, the runtime's ``coverage.answers``), under all the county versions and the
+plans' counter ``plan_activity`` (:class:`registry.tables.PlanActivity`, bumped by triggers on
+every plan and plan item write: the targets come from the approved plans). A repeated question
+costs the versions read and one comparison; any write anywhere builds the next answer again
+(from the cached counts: only the changed county is counted again).
+
 The counts but ``points_active`` are read from step functions (:mod:`registry.coverage.steps`,
 the runtime's ``coverage.steps``), kept county by county under the same status versions: a
 date never asked before is a binary search per unit, not a statement over the events.
@@ -29,7 +36,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -41,15 +48,19 @@ from registry.coverage import sql
 from registry.coverage import steps as step_functions
 from registry.db.binding import current
 from registry.db.engines import is_sqlite
-from registry.tables import CountyActivity
+from registry.tables import CountyActivity, PlanActivity
 
 # Entries are one county's part of a count (per date set and unit level): the nation's ~3,000
 # counties need ~3,000 entries a date asked; 65,536 keep ~20 dates of the nation's counties and
 # townships (an entry is a few hundred bytes to a few KB).
 CACHE_SIZE = 65_536
-# (database, unit) pairs whose step functions are kept.
-STEPS_DATABASES = 8
+# (database, unit) pairs whose step functions are kept (counts and points_active).
+STEPS_DATABASES = 12
 
+# Whole answers kept (an answer at the nation is a few MB of objects).
+ANSWERS = 12
+
+T = TypeVar("T")
 PerDay = list[dict[str, Any]]
 # County code ('' for the divisions above the counties) → (status writes, case writes).
 Versions = dict[str, tuple[int, int]]
@@ -80,6 +91,30 @@ async def county_versions() -> Versions:
     never after: a write landing in between makes the next request recount."""
     rows = await CountyActivity.raw(COUNTY_VERSIONS_SQL)
     return {r["county_code"]: (int(r["writes"]), int(r["case_writes"])) for r in rows}
+
+
+async def plans_version() -> int:
+    """The plans' write counter (0 on a database without plans written since the counter)."""
+    rows = await PlanActivity.raw("SELECT writes FROM plan_activity WHERE id = 1")
+    return int(rows[0]["writes"]) if rows else 0
+
+
+async def answered(key: tuple[Any, ...], build: Callable[[], Awaitable[T]]) -> T:
+    """The answer ``build()`` gives for ``key`` (hashable: what the question is, with every
+    input that is not in the database, e.g. the date and the campaign), kept under the county
+    versions and the plans' version read *before* building: a write landing meanwhile leaves
+    an entry older than its key, which the next request builds again. Answers are shared, so
+    callers must not change them."""
+    versions = await county_versions()
+    fingerprint = (versions, await plans_version())
+    kept = runtime.current().slot("coverage.answers", lambda: LRU(ANSWERS))
+    full_key = (_database(current()), *key)
+    found = kept.get(full_key)
+    if found is not None and found[0] == fingerprint:
+        return found[1]
+    value = await build()
+    kept.put(full_key, (fingerprint, value))
+    return value
 
 
 async def per_county(
@@ -139,42 +174,75 @@ def _steps_cache(engine: Any, unit: str) -> dict[str, tuple[Any, dict[str, Any]]
     return found
 
 
+async def _kept_by_county(
+    engine: Any,
+    name: str,
+    versions: Versions,
+    part: Callable[[tuple[int, int]], Any],
+    counties: list[str] | None,
+    load: Callable[[list[str] | None], Awaitable[dict[str, T]]],
+) -> dict[str, T]:
+    """Per-unit values (step functions) of ``counties`` (``None``: all), each county's kept
+    with ``part`` of its versions and of the divisions above the counties; the counties whose
+    version moved (all on first use) are loaded again by one ``load(counties)`` (``None``:
+    every county, unfiltered).
+
+    ``versions`` are read before loading, so a write landing meanwhile leaves an entry older
+    than its key and the next request loads it again, never keeps it.
+    """
+    kept = _steps_cache(engine, name)
+    above = part(versions.get("", (0, 0)))
+    every = sorted(c for c in versions if c)
+    wanted = every if counties is None else counties
+
+    def version(code: str) -> tuple[Any, Any]:
+        return part(versions.get(code, (0, 0))), above
+
+    stale = [c for c in wanted if (found := kept.get(c)) is None or found[0] != version(c)]
+    if stale:
+        everything = len(stale) == len(every) and set(stale) == set(every)
+        built = await load(None if everything else stale)
+        split: dict[str, dict[str, T]] = {c: {} for c in stale}
+        for code, value in built.items():
+            target = split.get(county_of(code) or "")
+            if target is not None:
+                target[code] = value
+        for code in stale:
+            kept[code] = (version(code), split[code])
+    out: dict[str, T] = {}
+    for code in wanted:
+        out.update(kept[code][1])
+    return out
+
+
 async def unit_steps(
     engine: Any, versions: Versions, unit: str, counties: list[str] | None
 ) -> dict[str, step_functions.UnitSteps]:
     """The step functions (:mod:`registry.coverage.steps`) of every unit of ``counties``
-    (``None``: all), each county's kept with its status version and that of the divisions above
-    the counties; the counties whose version moved (all on first use) are rebuilt by one
-    statement (:func:`registry.coverage.sql.steps_on`) filtered to them.
+    (``None``: all), kept per county's status version: the counties whose version moved are
+    rebuilt by one statement (:func:`registry.coverage.sql.steps_on`) filtered to them."""
 
-    ``versions`` are read before the statement, so a write landing meanwhile leaves an entry
-    older than its key and the next request rebuilds it, never keeps it.
-    """
-    kept = _steps_cache(engine, unit)
-    above = versions.get("", (0, 0))[0]
-    every = sorted(c for c in versions if c)
-    wanted = every if counties is None else counties
-    stale = [
-        c
-        for c in wanted
-        if (found := kept.get(c)) is None or found[0] != (versions.get(c, (0, 0))[0], above)
-    ]
-    if stale:
-        everything = len(stale) == len(every) and set(stale) == set(every)
-        built = step_functions.build(
-            await sql.steps_on(engine, unit, None if everything else stale)
+    async def load(stale: list[str] | None) -> dict[str, step_functions.UnitSteps]:
+        return step_functions.build(await sql.steps_on(engine, unit, stale))
+
+    return await _kept_by_county(engine, unit, versions, _status_part, counties, load)
+
+
+async def active_steps(
+    engine: Any, versions: Versions, unit: str, counties: list[str] | None
+) -> dict[str, step_functions.CountSteps]:
+    """``points_active`` of every unit of ``counties`` as step functions
+    (:func:`registry.coverage.steps.build_active`), kept per county's status and case
+    versions: a case or status write rebuilds its county's only."""
+
+    async def load(stale: list[str] | None) -> dict[str, step_functions.CountSteps]:
+        spans, days = await sql.active_sources(engine, unit, stale)
+        in_service, case_site, case_day = step_functions.active_inputs(spans, days)
+        return step_functions.build_active(
+            in_service, case_site, case_day, maths.ACTIVE_WINDOW_DAYS
         )
-        split: dict[str, dict[str, step_functions.UnitSteps]] = {c: {} for c in stale}
-        for code, steps in built.items():
-            target = split.get(county_of(code) or "")
-            if target is not None:
-                target[code] = steps
-        for code in stale:
-            kept[code] = ((versions.get(code, (0, 0))[0], above), split[code])
-    out: dict[str, step_functions.UnitSteps] = {}
-    for code in wanted:
-        out.update(kept[code][1])
-    return out
+
+    return await _kept_by_county(engine, f"active:{unit}", versions, _both, counties, load)
 
 
 def _status_part(v: tuple[int, int]) -> int:
@@ -197,8 +265,9 @@ async def counts_by(
     events and division lives (:func:`unit_steps`, kept per county's status version: a status
     change rebuilds its county's only, a new case nothing), so a date never asked before costs
     a binary search per unit.
-    ``points_active`` is counted on the days ``active`` names (all, none, or those dates; 0 on
-    the others) by :func:`registry.coverage.sql.active_on`, kept per county's status and case
+    ``points_active`` is given on the days ``active`` names (all, none, or those dates; 0 on
+    the others): for counties from their step functions (:func:`active_steps`), for townships
+    counted by :func:`registry.coverage.sql.active_on`; both kept per county's status and case
     versions (a case write recounts its county's points). Returns one dict per day (same
     order), unit code → counts; units with no existing division that day are absent.
     """
@@ -216,7 +285,19 @@ async def counts_by(
     if not wanted:
         return await counted
     active_days = tuple(days[i] for i in wanted)
-    # The active points' statement starts first and runs (on SQLite in the connection's
+    if unit == "county":
+        # Counties: points_active from its step functions too (a binary search per county).
+        out = await counted
+        steps = await active_steps(engine, versions, unit, [county] if county else None)
+        for i in wanted:
+            ordinal = days[i].toordinal()
+            for code, counts in out[i].items():
+                found = steps.get(code)
+                n = found.on(ordinal) if found is not None else 0
+                out[i][code] = msgspec.structs.replace(counts, points_active=n)
+        return out
+    # Townships (41,000 at the nation, asked for all rarely): the active points' statement
+    # starts first and runs (on SQLite in the connection's
     # thread) while the step functions are read here.
     found, out = await asyncio.gather(
         per_county(

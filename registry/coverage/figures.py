@@ -301,8 +301,18 @@ async def coverage(
     townships (the drill-down)."""
     camp = await get_campaign(campaign)
     day = maths.parse_as_of(as_of, camp, clock.today())
-    area_code, area_name, area_level = await area(within)
+    place = await area(within)
     drill = await get_county(county) if county else None
+    return await cache.answered(
+        ("coverage", camp, day, place, drill, get_settings().root_code),
+        lambda: _coverage(camp, day, place, drill),
+    )
+
+
+async def _coverage(
+    camp: maths.Campaign, day: date, place: tuple[str, str, str], drill: tuple[str, str] | None
+) -> Coverage:
+    area_code, area_name, area_level = place
     days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
     per_day = await cache.counts_by(days, "county", active={day})
     counties = await county_units(day, area_code)
@@ -394,14 +404,19 @@ async def township_coverage(
     drill = await get_county(county) if county else None
     area_code = None if drill else (await area(within))[0]
     days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
-    items = await _township_figures(camp, day, days, drill, within=area_code)
-    return TownshipCoverage(
-        as_of=day,
-        campaign=camp.code,
-        county=drill[0] if drill else None,
-        items=items,
-        total=len(items),
-    )
+
+    async def build() -> TownshipCoverage:
+        items = await _township_figures(camp, day, days, drill, within=area_code)
+        return TownshipCoverage(
+            as_of=day,
+            campaign=camp.code,
+            county=drill[0] if drill else None,
+            items=items,
+            total=len(items),
+        )
+
+    root = get_settings().root_code
+    return await cache.answered(("townships", camp, day, drill, area_code, root), build)
 
 
 async def timeseries(
@@ -415,6 +430,20 @@ async def timeseries(
     camp = await get_campaign(campaign)
     day = maths.parse_as_of(as_of, camp, clock.today())
     drill = await get_county(county) if county else None
+    place = None if drill else await area(within)
+    return await cache.answered(
+        ("series", camp, day, drill, place, within is None, get_settings().root_code),
+        lambda: _timeseries(camp, day, drill, place, within),
+    )
+
+
+async def _timeseries(
+    camp: maths.Campaign,
+    day: date,
+    drill: tuple[str, str] | None,
+    place: tuple[str, str, str] | None,
+    within: str | None,
+) -> Timeseries:
     months = maths.months_between(camp.start_on, max(camp.deadline, day))
     days = maths.series_days(camp.start_on, day)
     target_days = [*days, *months[len(days) :]]
@@ -425,7 +454,8 @@ async def timeseries(
         target_series, source = targets[code]
         counts = [per_day[i].get(code, maths.Counts()) for i in range(len(days))]
     else:
-        area_code, name, _ = await area(within)
+        assert place is not None
+        area_code, name, _ = place
         code = None if within is None else area_code
         counties = [c["code"] for c in await county_units(day, area_code)]
         targets = await county_targets(counties, camp, target_days)

@@ -50,6 +50,7 @@ class Dialect:
     forever: str  # the date after all others (an open end)
     always: str  # the date before all others (an unknown start)
     month_of_at: str  # year × 12 + month of the column ``at``
+    case_day: str  # the Asia/Shanghai day of ``c.received_at`` as a date ordinal (1: 0001-01-01)
 
 
 POSTGRES = Dialect(
@@ -59,6 +60,7 @@ POSTGRES = Dialect(
     always="CAST('0001-01-01' AS DATE)",
     month_of_at="(CAST(EXTRACT(YEAR FROM at) AS INTEGER) * 12"
     " + CAST(EXTRACT(MONTH FROM at) AS INTEGER))",
+    case_day="(CAST(c.received_at AT TIME ZONE 'Asia/Shanghai' AS DATE) - DATE '0001-01-01' + 1)",
 )
 # SQLite keeps dates and instants as ISO text, compared as text.
 SQLITE = Dialect(
@@ -67,6 +69,8 @@ SQLITE = Dialect(
     forever="'9999-12-31'",
     always="'0001-01-01'",
     month_of_at="(CAST(strftime('%Y', at) AS INTEGER) * 12 + CAST(strftime('%m', at) AS INTEGER))",
+    # China keeps UTC+8 all year (since 1991); julianday of a date is the ordinal + 1721424.5.
+    case_day="CAST(julianday(date(c.received_at, '+8 hours')) - 1721424.5 AS INTEGER)",
 )
 
 
@@ -316,6 +320,47 @@ AND (
 GROUP BY d.i, v.{column}
 """,
         ),
+    )
+
+
+def in_service_statement(unit: str, counties: Sequence[str] | None) -> QueryString:
+    """Rows (site, village, unit, established_on, abolished_on, since, until): each span an
+    agency point on a village spends in service (the sources of ``points_active`` as a step
+    function, :func:`registry.coverage.steps.build_active`; same joins as
+    :func:`active_statement`)."""
+    column = _column(unit)
+    return with_(
+        [("spans", spans(counties))],
+        compose(
+            f"""
+SELECT s.id AS site, v.code AS village, v.{column} AS unit,
+       v.established_on, v.abolished_on, sp.since, sp.until
+FROM spans sp
+JOIN site s ON s.id = sp.site AND s.kind IN ({POINTS})""",
+            _and_in("s.county_code", counties),
+            """
+JOIN division v ON v.code = s.division AND v.level = 'village'""",
+            _and_in("v.county_code", counties),
+            f"""
+WHERE sp.status IN ({_listed(maths.POINT_IN_SERVICE)})
+AND (sp.until IS NULL OR sp.until > sp.since)
+""",
+        ),
+    )
+
+
+def case_days_statement(dialect: Dialect, counties: Sequence[str] | None) -> QueryString:
+    """Rows (site, day): the Asia/Shanghai days (ordinals) on which each agency point of
+    ``counties`` received a case."""
+    return compose(
+        f"""
+SELECT c.site AS site, {dialect.case_day} AS day
+FROM service_case c
+JOIN site s ON s.id = c.site AND s.kind IN ({POINTS})""",
+        _and_in("s.county_code", counties),
+        """
+GROUP BY c.site, day
+""",
     )
 
 
@@ -571,6 +616,16 @@ async def series_on(
             if counts.villages_total or counts.townships_total:
                 out[i][unit_code] = counts
     return out
+
+
+async def active_sources(
+    engine: Any, unit: str, counties: list[str] | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of :func:`in_service_statement` and :func:`case_days_statement` of
+    ``counties`` (``None``: all), for :func:`registry.coverage.steps.active_inputs`."""
+    spans_rows = await _rows(in_service_statement(unit, counties))
+    days = await _rows(case_days_statement(dialect_of(engine), counties))
+    return spans_rows, days
 
 
 async def steps_on(engine: Any, unit: str, counties: list[str] | None) -> list[tuple[Any, ...]]:

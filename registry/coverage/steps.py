@@ -20,6 +20,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import NamedTuple
+
+import numpy as np
 
 from registry.coverage.rules import Counts
 
@@ -158,4 +161,181 @@ def counts_along(steps: dict[str, UnitSteps], days: Sequence[date]) -> list[dict
             counts = unit_steps.counts_of(j - 1) if j else None
             if counts is not None:
                 out[i][unit] = counts
+    return out
+
+
+# --------------------------------------------------------------------------- points_active
+
+# An open end (a span still running, a division never abolished): after every real date.
+OPEN = date.max.toordinal() + 1
+# Villages are kept apart in one sorted run by offsets of this many days (> OPEN).
+_APART = 1 << 23
+
+
+class CountSteps:
+    """One count as a step function: ``values[i]`` from the day ``days[i]`` on (ordinals,
+    ascending), 0 before the first."""
+
+    __slots__ = ("days", "values")
+
+    def __init__(self, days: Sequence[int], values: Sequence[int]) -> None:
+        self.days = np.asarray(days, dtype=np.int32)
+        self.values = np.asarray(values, dtype=np.int32)
+
+    def on(self, ordinal: int) -> int:
+        i = int(np.searchsorted(self.days, ordinal, side="right"))
+        return int(self.values[i - 1]) if i else 0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CountSteps):
+            return False
+        return bool(np.array_equal(self.days, other.days)) and bool(
+            np.array_equal(self.values, other.values)
+        )
+
+    def __repr__(self) -> str:
+        return f"CountSteps({self.days.tolist()!r}, {self.values.tolist()!r})"
+
+
+class InService(NamedTuple):
+    """The spans ``[since, until)`` agency points spend in service, one per row (ordinals;
+    ``OPEN`` for an open end), each with its village's index, and per village its unit's
+    index and life ``[established, abolished)`` (``-OPEN`` / ``OPEN`` when open)."""
+
+    site: np.ndarray
+    village: np.ndarray
+    since: np.ndarray
+    until: np.ndarray
+    village_unit: np.ndarray
+    established: np.ndarray
+    abolished: np.ndarray
+    units: list[str]
+
+
+def _ordinal_or(value: date | str | None, open_end: int) -> int:
+    return open_end if value is None else _ordinal(value)
+
+
+def active_inputs(
+    spans: Sequence[dict[str, object]], days: Sequence[dict[str, object]]
+) -> tuple[InService, np.ndarray, np.ndarray]:
+    """The arguments of :func:`build_active` from the rows of
+    :func:`registry.coverage.sql.in_service_statement` (``site, village, unit,
+    established_on, abolished_on, since, until``: dates or ISO text) and
+    :func:`registry.coverage.sql.case_days_statement` (``site, day``)."""
+    villages: dict[object, int] = {}
+    units: dict[object, int] = {}
+    village_unit: list[int] = []
+    established: list[int] = []
+    abolished: list[int] = []
+    village_of: list[int] = []
+    for r in spans:
+        index = villages.get(r["village"])
+        if index is None:
+            index = villages[r["village"]] = len(villages)
+            village_unit.append(units.setdefault(r["unit"], len(units)))
+            established.append(_ordinal_or(r["established_on"], -OPEN))  # type: ignore[arg-type]
+            abolished.append(_ordinal_or(r["abolished_on"], OPEN))  # type: ignore[arg-type]
+        village_of.append(index)
+    n = len(spans)
+    in_service = InService(
+        site=np.fromiter((r["site"] for r in spans), dtype=np.int64, count=n),
+        village=np.array(village_of, dtype=np.int64),
+        since=np.fromiter((_ordinal(r["since"]) for r in spans), dtype=np.int64, count=n),  # type: ignore[arg-type]
+        until=np.fromiter(
+            (_ordinal_or(r["until"], OPEN) for r in spans),  # type: ignore[arg-type]
+            dtype=np.int64,
+            count=n,
+        ),
+        village_unit=np.array(village_unit, dtype=np.int64),
+        established=np.array(established, dtype=np.int64),
+        abolished=np.array(abolished, dtype=np.int64),
+        units=[str(u) for u in units],
+    )
+    m = len(days)
+    case_site = np.fromiter((r["site"] for r in days), dtype=np.int64, count=m)
+    case_day = np.fromiter((r["day"] for r in days), dtype=np.int64, count=m)
+    return in_service, case_site, case_day
+
+
+def _runs(fresh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last index of each run a ``fresh`` flag starts (``fresh[0]`` is True)."""
+    starts = np.flatnonzero(fresh)
+    ends = np.append(starts[1:], len(fresh)) - 1
+    return starts, ends
+
+
+def build_active(
+    in_service: InService, case_site: np.ndarray, case_day: np.ndarray, window: int
+) -> dict[str, CountSteps]:
+    """``points_active`` per unit as step functions, in array operations (the nation's
+    2,000,000 cases in about a second).
+
+    A village counts on ``D`` while it exists, one of its points is in service and that point
+    received a case in the ``window`` days up to ``D`` (a case on day ``c`` keeps its point
+    active on ``[c, c + window)``) — the definition of
+    :func:`registry.coverage.sql.active_statement`; a unit's value is its villages counted.
+    ``case_site``/``case_day``: the points' case days (ordinals, repeats allowed).
+    """
+    if not len(case_site) or not len(in_service.site):
+        return {}
+    # Each point's case windows, merged: a case within the window of the one before joins it.
+    site = np.asarray(case_site, dtype=np.int64)
+    day = np.asarray(case_day, dtype=np.int64)
+    # One sort on a combined key (faster than lexsort's two): sites and days apart by _APART.
+    order = np.argsort(site * _APART + day)
+    site, day = site[order], day[order]
+    fresh = np.ones(len(site), dtype=bool)
+    fresh[1:] = (site[1:] != site[:-1]) | (day[1:] > day[:-1] + window)
+    starts, ends = _runs(fresh)
+    windows_site, windows_from, windows_to = site[starts], day[starts], day[ends] + window
+    # Each in-service span against its point's windows, clipped to both and the village's life.
+    lo = np.searchsorted(windows_site, in_service.site, side="left")
+    many = np.searchsorted(windows_site, in_service.site, side="right") - lo
+    row = np.repeat(np.arange(len(lo)), many)
+    first = np.repeat(np.cumsum(many) - many, many)
+    pick = np.repeat(lo, many) + np.arange(len(row)) - first
+    village = in_service.village[row]
+    since = np.maximum.reduce(
+        [windows_from[pick], in_service.since[row], in_service.established[village]]
+    )
+    until = np.minimum.reduce(
+        [windows_to[pick], in_service.until[row], in_service.abolished[village]]
+    )
+    keep = since < until
+    village, since, until = village[keep], since[keep], until[keep]
+    if not len(village):
+        return {}
+    # The union per village: spans in order, a span starting after all before it ended is new.
+    offset = village.astype(np.int64) * _APART
+    order = np.argsort(since + offset)
+    offset, since, until = offset[order], since[order] + offset[order], until[order] + offset[order]
+    reach = np.maximum.accumulate(until)
+    fresh = np.ones(len(since), dtype=bool)
+    fresh[1:] = since[1:] > reach[:-1]
+    starts, ends = _runs(fresh)
+    unit = in_service.village_unit[offset[starts] // _APART]
+    since, until = since[starts] - offset[starts], reach[ends] - offset[starts]
+    # +1 at each span's start, -1 at its end, summed per unit and day, then run up.
+    edge_unit = np.concatenate([unit, unit])
+    edge_day = np.concatenate([since, until])
+    delta = np.concatenate([np.ones(len(unit), np.int64), -np.ones(len(unit), np.int64)])
+    order = np.argsort(edge_unit * _APART + edge_day)
+    edge_unit, edge_day, delta = edge_unit[order], edge_day[order], delta[order]
+    fresh = np.ones(len(edge_day), dtype=bool)
+    fresh[1:] = (edge_unit[1:] != edge_unit[:-1]) | (edge_day[1:] != edge_day[:-1])
+    starts, _ = _runs(fresh)
+    edge_unit, edge_day = edge_unit[starts], edge_day[starts]
+    delta = np.add.reduceat(delta, starts)
+    running = np.cumsum(delta)
+    unit_starts, unit_ends = _runs(np.concatenate([[True], edge_unit[1:] != edge_unit[:-1]]))
+    before = np.where(unit_starts > 0, running[unit_starts - 1], 0)
+    running -= np.repeat(before, unit_ends - unit_starts + 1)
+    out: dict[str, CountSteps] = {}
+    for a, b in zip(unit_starts.tolist(), (unit_ends + 1).tolist(), strict=True):
+        kept = (delta[a:b] != 0) & (edge_day[a:b] < OPEN)
+        if kept.any():
+            out[in_service.units[int(edge_unit[a])]] = CountSteps(
+                edge_day[a:b][kept], running[a:b][kept]
+            )
     return out

@@ -485,6 +485,36 @@ def test_approved_plan_target_replaces_the_linear_one(client):
     assert county_of(points, HECHENG)["target_source"] == "linear"
 
 
+def test_a_kept_answer_is_answered_again_after_any_plan_write(client):
+    """Whole answers are kept under the county versions and the plans' counter: a plan
+    approved after the question was asked (no county's counts moved), or its items changed by
+    SQL around the services, makes the next answer carry the new target."""
+    from registry.tables import PlanItem
+    from tests.integration.test_plans import CENTRES, approved_plan
+
+    params = {"as_of": "2014-12-31", "campaign": CENTRES}
+    for _ in range(2):  # asked twice: the second is the kept answer
+        before = county_of(client.get("/api/coverage", params=params).json(), HECHENG)
+        assert before["target_source"] == "linear"
+    series = client.get("/api/coverage/timeseries", params={"county": HECHENG[:6], **params})
+    assert series.json()["target_source"] == "linear"
+    approved_plan(client)
+    after = county_of(client.get("/api/coverage", params=params).json(), HECHENG)
+    assert (after["target_source"], after["target"]) == ("plan", pytest.approx(0.5))
+    series = client.get("/api/coverage/timeseries", params={"county": HECHENG[:6], **params})
+    assert series.json()["target_source"] == "plan"
+    # Every item of the plan due a year later, by SQL: the target on the date falls to 0.
+    client.run(
+        lambda: PlanItem.raw(
+            "UPDATE plan_item SET target_date = {} WHERE target_date <= {}",
+            date(2016, 12, 31),
+            date(2015, 12, 31),
+        )
+    )
+    moved = county_of(client.get("/api/coverage", params=params).json(), HECHENG)
+    assert (moved["target_source"], moved["target"]) == ("plan", 0)
+
+
 # --------------------------------------------------------------------------- monthly series
 
 
@@ -743,10 +773,11 @@ def test_a_write_by_any_path_recounts_only_its_county(client, monkeypatch):
 
 
 def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatch):
-    """points_active is cached county by county too: a case at one point recounts that
-    county's active points, and none of the counts from status events."""
+    """points_active is kept county by county too (the counties' step functions of their
+    active points): a case at one point rebuilds that county's, and none of the counts from
+    status events; any other date is read from them, no statement runs."""
 
-    active_calls = recounts(monkeypatch, "active_on")
+    active_calls = recounts(monkeypatch, "active_sources")
     count_calls = recounts(monkeypatch, "steps_on")
     zhongfang = "431221000000"
     day = "2014-06-30"
@@ -766,6 +797,11 @@ def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatc
     assert count_calls == [None]  # the status counts were not touched
     assert active() == (0, 1)
     assert len(active_calls) == 2  # cached again
+    later = client.get("/api/coverage", params={"as_of": "2014-08-29"}).json()
+    assert county_of(later, zhongfang)["points_active"] == 1  # the case's 90th day
+    gone = client.get("/api/coverage", params={"as_of": "2014-08-30"}).json()
+    assert county_of(gone, zhongfang)["points_active"] == 0
+    assert len(active_calls) == 2  # other dates read the kept steps
 
 
 def test_the_server_counts_todays_figures_at_startup(

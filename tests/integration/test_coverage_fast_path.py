@@ -2,7 +2,8 @@
 version — against the direct count (the counting statement, ``sql.counts_on``, and the monthly
 statement, ``sql.series_on``) on every date of the campaign's first years, after writes of
 every kind: status events, new and closed sites, divisions abolished and established, cases
-(no effect) and SQL that bypasses the services (the triggers still invalidate). Both engines."""
+(points_active only) and SQL that bypasses the services (the triggers still invalidate). Both
+engines. ``points_active`` of the counties (its own step functions) against ``sql.active_on``."""
 
 from __future__ import annotations
 
@@ -57,7 +58,32 @@ def series_fast_and_direct(client, unit: str):
     return client.run(both)
 
 
+# points_active on every day too (a case keeps its point active to the day).
+ACTIVE_DAYS = EVERY_DAY
+
+
+def active_fast_and_direct(client):
+    """(fast, direct) ``points_active`` per county on ACTIVE_DAYS: the step functions of the
+    counties' active points against the counting statement ``sql.active_on``."""
+    from registry.coverage import cache, sql
+    from registry.db.binding import current
+
+    async def both():
+        fast = await cache.counts_by(ACTIVE_DAYS, "county", active=True)
+        direct = await sql.active_on(current(), ACTIVE_DAYS, "county", None)
+        fast_active = [
+            {code: c.points_active for code, c in per_day.items() if c.points_active}
+            for per_day in fast
+        ]
+        return fast_active, [{k: v for k, v in d.items() if v} for d in direct]
+
+    return client.run(both)
+
+
 def assert_fast_path_equals_direct_count(client):
+    fast, direct = active_fast_and_direct(client)
+    for d, f, g in zip(ACTIVE_DAYS, fast, direct, strict=True):
+        assert f == g, ("points_active", d)
     for unit in ("county", "township"):
         fast, direct = fast_and_direct(client, unit)
         for d, f, g in zip(EVERY_DAY, fast, direct, strict=True):
@@ -140,11 +166,37 @@ def test_fast_path_equals_the_direct_count_after_every_kind_of_write(client, reb
     abolish(client, next(p for p in planned if p.key == "t2").division, date(2015, 6, 1))
     assert_fast_path_equals_direct_count(client)
 
-    # Cases change no step function (points_active is counted apart).
+    # Cases change no step function of the counts (points_active has its own): one by day,
+    # one just after a China midnight (UTC the day before), one 90 days after another.
     before = len(rebuilt)
-    add_cases(client, v1.site_id, v1.division, [datetime(2015, 1, 10, 3, 0, tzinfo=UTC)])
+    add_cases(
+        client,
+        v1.site_id,
+        v1.division,
+        [
+            datetime(2015, 1, 10, 3, 0, tzinfo=UTC),
+            datetime(2014, 3, 31, 16, 30, tzinfo=UTC),
+            datetime(2014, 6, 29, 3, 0, tzinfo=UTC),
+        ],
+    )
     assert_fast_path_equals_direct_count(client)
     assert len(rebuilt) == before
+    # A case moved in time and one deleted by SQL (the case triggers make both visible).
+    sql_write(
+        client,
+        "UPDATE service_case SET received_at = {} WHERE site = {} AND received_at = {}",
+        datetime(2014, 8, 20, 2, 0, tzinfo=UTC),
+        v1.site_id,
+        datetime(2014, 6, 29, 3, 0, tzinfo=UTC),
+    )
+    assert_fast_path_equals_direct_count(client)
+    sql_write(
+        client,
+        "DELETE FROM service_case WHERE site = {} AND received_at = {}",
+        v1.site_id,
+        datetime(2015, 1, 10, 3, 0, tzinfo=UTC),
+    )
+    assert_fast_path_equals_direct_count(client)
 
     # SQL around the services: an event inserted, one moved in time, one deleted, a village's
     # life changed, a site moved to another county — the triggers make each visible.

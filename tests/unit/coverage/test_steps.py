@@ -191,3 +191,86 @@ def test_projection_in_integers_equals_the_fit_over_fractions(seed):
         assert figures(history[-1][1], campaign, Fraction(1, 2), history).projected_completion == (
             expected
         )
+
+
+# --------------------------------------------------------------------------- points_active
+
+
+def _active_by_definition(spans, cases, window, ordinal):
+    """Per unit, the villages that exist on ``ordinal`` with a point in service that day and a
+    case of that point in the ``window`` days up to it (spans: dicts as the statement's rows)."""
+    counted: dict[str, set[str]] = {}
+    for r in spans:
+        o = ordinal
+        est = r["established_on"].toordinal() if r["established_on"] else None
+        abol = r["abolished_on"].toordinal() if r["abolished_on"] else None
+        if (est is not None and o < est) or (abol is not None and o >= abol):
+            continue
+        until = r["until"].toordinal() if r["until"] else None
+        if not (r["since"].toordinal() <= o and (until is None or o < until)):
+            continue
+        if any(site == r["site"] and o - window < c <= o for site, c in cases):
+            counted.setdefault(r["unit"], set()).add(r["village"])
+    return {unit: len(v) for unit, v in counted.items()}
+
+
+def test_active_points_equal_the_definition_on_every_day():
+    rnd = random.Random(7)
+    spans, cases = [], []
+    lives = {}
+    for v in range(12):
+        village = f"V{v}"
+        est = day(rnd.randrange(60)) if rnd.random() < 0.4 else None
+        abol = day(200 + rnd.randrange(100)) if rnd.random() < 0.3 else None
+        lives[village] = (f"U{v % 3}", est, abol)
+    for site in range(20):
+        village = f"V{rnd.randrange(12)}"
+        unit, est, abol = lives[village]
+        at = rnd.randrange(30)
+        for _ in range(rnd.randrange(1, 4)):  # in service, out, in again …
+            length = rnd.randrange(1, 120)
+            until = None if rnd.random() < 0.2 else day(at + length)
+            spans.append(
+                dict(
+                    site=site,
+                    village=village,
+                    unit=unit,
+                    established_on=est,
+                    abolished_on=abol,
+                    since=day(at),
+                    until=until,
+                )
+            )
+            if until is None:
+                break
+            at += length + rnd.randrange(0, 40)
+        for _ in range(rnd.randrange(0, 8)):
+            cases.append((site, day(rnd.randrange(-20, 330)).toordinal()))
+    window = 30
+    rows = [{"site": s, "day": c} for s, c in cases + cases[:5]]  # repeats are allowed
+    built = steps.build_active(*steps.active_inputs(spans, rows), window)
+    assert built, "the history has active points"
+    for n in range(-30, 420):
+        o = day(n).toordinal()
+        got = {u: s.on(o) for u, s in built.items() if s.on(o)}
+        assert got == _active_by_definition(spans, cases, window, o), day(n)
+
+
+def test_a_case_keeps_its_point_active_for_the_window_to_the_day():
+    spans = [
+        dict(
+            site=1,
+            village="V",
+            unit="U",
+            established_on=None,
+            abolished_on=None,
+            since=day(0),
+            until=None,
+        )
+    ]
+    built = steps.build_active(
+        *steps.active_inputs(spans, [{"site": 1, "day": day(10).toordinal()}]), 90
+    )
+    on = [built["U"].on(day(n).toordinal()) for n in (9, 10, 99, 100)]
+    assert on == [0, 1, 1, 0]
+    assert steps.build_active(*steps.active_inputs(spans, []), 90) == {}

@@ -1,0 +1,59 @@
+"""Hand-written: plan_activity, one counter bumped by every write to a plan or its items
+(engine-specific trigger SQL).
+
+Coverage keeps whole answers (the figures of every unit of an area on a date) keyed by the
+county versions (``county_activity``, ``county_case_activity``) and by this counter: the
+targets come from the approved plans, so any plan write, whichever path writes (the API, an
+import, SQL of another process), must make the next answer be built again. Plan writes are
+rare (a county's versions and reviews): one row is enough.
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine import engine_finder
+
+ID = "2026-12-06T19:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "plan_activity counter and its triggers (the plans' version)"
+
+TABLE = (
+    "CREATE TABLE IF NOT EXISTS plan_activity "
+    "(id INTEGER PRIMARY KEY CHECK (id = 1), writes BIGINT NOT NULL DEFAULT 0)"
+)
+SEED = "INSERT INTO plan_activity (id, writes) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"
+_BUMP = (
+    "INSERT INTO plan_activity (id, writes) VALUES (1, 1) "
+    "ON CONFLICT (id) DO UPDATE SET writes = plan_activity.writes + 1;"
+)
+SQLITE = [TABLE, SEED] + [
+    f"CREATE TRIGGER IF NOT EXISTS {table}_plan_activity_{event.lower()} "
+    f"AFTER {event} ON {table} BEGIN {_BUMP} END"
+    for table in ("plan", "plan_item")
+    for event in ("INSERT", "UPDATE", "DELETE")
+]
+POSTGRES = [
+    TABLE,
+    SEED,
+    "CREATE OR REPLACE FUNCTION plan_activity_bump() RETURNS trigger AS $$ BEGIN "
+    + _BUMP
+    + " RETURN NULL; END; $$ LANGUAGE plpgsql",
+] + [
+    statement
+    for table in ("plan", "plan_item")
+    for statement in (
+        f"DROP TRIGGER IF EXISTS {table}_plan_activity ON {table}",
+        f"CREATE TRIGGER {table}_plan_activity AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION plan_activity_bump()",
+    )
+]
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="registry", description=DESCRIPTION)
+
+    async def run():
+        engine = engine_finder()
+        for statement in SQLITE if engine.engine_type == "sqlite" else POSTGRES:
+            await engine.run_ddl(statement)
+
+    manager.add_raw(run)
+    return manager
