@@ -322,24 +322,30 @@ async def series_counts(
 ) -> list[dict[str, maths.Counts]]:
     """Counts per unit on each of ``series_days(start, as_of)`` (``points_active`` left 0), read
     from the step functions in one pass per unit (equal to
-    :func:`registry.coverage.sql.series_on`). Cached like :func:`counts_by`."""
+    :func:`registry.coverage.sql.series_on`); the step functions are kept per county, the
+    series are not (an answer is kept whole, :func:`answered`)."""
     days = maths.series_days(start, as_of)
     if not days:
         return []
     engine = current()
     versions = await county_versions()
+    steps = await unit_steps(engine, versions, unit, [county] if county else None)
+    return step_functions.counts_along(steps, days)
 
-    async def along(counties: list[str] | None) -> list[dict[str, maths.Counts]]:
-        return step_functions.counts_along(await unit_steps(engine, versions, unit, counties), days)
 
-    return await per_county(
-        ("series", _database(engine), start, as_of, unit),
-        versions,
-        _status_part,
-        county,
-        len(days),
-        along,
-    )
+async def series_totals(
+    start: date, as_of: date, members: Collection[str], detail: Collection[str]
+) -> tuple[list[maths.Counts], list[dict[str, maths.Counts]]]:
+    """On each of ``series_days(start, as_of)``: the counts of the counties ``members`` summed,
+    and those of the counties ``detail`` one by one (``points_active`` 0) — an area's monthly
+    series without a dict per county and month."""
+    days = maths.series_days(start, as_of)
+    if not days:
+        return [], []
+    steps = await unit_steps(current(), await county_versions(), "county", None)
+    totals = step_functions.totals_along((steps[c] for c in members if c in steps), days)
+    one_by_one = step_functions.counts_along({c: steps[c] for c in detail if c in steps}, days)
+    return totals, one_by_one
 
 
 async def _counts_from_steps(

@@ -261,13 +261,44 @@ def _city_target(
     targets: dict[str, tuple[list[Fraction], str]],
     index: int,
 ) -> tuple[Fraction, str]:
-    parts = [
-        (targets[code][0][index], counts[code].fraction(campaign.figure)[1])
-        for code in targets
-        if code in counts
-    ]
-    source = "plan" if any(targets[c][1] == "plan" for c in targets) else "linear"
-    return maths.weighted_target(parts, maths.linear_target(campaign, day)), source
+    weight = sum(counts[c].fraction(campaign.figure)[1] for c in targets if c in counts)
+    plans = _plans(targets)
+    return _area_target(campaign, day, weight, counts, plans, index), _source(targets)
+
+
+def _plans(targets: dict[str, tuple[list[Fraction], str]]) -> list[tuple[str, list[Fraction]]]:
+    """The counties on a plan, with their target series."""
+    return [(code, series) for code, (series, source) in targets.items() if source == "plan"]
+
+
+def _source(targets: dict[str, tuple[list[Fraction], str]]) -> str:
+    """An area's target source: ``plan`` when one of its counties has one."""
+    return "plan" if any(source == "plan" for _, source in targets.values()) else "linear"
+
+
+def _area_target(
+    campaign: maths.Campaign,
+    day: date,
+    weight: int,
+    counts: dict[str, maths.Counts],
+    plans: list[tuple[str, list[Fraction]]],
+    index: int,
+) -> Fraction:
+    """The target of an area whose counties weigh ``weight`` in all: the counties on a plan
+    (``plans``) weighted one by one (their ``counts``), the rest sharing the linear target with
+    what is left of the weight — the sum :func:`maths.weighted_target` makes, without a
+    Fraction per county."""
+    linear = maths.linear_target(campaign, day)
+    parts: list[tuple[Fraction, int]] = []
+    planned = 0
+    for code, series in plans:
+        found = counts.get(code)
+        if found is not None:
+            share = found.fraction(campaign.figure)[1]
+            planned += share
+            parts.append((series[index], share))
+    parts.append((linear, weight - planned))
+    return maths.weighted_target(parts, linear)
 
 
 def _group_total(
@@ -447,9 +478,9 @@ async def _timeseries(
     months = maths.months_between(camp.start_on, max(camp.deadline, day))
     days = maths.series_days(camp.start_on, day)
     target_days = [*days, *months[len(days) :]]
-    per_day = await cache.series_counts(camp.start_on, day, "county", drill[0] if drill else None)
     if drill:
         code, name = drill
+        per_day = await cache.series_counts(camp.start_on, day, "county", code)
         targets = await county_targets([code], camp, target_days)
         target_series, source = targets[code]
         counts = [per_day[i].get(code, maths.Counts()) for i in range(len(days))]
@@ -459,13 +490,17 @@ async def _timeseries(
         code = None if within is None else area_code
         counties = [c["code"] for c in await county_units(day, area_code)]
         targets = await county_targets(counties, camp, target_days)
-        counts = [maths.total(p.get(c, maths.Counts()) for c in counties) for p in per_day]
+        plans = _plans(targets)
+        source = _source(targets)
+        counts, per_day = await cache.series_totals(
+            camp.start_on, day, counties, [c for c, _ in plans]
+        )
         target_series = []
-        source = "linear"
         for i, d in enumerate(target_days):
-            weights = per_day[min(i, len(days) - 1)] if days else {}
-            t, source = _city_target(camp, d, weights, targets, i)
-            target_series.append(t)
+            last = min(i, len(days) - 1)
+            weight = counts[last].fraction(camp.figure)[1] if days else 0
+            found = per_day[last] if days else {}
+            target_series.append(_area_target(camp, d, weight, found, plans, i))
     points = []
     for i, d in enumerate(target_days):
         target = target_series[i]

@@ -51,13 +51,27 @@ class UnitSteps:
         values: the six counts (:data:`FLAGS` order) from ``days[i]`` until ``days[i + 1]``.
     """
 
-    __slots__ = ("_counts", "days", "values")
+    __slots__ = ("_arrays", "_counts", "days", "values")
 
     def __init__(self, days: list[int], values: list[Row]) -> None:
         self.days = days
         self.values = values
         # The Counts of each step, made on first use (dates close together share steps).
         self._counts: list[Counts | bool | None] = [False] * len(values)
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``days`` and ``values`` as arrays (values: one row of six per step, the rows of a
+        unit without an existing village or township zeroed, as :func:`to_counts` leaves them
+        out) and a row of zeros last (the row of index -1: before the first step), made on
+        first use."""
+        if self._arrays is None:
+            values = np.zeros((len(self.values) + 1, len(FLAGS)), dtype=np.int64)
+            values[:-1] = np.array(self.values, dtype=np.int64).reshape(-1, len(FLAGS))
+            exists = (values[:, _VILLAGES] != 0) | (values[:, _TOWNSHIPS] != 0)
+            values[~exists] = 0
+            self._arrays = (np.array(self.days, dtype=np.int64), values)
+        return self._arrays
 
     def row_on(self, ordinal: int) -> Row | None:
         """The six counts on the day ``ordinal`` (None before the first change)."""
@@ -162,6 +176,28 @@ def counts_along(steps: dict[str, UnitSteps], days: Sequence[date]) -> list[dict
             if counts is not None:
                 out[i][unit] = counts
     return out
+
+
+def totals_along(steps: Iterable[UnitSteps], days: Sequence[date]) -> list[Counts]:
+    """The counts of ``steps`` summed on each of ``days`` (ascending; ``points_active`` 0): the
+    sum of :func:`counts_along` over the units, a few array operations per unit."""
+    ordinals = np.array([d.toordinal() for d in days], dtype=np.int64)
+    total = np.zeros((len(days), len(FLAGS)), dtype=np.int64)
+    for unit_steps in steps:
+        unit_days, values = unit_steps.arrays()
+        # Row i of the sum takes the step holding day i (the zero row, -1, before the first).
+        total += values[np.searchsorted(unit_days, ordinals, side="right") - 1]
+    return [
+        Counts(
+            villages_total=int(r[0]),
+            points_built=int(r[1]),
+            points_in_service=int(r[2]),
+            townships_total=int(r[3]),
+            centres_in_service=int(r[4]),
+            centres_standardized=int(r[5]),
+        )
+        for r in total.tolist()
+    ]
 
 
 # --------------------------------------------------------------------------- points_active

@@ -274,3 +274,29 @@ def test_a_case_keeps_its_point_active_for_the_window_to_the_day():
     on = [built["U"].on(day(n).toordinal()) for n in (9, 10, 99, 100)]
     assert on == [0, 1, 1, 0]
     assert steps.build_active(*steps.active_inputs(spans, []), 90) == {}
+
+
+def test_totals_along_equal_the_sum_of_the_units_counts():
+    rnd = random.Random(11)
+    edges = []
+    for unit in ("A", "B", "C"):
+        for _ in range(30):
+            flag = rnd.choice(steps.FLAGS)
+            start = rnd.randrange(200)
+            edges += [
+                (flag, unit, day(start), 1),
+                (flag, unit, day(start + rnd.randrange(1, 90)), -1),
+            ]
+    built = steps.build(edges)
+    days = [day(n) for n in range(-5, 300, 7)]
+    by_unit = steps.counts_along(built, days)
+    expected = [sum_counts(per_day.values()) for per_day in by_unit]
+    assert steps.totals_along(built.values(), days) == expected
+    assert any(c.villages_total for c in expected)
+
+
+def sum_counts(items):
+    out = Counts()
+    for c in items:
+        out = Counts(**{f: getattr(out, f) + getattr(c, f) for f in Counts.__struct_fields__})
+    return out
