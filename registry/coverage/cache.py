@@ -54,6 +54,8 @@ from registry.tables import CountyActivity, PlanActivity
 # counties need ~3,000 entries a date asked; 65,536 keep ~20 dates of the nation's counties and
 # townships (an entry is a few hundred bytes to a few KB).
 CACHE_SIZE = 65_536
+# Counties whose step functions are built by one statement, at most.
+LOAD_COUNTIES = 200
 # (database, unit) pairs whose step functions are kept (counts and points_active).
 STEPS_DATABASES = 12
 
@@ -199,16 +201,27 @@ async def _kept_by_county(
         return part(versions.get(code, (0, 0))), above
 
     stale = [c for c in wanted if (found := kept.get(c)) is None or found[0] != version(c)]
-    if stale:
+    if len(stale) > LOAD_COUNTIES:
+        # Many counties (the nation's first use): loaded a few hundred at a time, so the rows
+        # in memory at once stay a few hundred counties' (all the nation's rows at once
+        # were ~1 GB of transient objects, which the allocator then kept).
+        chunks: list[list[str] | None] = [
+            stale[n : n + LOAD_COUNTIES] for n in range(0, len(stale), LOAD_COUNTIES)
+        ]
+    elif stale:
         everything = len(stale) == len(every) and set(stale) == set(every)
-        built = await load(None if everything else stale)
-        split: dict[str, dict[str, T]] = {c: {} for c in stale}
+        chunks = [None if everything else stale]
+    else:
+        chunks = []
+    for chunk in chunks:
+        built = await load(chunk)
+        split: dict[str, dict[str, T]] = {c: {} for c in (stale if chunk is None else chunk)}
         for code, value in built.items():
             target = split.get(county_of(code) or "")
             if target is not None:
                 target[code] = value
-        for code in stale:
-            kept[code] = (version(code), split[code])
+        for code, values in split.items():
+            kept[code] = (version(code), values)
     out: dict[str, T] = {}
     for code in wanted:
         out.update(kept[code][1])

@@ -268,3 +268,15 @@ def test_a_date_never_asked_before_reads_the_kept_steps(client, rebuilt):
     client.get("/api/coverage/timeseries").raise_for_status()
     client.get("/api/coverage/timeseries", params={"as_of": "2015-02-02"}).raise_for_status()
     assert rebuilt == [None]
+
+
+def test_step_functions_loaded_a_few_counties_at_a_time_equal_the_direct_count(
+    client, rebuilt, monkeypatch
+):
+    """The nation's first use loads its counties a few hundred at a time; here three."""
+    from registry.coverage import cache
+
+    monkeypatch.setattr(cache, "LOAD_COUNTIES", 3)
+    build_history(client)
+    assert_fast_path_equals_direct_count(client)
+    assert rebuilt and all(counties is not None and len(counties) <= 3 for counties in rebuilt)
