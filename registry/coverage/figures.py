@@ -17,7 +17,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from registry.core import clock
+from registry.core import clock, runtime
 from registry.core.codes import (
     NATION,
     city_of,
@@ -28,6 +28,7 @@ from registry.core.codes import (
     pad,
 )
 from registry.core.errors import RuleViolation
+from registry.core.runtime import LRU
 from registry.core.settings import get_settings
 from registry.coverage import cache
 from registry.coverage import rules as maths
@@ -45,6 +46,9 @@ from registry.plans.service import target_share_series_many
 from registry.tables import Campaign, Division
 
 AREA_LEVELS = ("nation", "province", "city")
+# Units' figures kept by their inputs (the nation's counties, cities and provinces on a few
+# dates; a unit's figures are a few hundred bytes).
+UNITS_KEPT = 32_768
 # What the total of an area is called in a report or on a map.
 TOTAL_WORDS = {"nation": "全国", "province": "全省", "city": "全市"}
 
@@ -227,6 +231,27 @@ def _unit(
     source: str,
     county: tuple[str, str] | None = None,
 ) -> UnitFigures:
+    """A unit's figures; made once per distinct input (kept by the runtime: after a write
+    most units' figures are what they were, and are shared by the answers — never changed)."""
+    key = (code, name, level, tuple(history), campaign, target, source, county)
+    kept = runtime.current().slot("coverage.units", lambda: LRU(UNITS_KEPT))
+    found = kept.get(key)
+    if found is None:
+        found = _make_unit(code, name, level, history, campaign, target, source, county)
+        kept.put(key, found)
+    return found
+
+
+def _make_unit(
+    code: str,
+    name: str,
+    level: str,
+    history: Sequence[tuple[date, maths.Counts]],
+    campaign: maths.Campaign,
+    target: Fraction,
+    source: str,
+    county: tuple[str, str] | None,
+) -> UnitFigures:
     counts = history[-1][1]
     f = maths.figures(counts, campaign, target, history)
     return UnitFigures(
@@ -301,21 +326,31 @@ def _area_target(
     return maths.weighted_target(parts, linear)
 
 
+def _sums(
+    per_day: Sequence[dict[str, maths.Counts]], groups: dict[str, list[str]]
+) -> list[dict[str, maths.Counts]]:
+    """Per day, each group's counts: its members' summed (members absent count 0)."""
+    zero = maths.Counts()
+    return [
+        {g: maths.total(p.get(c, zero) for c in members) for g, members in groups.items()}
+        for p in per_day
+    ]
+
+
 def _group_total(
     code: str,
     name: str,
     level: str,
     members: Sequence[str],
+    sums: Sequence[dict[str, maths.Counts]],
     per_day: Sequence[dict[str, maths.Counts]],
     days: Sequence[date],
     camp: maths.Campaign,
     targets: dict[str, tuple[list[Fraction], str]],
 ) -> UnitFigures:
-    """The figures of an area: its counties' counts summed, their targets weighted."""
-    history = [
-        (d, maths.total(per_day[i].get(c, maths.Counts()) for c in members))
-        for i, d in enumerate(days)
-    ]
+    """The figures of an area: its counts per day (``sums``: its counties' summed, maybe
+    through its cities or provinces), its counties' targets weighted by their counts."""
+    history = [(d, sums[i][code]) for i, d in enumerate(days)]
     mine = {c: targets[c] for c in members if c in targets}
     target, source = _city_target(camp, days[-1], per_day[-1], mine, len(days) - 1)
     return _unit(code, name, level, history, camp, target, source)
@@ -354,26 +389,50 @@ async def _coverage(
         history = [(d, per_day[i].get(c["code"], maths.Counts())) for i, d in enumerate(days)]
         series, source = targets[c["code"]]
         items.append(_unit(c["code"], c["name"], "county", history, camp, series[-1], source))
-    total = _group_total(area_code, area_name, area_level, codes, per_day, days, camp, targets)
+    # The sums go up level by level: cities from counties, provinces from cities, the area
+    # from the level below it (each county's counts added once per level, not once per area).
     cities = provinces = None
+    city_groups: dict[str, list[str]] = {}
+    for code in codes:
+        city_groups.setdefault(city_of(code) or code, []).append(code)
+    city_sums = _sums(per_day, city_groups)
+    below, below_groups = city_sums, city_groups
     if area_level in ("nation", "province"):
-        groups: dict[str, list[str]] = {}
-        for code in codes:
-            groups.setdefault(city_of(code) or code, []).append(code)
-        names = await _names(list(groups))
+        names = await _names(list(city_groups))
         cities = [
-            _group_total(g, names.get(g, g), "city", members, per_day, days, camp, targets)
-            for g, members in sorted(groups.items())
+            _group_total(
+                g, names.get(g, g), "city", members, city_sums, per_day, days, camp, targets
+            )
+            for g, members in sorted(city_groups.items())
         ]
     if area_level == "nation":
         by_province: dict[str, list[str]] = {}
-        for code in codes:
-            by_province.setdefault(pad(code[:2]), []).append(code)
+        for g in city_groups:
+            by_province.setdefault(pad(g[:2]), []).append(g)
+        province_sums = _sums(city_sums, by_province)
+        counties_of = {
+            p: [c for g in groups for c in city_groups[g]] for p, groups in by_province.items()
+        }
         names = await _names(list(by_province))
         provinces = [
-            _group_total(g, names.get(g, g), "province", members, per_day, days, camp, targets)
-            for g, members in sorted(by_province.items())
+            _group_total(
+                p,
+                names.get(p, p),
+                "province",
+                counties_of[p],
+                province_sums,
+                per_day,
+                days,
+                camp,
+                targets,
+            )
+            for p in sorted(by_province)
         ]
+        below, below_groups = province_sums, by_province
+    area_sums = _sums(below, {area_code: list(below_groups)})
+    total = _group_total(
+        area_code, area_name, area_level, codes, area_sums, per_day, days, camp, targets
+    )
     townships = None
     if drill:
         townships = await _township_figures(camp, day, days, drill, targets.get(drill[0]))

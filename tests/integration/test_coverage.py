@@ -821,6 +821,7 @@ def test_the_server_counts_todays_figures_at_startup(
             await asyncio.wait_for(app.state.warm_ready.wait(), 60)
 
         client.blocking_portal.call(warmed)
+        assert client.get("/healthz").json()["warm"] is True  # what a balancer waits for
         assert recounted  # the warm-up counted …
         done = len(recounted)
         for campaign in ("agency-points-2013", "centres-2015"):
