@@ -24,12 +24,33 @@ _BUMP = (
     "INSERT INTO plan_activity (id, writes) VALUES (1, 1) "
     "ON CONFLICT (id) DO UPDATE SET writes = plan_activity.writes + 1;"
 )
+# What the targets read: a plan's county, campaign, state and version; its items' dates. An
+# update that changes none of them (the workflow's lock, ``SET version = version + 0``, or a
+# title) does not bump: an unchanged re-upload leaves the database unchanged.
+WATCHED = {
+    "plan": ("county_code", "campaign", "state", "version"),
+    "plan_item": ("plan", "target_date"),
+}
+
+
+def _changed(table: str, distinct: str) -> str:
+    return " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in WATCHED[table])
+
+
 SQLITE = [TABLE, SEED] + [
-    f"CREATE TRIGGER IF NOT EXISTS {table}_plan_activity_{event.lower()} "
-    f"AFTER {event} ON {table} BEGIN {_BUMP} END"
-    for table in ("plan", "plan_item")
-    for event in ("INSERT", "UPDATE", "DELETE")
+    statement
+    for table in WATCHED
+    for statement in (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_plan_activity_insert "
+        f"AFTER INSERT ON {table} BEGIN {_BUMP} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_plan_activity_delete "
+        f"AFTER DELETE ON {table} BEGIN {_BUMP} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_plan_activity_update AFTER UPDATE ON {table} "
+        f"WHEN {_changed(table, 'IS NOT')} BEGIN {_BUMP} END",
+    )
 ]
+# Inserts and deletes once per statement (a plan's items come in bulk); updates per row, only
+# when a watched column changed.
 POSTGRES = [
     TABLE,
     SEED,
@@ -38,11 +59,14 @@ POSTGRES = [
     + " RETURN NULL; END; $$ LANGUAGE plpgsql",
 ] + [
     statement
-    for table in ("plan", "plan_item")
+    for table in WATCHED
     for statement in (
         f"DROP TRIGGER IF EXISTS {table}_plan_activity ON {table}",
-        f"CREATE TRIGGER {table}_plan_activity AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f"CREATE TRIGGER {table}_plan_activity AFTER INSERT OR DELETE OR TRUNCATE "
         f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION plan_activity_bump()",
+        f"DROP TRIGGER IF EXISTS {table}_plan_activity_update ON {table}",
+        f"CREATE TRIGGER {table}_plan_activity_update AFTER UPDATE ON {table} FOR EACH ROW "
+        f"WHEN ({_changed(table, 'IS DISTINCT FROM')}) EXECUTE FUNCTION plan_activity_bump()",
     )
 ]
 
