@@ -323,8 +323,8 @@ class CountyCaseActivity(Table, tablename="county_case_activity"):
 
 class PlanActivity(Table, tablename="plan_activity"):
     """Kept by database triggers only (migration 2026-12-06T19:00): one row whose counter is
-    bumped in the transaction of every write to ``plan`` or ``plan_item`` (the targets of
-    coverage's cached answers)."""
+    bumped in the transaction of every write to ``plan`` or ``plan_item`` that changes a column
+    the targets of coverage's cached answers read."""
 
     id = Integer(primary_key=True)
     writes = BigInt(default=0, null=False)

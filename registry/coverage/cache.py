@@ -22,7 +22,8 @@ The cache is the runtime's (``coverage.figures``), least recently used entries g
 Whole answers (every unit's figures of an area on a date, a series) are kept too
 (:func:`answered`, the runtime's ``coverage.answers``), under all the county versions and the
 plans' counter ``plan_activity`` (:class:`registry.tables.PlanActivity`, bumped by triggers on
-every plan and plan item write: the targets come from the approved plans). A repeated question
+every plan and plan item write that changes what the targets read: they come from the approved
+plans). A repeated question
 costs the versions read and one comparison; any write anywhere builds the next answer again
 (from the cached counts: only the changed county is counted again).
 

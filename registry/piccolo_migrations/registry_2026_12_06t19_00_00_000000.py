@@ -1,5 +1,5 @@
-"""Hand-written: plan_activity, one counter bumped by every write to a plan or its items
-(engine-specific trigger SQL).
+"""Hand-written: plan_activity, one counter bumped by every write to a plan or its items that
+changes what coverage's targets read (engine-specific trigger SQL).
 
 Coverage keeps whole answers (the figures of every unit of an area on a date) keyed by the
 county versions (``county_activity``, ``county_case_activity``) and by this counter: the
