@@ -12,12 +12,13 @@ denominators. A county-level unit is a county, or a city whose townships hang di
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from registry.core import clock, runtime
+from registry.core import clock
 from registry.core.codes import (
     NATION,
     city_of,
@@ -28,7 +29,6 @@ from registry.core.codes import (
     pad,
 )
 from registry.core.errors import RuleViolation
-from registry.core.runtime import LRU
 from registry.core.settings import get_settings
 from registry.coverage import cache
 from registry.coverage import rules as maths
@@ -221,37 +221,19 @@ async def county_targets(
 # --------------------------------------------------------------------------- figures
 
 
+@functools.lru_cache(maxsize=UNITS_KEPT)
 def _unit(
     code: str,
     name: str,
     level: str,
-    history: Sequence[tuple[date, maths.Counts]],
+    history: tuple[tuple[date, maths.Counts], ...],
     campaign: maths.Campaign,
     target: Fraction,
     source: str,
     county: tuple[str, str] | None = None,
 ) -> UnitFigures:
-    """A unit's figures; made once per distinct input (kept by the runtime: after a write
-    most units' figures are what they were, and are shared by the answers — never changed)."""
-    key = (code, name, level, tuple(history), campaign, target, source, county)
-    kept = runtime.current().slot("coverage.units", lambda: LRU(UNITS_KEPT))
-    found = kept.get(key)
-    if found is None:
-        found = _make_unit(code, name, level, history, campaign, target, source, county)
-        kept.put(key, found)
-    return found
-
-
-def _make_unit(
-    code: str,
-    name: str,
-    level: str,
-    history: Sequence[tuple[date, maths.Counts]],
-    campaign: maths.Campaign,
-    target: Fraction,
-    source: str,
-    county: tuple[str, str] | None,
-) -> UnitFigures:
+    """A unit's figures: a pure function of its inputs, so made once per distinct input (after
+    a write most units' figures are what they were). Shared by the answers — never changed."""
     counts = history[-1][1]
     f = maths.figures(counts, campaign, target, history)
     return UnitFigures(
@@ -350,7 +332,7 @@ def _group_total(
 ) -> UnitFigures:
     """The figures of an area: its counts per day (``sums``: its counties' summed, maybe
     through its cities or provinces), its counties' targets weighted by their counts."""
-    history = [(d, sums[i][code]) for i, d in enumerate(days)]
+    history = tuple((d, sums[i][code]) for i, d in enumerate(days))
     mine = {c: targets[c] for c in members if c in targets}
     target, source = _city_target(camp, days[-1], per_day[-1], mine, len(days) - 1)
     return _unit(code, name, level, history, camp, target, source)
@@ -386,7 +368,7 @@ async def _coverage(
     targets = await county_targets(codes, camp, days)
     items = []
     for c in counties:
-        history = [(d, per_day[i].get(c["code"], maths.Counts())) for i, d in enumerate(days)]
+        history = tuple((d, per_day[i].get(c["code"], maths.Counts())) for i, d in enumerate(days))
         series, source = targets[c["code"]]
         items.append(_unit(c["code"], c["name"], "county", history, camp, series[-1], source))
     # The sums go up level by level: cities from counties, provinces from cities, the area
@@ -468,7 +450,7 @@ async def _township_figures(
     out = []
     for t in townships:
         series, source = targets[t["county_code"]]
-        history = [(d, per_day[i].get(t["code"], maths.Counts())) for i, d in enumerate(days)]
+        history = tuple((d, per_day[i].get(t["code"], maths.Counts())) for i, d in enumerate(days))
         out.append(
             _unit(
                 t["code"],
