@@ -195,27 +195,29 @@ async def _next_serials(wanted: set[tuple[str, date]]) -> dict[tuple[str, date],
     last = dict.fromkeys(wanted, 0)
     if not wanted:
         return last
-    # One row per division and day, found through the points of the divisions and the
-    # (site, received_on) index: a division's numbers of one day share their prefix, so the
-    # longest, then greatest, number has the highest serial. (Fetching every number of the day
-    # made each new case cost as much as the day's cases.) The IN lists may pair a division
-    # with another's day: those rows are ignored.
+    # For each point of the divisions and each day: its longest, then greatest, number of the
+    # day — the greatest serial, as numbers share their prefix — found by one probe of the
+    # index (site, received_on, length(case_number), case_number) (migration
+    # 2026-12-07T09:00). The window over every case of the day it replaces read them all: a
+    # point's hundredth case of a day cost a hundred rows, inside the write transaction. The
+    # lists may pair a division with another's day: those rows are ignored.
     divisions = sorted({division for division, _ in wanted})
     days = sorted({day for _, day in wanted})
+    day_value = "{}" if is_sqlite(current()) else "CAST({} AS DATE)"
+    day_rows = " UNION ALL ".join(f"SELECT {day_value} AS day" for _ in days)
     rows = await CaseRow.raw(
-        "SELECT division, received_on, case_number FROM ("
-        " SELECT s.division AS division, c.received_on AS received_on,"
-        "  c.case_number AS case_number, ROW_NUMBER() OVER ("
-        "  PARTITION BY s.division, c.received_on"
-        "  ORDER BY LENGTH(c.case_number) DESC, c.case_number DESC"
-        " ) AS rn FROM service_case c JOIN site s ON s.id = c.site"
-        f" WHERE s.division IN ({', '.join('{}' for _ in divisions)})"
-        f" AND c.received_on IN ({', '.join('{}' for _ in days)})"
-        ") latest WHERE rn = 1",
-        *divisions,
+        "SELECT s.division AS division, d.day AS received_on, ("
+        " SELECT c.case_number FROM service_case c"
+        " WHERE c.site = s.id AND c.received_on = d.day"
+        " ORDER BY LENGTH(c.case_number) DESC, c.case_number DESC LIMIT 1"
+        f") AS case_number FROM site s CROSS JOIN ({day_rows}) d"
+        f" WHERE s.division IN ({', '.join('{}' for _ in divisions)})",
         *days,
+        *divisions,
     )
     for row in rows:
+        if row["case_number"] is None:
+            continue
         day = row["received_on"]
         if isinstance(day, str):  # SQLite keeps dates as ISO text
             day = date.fromisoformat(day[:10])

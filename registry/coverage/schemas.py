@@ -28,8 +28,11 @@ class CampaignList(msgspec.Struct):
     total: int
 
 
-class UnitFigures(msgspec.Struct):
-    """Every coverage figure of one unit (county, township or the city) on ``as_of``."""
+class UnitFigures(msgspec.Struct, gc=False):
+    """Every coverage figure of one unit (county, township or the city) on ``as_of``.
+
+    Kept by the thousands (memoised figures, whole answers): out of the cyclic collector's
+    sight (``gc=False``; strings, numbers and a list of strings: no cycle goes through one)."""
 
     code: str
     name: str
@@ -50,7 +53,7 @@ class UnitFigures(msgspec.Struct):
     achieved: bool | None
     projected_completion: date | None
     flags: Annotated[
-        list[str],
+        tuple[str, ...],
         Meta(description="why a share is null: no_villages, no_townships"),
     ]
     county_code: str | None = None

@@ -53,9 +53,11 @@ class UnitSteps:
 
     __slots__ = ("_arrays", "_counts", "days", "values")
 
-    def __init__(self, days: list[int], values: list[Row]) -> None:
-        self.days = days
-        self.values = values
+    def __init__(self, days: Sequence[int], values: Sequence[Row]) -> None:
+        # Tuples of integers, which the cyclic collector stops tracking: the nation's ~45,000
+        # units' steps are then not walked by every full collection.
+        self.days = tuple(days)
+        self.values = tuple(values)
         # The Counts of each step, made on first use (dates close together share steps).
         self._counts: list[Counts | bool | None] = [False] * len(values)
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None

@@ -247,7 +247,7 @@ def test_counts_add_up():
 def test_ratio_with_zero_denominator_is_null_with_a_flag():
     f = figures(Counts(), AGENCY, Fraction(1, 2))
     assert f.agency_coverage is None and f.standardization is None and f.figure is None
-    assert f.flags == [NO_VILLAGES, NO_TOWNSHIPS]
+    assert f.flags == (NO_VILLAGES, NO_TOWNSHIPS)
     assert f.on_track is None and f.achieved is None
     assert f.target == 0.5
 
@@ -256,7 +256,7 @@ def test_only_the_missing_denominator_is_flagged():
     f = figures(Counts(villages_total=4, points_in_service=4), CENTRES, Fraction(1))
     assert f.agency_coverage == 1.0
     assert f.standardization is None and f.figure is None
-    assert f.flags == [NO_TOWNSHIPS]
+    assert f.flags == (NO_TOWNSHIPS,)
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def test_edges_of_one_date_add_up_and_cancelling_edges_leave_no_step():
             ("centres_standardized", "T", "2014-01-05", 1),
         ]
     )
-    assert built["T"].days == [day(0).toordinal(), day(4).toordinal()]
+    assert built["T"].days == (day(0).toordinal(), day(4).toordinal())
     assert steps.counts_on(built, [day(4)]) == [
         {"T": Counts(townships_total=1, centres_standardized=2)}
     ]
