@@ -102,12 +102,21 @@ async def plans_version() -> int:
     return int(rows[0]["writes"]) if rows else 0
 
 
-async def answered(key: tuple[Any, ...], build: Callable[[], Awaitable[T]]) -> T:
+async def answered(
+    key: tuple[Any, ...],
+    build: Callable[[], Awaitable[T]],
+    update: Callable[[T, list[str]], Awaitable[T | None]] | None = None,
+) -> T:
     """The answer ``build()`` gives for ``key`` (hashable: what the question is, with every
     input that is not in the database, e.g. the date and the campaign), kept under the county
     versions and the plans' version read *before* building: a write landing meanwhile leaves
     an entry older than its key, which the next request builds again. Answers are shared, so
-    callers must not change them."""
+    callers must not change them.
+
+    With ``update``: when only a few counties' versions moved since the kept answer (the
+    plans', the divisions above the counties' and the set of counties the same),
+    ``update(kept, counties)`` makes the new answer from the kept one (None: it cannot, and
+    the answer is built again)."""
     versions = await county_versions()
     fingerprint = (versions, await plans_version())
     kept = runtime.current().slot("coverage.answers", lambda: LRU(ANSWERS))
@@ -115,9 +124,30 @@ async def answered(key: tuple[Any, ...], build: Callable[[], Awaitable[T]]) -> T
     found = kept.get(full_key)
     if found is not None and found[0] == fingerprint:
         return found[1]
-    value = await build()
+    value = None
+    if found is not None and update is not None:
+        changed = _changed(found[0], fingerprint)
+        if changed is not None:
+            value = await update(found[1], changed)
+    if value is None:
+        value = await build()
     kept.put(full_key, (fingerprint, value))
     return value
+
+
+# Counties whose versions moved, at most, for an answer to be updated rather than built again.
+UPDATE_COUNTIES = 16
+
+
+def _changed(before: tuple[Versions, int], after: tuple[Versions, int]) -> list[str] | None:
+    """The counties whose versions moved from ``before`` to ``after`` (fingerprints of
+    :func:`answered`), or None when more changed: the plans, the divisions above the counties
+    (``''``), the set of counties, or more than :data:`UPDATE_COUNTIES` counties."""
+    (old, old_plans), (new, new_plans) = before, after
+    if old_plans != new_plans or old.keys() != new.keys() or old.get("") != new.get(""):
+        return None
+    changed = [code for code, version in new.items() if old[code] != version]
+    return changed if len(changed) <= UPDATE_COUNTIES else None
 
 
 async def per_county(
@@ -290,26 +320,19 @@ async def counts_by(
     engine = current()
     database = _database(engine)
     versions = await county_versions()
-    # Read from the step functions on every request: a binary search per unit and day costs
-    # less than keeping the values per county and days (and any date costs the same).
-    counted = _counts_from_steps(engine, versions, days, unit, [county] if county else None)
+    counties = [county] if county else None
     wanted = [
         i for i, d in enumerate(days) if active is True or (active is not False and d in active)
     ]
+    if unit == "county":
+        # Counties: points_active from their step functions too (a binary search per county).
+        return await _county_counts(engine, versions, days, counties, wanted)
+    # Read from the step functions on every request: a binary search per unit and day costs
+    # less than keeping the values per county and days (and any date costs the same).
+    counted = _counts_from_steps(engine, versions, days, unit, counties)
     if not wanted:
         return await counted
     active_days = tuple(days[i] for i in wanted)
-    if unit == "county":
-        # Counties: points_active from its step functions too (a binary search per county).
-        out = await counted
-        steps = await active_steps(engine, versions, unit, [county] if county else None)
-        for i in wanted:
-            ordinal = days[i].toordinal()
-            for code, counts in out[i].items():
-                found = steps.get(code)
-                n = found.on(ordinal) if found is not None else 0
-                out[i][code] = msgspec.structs.replace(counts, points_active=n)
-        return out
     # Townships (41,000 at the nation, asked for all rarely): the active points' statement
     # starts first and runs (on SQLite in the connection's
     # thread) while the step functions are read here.
@@ -328,6 +351,38 @@ async def counts_by(
         for code, n in per_unit.items():
             if code in out[i]:
                 out[i][code] = msgspec.structs.replace(out[i][code], points_active=n)
+    return out
+
+
+async def county_counts(
+    days: Sequence[date], counties: list[str], active_on: date
+) -> list[dict[str, maths.Counts]]:
+    """:func:`counts_by` of the county-level units ``counties`` (``points_active`` on the day
+    ``active_on`` only), their step functions read (or built) together."""
+    wanted = [i for i, d in enumerate(days) if d == active_on]
+    return await _county_counts(current(), await county_versions(), days, counties, wanted)
+
+
+async def _county_counts(
+    engine: Any,
+    versions: Versions,
+    days: Sequence[date],
+    counties: list[str] | None,
+    wanted: list[int],
+) -> list[dict[str, maths.Counts]]:
+    """Counts of the county-level units of ``counties`` (``None``: all) on each of ``days``,
+    with ``points_active`` on the days of index ``wanted`` (0 on the others), all from their
+    step functions."""
+    out = await _counts_from_steps(engine, versions, days, "county", counties)
+    if not wanted:
+        return out
+    steps = await active_steps(engine, versions, "county", counties)
+    for i in wanted:
+        ordinal = days[i].toordinal()
+        for code, counts in out[i].items():
+            found = steps.get(code)
+            n = found.on(ordinal) if found is not None else 0
+            out[i][code] = msgspec.structs.replace(counts, points_active=n)
     return out
 
 

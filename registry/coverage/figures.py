@@ -13,7 +13,8 @@ denominators. A county-level unit is a county, or a city whose townships hang di
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -168,28 +169,29 @@ async def _divisions(
     return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
 
 
-async def county_units(day: date, within: str) -> list[dict[str, Any]]:
+async def county_units(
+    day: date, within: str, codes: Collection[str] | None = None
+) -> list[dict[str, Any]]:
     """The county-level units within an area existing on ``day``: its counties, and its cities
-    whose townships hang directly under them."""
+    whose townships hang directly under them (only those of ``codes`` if given)."""
     pattern = like_prefix(within)
-    rows = (
-        await Division.select(
-            Division.code,
-            Division.name,
-            Division.level,
-            Division.established_on,
-            Division.abolished_on,
-        )
-        .where(Division.level.is_in(["county", "city"]) & Division.code.like(pattern))
-        .order_by(Division.code)
-    )
+    query = Division.select(
+        Division.code,
+        Division.name,
+        Division.level,
+        Division.established_on,
+        Division.abolished_on,
+    ).where(Division.level.is_in(["county", "city"]) & Division.code.like(pattern))
+    if codes is not None:
+        query = query.where(Division.code.is_in(list(codes) or [""]))
+    rows = await query.order_by(Division.code)
     if any(r["level"] == "city" for r in rows):
-        direct = {
-            r["county_code"]
-            for r in await Division.select(Division.county_code)
-            .where((Division.level == "township") & Division.code.like(pattern))
-            .distinct()
-        }
+        townships = Division.select(Division.county_code).where(
+            (Division.level == "township") & Division.code.like(pattern)
+        )
+        if codes is not None:
+            townships = townships.where(Division.county_code.is_in(list(codes) or [""]))
+        direct = {r["county_code"] for r in await townships.distinct()}
         rows = [r for r in rows if r["level"] == "county" or r["code"] in direct]
     return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
 
@@ -351,23 +353,69 @@ async def coverage(
     day = maths.parse_as_of(as_of, camp, clock.today())
     place = await area(within)
     drill = await get_county(county) if county else None
-    return await cache.answered(
-        ("coverage", camp, day, place, drill, get_settings().root_code),
-        lambda: _coverage(camp, day, place, drill),
-    )
-
-
-async def _coverage(
-    camp: maths.Campaign, day: date, place: tuple[str, str, str], drill: tuple[str, str] | None
-) -> Coverage:
-    area_code, area_name, area_level = place
     days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
-    per_day = await cache.counts_by(days, "county", active={day})
-    counties = await county_units(day, area_code)
-    codes = [c["code"] for c in counties]
-    targets = await county_targets(codes, camp, days)
+
+    async def build() -> _Built:
+        per_day = await cache.counts_by(days, "county", active={day})
+        counties = await county_units(day, place[0])
+        targets = await county_targets([c["code"] for c in counties], camp, days)
+        built = _Built(camp, day, days, place, drill, per_day, counties, targets)
+        return await _assemble(built)
+
+    async def update(kept: _Built, changed: list[str]) -> _Built | None:
+        """After writes in a few counties: their counts again, the rest as kept (the same
+        units, names and targets: the plans and the divisions above the counties did not
+        change, and a changed county must still be the unit it was)."""
+        ours = set(changed)
+        before = {c["code"]: c["name"] for c in kept.counties if c["code"] in ours}
+        now = {c["code"]: c["name"] for c in await county_units(day, place[0], changed)}
+        if now != before:
+            return None
+        fresh = await cache.county_counts(days, changed, day)
+        per_day = [dict(p) for p in kept.per_day]
+        for i, counts in enumerate(fresh):
+            for code in changed:
+                per_day[i].pop(code, None)
+            per_day[i].update(counts)
+        built = _Built(camp, day, days, place, drill, per_day, kept.counties, kept.targets)
+        built.names = kept.names
+        return await _assemble(built)
+
+    key = ("coverage", camp, day, place, drill, get_settings().root_code)
+    return (await cache.answered(key, build, update)).answer
+
+
+@dataclass
+class _Built:
+    """An answer of :func:`coverage` with what it was made from, kept to make the next one
+    after writes in a few counties (only theirs are counted again)."""
+
+    camp: maths.Campaign
+    day: date
+    days: Sequence[date]
+    place: tuple[str, str, str]
+    drill: tuple[str, str] | None
+    per_day: list[dict[str, maths.Counts]]
+    counties: list[dict[str, Any]]
+    targets: dict[str, tuple[list[Fraction], str]]
+    names: dict[str, str] = field(default_factory=dict)
+    answer: Coverage | None = None
+
+
+async def _assemble(built: _Built) -> _Built:
+    """The figures of every unit of ``built`` (its ``answer``), from its counts, units and
+    targets; the names of its cities and provinces are read once."""
+    camp, day, days, per_day, targets = (
+        built.camp,
+        built.day,
+        built.days,
+        built.per_day,
+        built.targets,
+    )
+    area_code, area_name, area_level = built.place
+    codes = [c["code"] for c in built.counties]
     items = []
-    for c in counties:
+    for c in built.counties:
         history = tuple((d, per_day[i].get(c["code"], maths.Counts())) for i, d in enumerate(days))
         series, source = targets[c["code"]]
         items.append(_unit(c["code"], c["name"], "county", history, camp, series[-1], source))
@@ -379,8 +427,14 @@ async def _coverage(
         city_groups.setdefault(city_of(code) or code, []).append(code)
     city_sums = _sums(per_day, city_groups)
     below, below_groups = city_sums, city_groups
+    by_province: dict[str, list[str]] = {}
+    if area_level == "nation":
+        for g in city_groups:
+            by_province.setdefault(pad(g[:2]), []).append(g)
+    if area_level in ("nation", "province") and not built.names:
+        built.names = await _names([*city_groups, *by_province])
+    names = built.names
     if area_level in ("nation", "province"):
-        names = await _names(list(city_groups))
         cities = [
             _group_total(
                 g, names.get(g, g), "city", members, city_sums, per_day, days, camp, targets
@@ -388,14 +442,10 @@ async def _coverage(
             for g, members in sorted(city_groups.items())
         ]
     if area_level == "nation":
-        by_province: dict[str, list[str]] = {}
-        for g in city_groups:
-            by_province.setdefault(pad(g[:2]), []).append(g)
         province_sums = _sums(city_sums, by_province)
         counties_of = {
             p: [c for g in groups for c in city_groups[g]] for p, groups in by_province.items()
         }
-        names = await _names(list(by_province))
         provinces = [
             _group_total(
                 p,
@@ -416,10 +466,11 @@ async def _coverage(
         area_code, area_name, area_level, codes, area_sums, per_day, days, camp, targets
     )
     townships = None
+    drill = built.drill
     if drill:
         townships = await _township_figures(camp, day, days, drill, targets.get(drill[0]))
         items = [i for i in items if i.code == drill[0]]
-    return Coverage(
+    built.answer = Coverage(
         as_of=day,
         campaign=camp.code,
         campaign_info=_campaign_info(camp),
@@ -429,6 +480,7 @@ async def _coverage(
         cities=cities,
         provinces=provinces,
     )
+    return built
 
 
 async def _township_figures(

@@ -772,6 +772,71 @@ def test_a_write_by_any_path_recounts_only_its_county(client, monkeypatch):
     assert series["points"][-1]["points_in_service"] == 1
 
 
+def test_an_answer_updated_after_writes_equals_one_built_afresh(client, monkeypatch):
+    """After writes in a few counties the kept answer is updated (only their counts are read
+    again, the rest kept): it equals the answer built from nothing, after writes of every
+    kind — a status event, a case, a village abolished, a point moved to another county — and
+    a drill-down's townships follow too."""
+    from registry.core import runtime
+    from registry.core.runtime import LRU
+    from registry.coverage import cache
+    from registry.tables import Site, StatusEvent
+
+    updates: list[list[str]] = []
+    real_county_counts = cache.county_counts
+
+    async def spy(days, counties, active_on):
+        updates.append(sorted(counties))
+        return await real_county_counts(days, counties, active_on)
+
+    monkeypatch.setattr(cache, "county_counts", spy)
+    zhongfang = "431221000000"
+    questions = [{}, {"county": HECHENG[:6]}, {"as_of": "2014-06-30"}]
+
+    def answers():
+        return [client.get("/api/coverage", params=q).json() for q in questions]
+
+    def afresh():
+        async def forget():
+            runtime.current().slot("coverage.answers", lambda: LRU(1)).clear()
+
+        client.run(forget)
+        return answers()
+
+    answers()  # built and kept
+    site, village = client.template.sites["hecheng"], client.template.villages["hecheng"]
+    writes = [
+        lambda: client.run(
+            lambda: StatusEvent.insert(
+                StatusEvent(
+                    site=site,
+                    status="suspended",
+                    effective_date=clock.today() - timedelta(days=3),
+                    actor="sql",
+                )
+            )
+        ),
+        lambda: add_cases(
+            client,
+            client.template.sites["zhongfang"],
+            client.template.villages["zhongfang"],
+            [datetime(2014, 6, 1, 3, 0, tzinfo=UTC)],
+        ),
+        lambda: abolish(client, client.template.villages["zhongfang"], date(2014, 1, 1)),
+        lambda: client.run(
+            lambda: Site.update(
+                {Site.division: village, Site.county_code: HECHENG, Site.township_code: village[:9]}
+            ).where(Site.id == client.template.sites["zhongfang"])
+        ),
+    ]
+    for write in writes:
+        write()
+        updated = answers()
+        assert afresh() == updated
+    # Every answer after a write was an update (of one county's counts, or two for the move).
+    assert [HECHENG] in updates and [zhongfang] in updates and [HECHENG, zhongfang] in updates
+
+
 def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatch):
     """points_active is kept county by county too (the counties' step functions of their
     active points): a case at one point rebuilds that county's, and none of the counts from
