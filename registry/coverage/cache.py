@@ -105,7 +105,7 @@ async def plans_version() -> int:
 async def answered(
     key: tuple[Any, ...],
     build: Callable[[], Awaitable[T]],
-    update: Callable[[T, list[str]], Awaitable[T | None]] | None = None,
+    update: Callable[[T, list[str], Versions], Awaitable[T | None]] | None = None,
 ) -> T:
     """The answer ``build()`` gives for ``key`` (hashable: what the question is, with every
     input that is not in the database, e.g. the date and the campaign), kept under the county
@@ -115,8 +115,9 @@ async def answered(
 
     With ``update``: when only a few counties' versions moved since the kept answer (the
     plans', the divisions above the counties' and the set of counties the same),
-    ``update(kept, counties)`` makes the new answer from the kept one (None: it cannot, and
-    the answer is built again)."""
+    ``update(kept, counties, versions)`` makes the new answer from the kept one (None: it
+    cannot, and the answer is built again), reading under ``versions``, the ones the new
+    answer is kept under."""
     versions = await county_versions()
     fingerprint = (versions, await plans_version())
     kept = runtime.current().slot("coverage.answers", lambda: LRU(ANSWERS))
@@ -128,7 +129,7 @@ async def answered(
     if found is not None and update is not None:
         changed = _changed(found[0], fingerprint)
         if changed is not None:
-            value = await update(found[1], changed)
+            value = await update(found[1], changed, versions)
     if value is None:
         value = await build()
     kept.put(full_key, (fingerprint, value))
@@ -355,12 +356,13 @@ async def counts_by(
 
 
 async def county_counts(
-    days: Sequence[date], counties: list[str], active_on: date
+    days: Sequence[date], counties: list[str], active_on: date, versions: Versions
 ) -> list[dict[str, maths.Counts]]:
     """:func:`counts_by` of the county-level units ``counties`` (``points_active`` on the day
-    ``active_on`` only), their step functions read (or built) together."""
+    ``active_on`` only), their step functions read (or built) together, kept under
+    ``versions`` (read by the caller before)."""
     wanted = [i for i, d in enumerate(days) if d == active_on]
-    return await _county_counts(current(), await county_versions(), days, counties, wanted)
+    return await _county_counts(current(), versions, days, counties, wanted)
 
 
 async def _county_counts(

@@ -1,6 +1,6 @@
-"""Coverage figures: per county with the totals of the area shown (the root: a city, a
-province or the nation; or a province or city within it) and its cities and provinces, per
-township, the monthly series, campaigns.
+"""Coverage figures: a unit's figures and an area's (the root: a city, a province or the
+nation; or a province or city within it; the answer of all its units is
+:mod:`registry.coverage.areas`), per township, the monthly series, campaigns.
 
 The counts come from :mod:`registry.coverage.cache` (counted by :mod:`registry.coverage.sql`);
 the maths on them (ratios, targets, projection) is :mod:`registry.coverage.rules`. A county's
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -22,12 +21,10 @@ from typing import Any
 from registry.core import clock
 from registry.core.codes import (
     NATION,
-    city_of,
     covers,
     level_of_code,
     like_prefix,
     normalise_code,
-    pad,
 )
 from registry.core.errors import RuleViolation
 from registry.core.settings import get_settings
@@ -36,7 +33,6 @@ from registry.coverage import rules as maths
 from registry.coverage.schemas import (
     CampaignInfo,
     CampaignList,
-    Coverage,
     SeriesPoint,
     Timeseries,
     TownshipCoverage,
@@ -57,7 +53,7 @@ TOTAL_WORDS = {"nation": "全国", "province": "全省", "city": "全市"}
 # --------------------------------------------------------------------------- campaigns
 
 
-def _campaign_info(c: maths.Campaign) -> CampaignInfo:
+def campaign_info_of(c: maths.Campaign) -> CampaignInfo:
     return CampaignInfo(
         code=c.code,
         name=c.name,
@@ -70,7 +66,7 @@ def _campaign_info(c: maths.Campaign) -> CampaignInfo:
 
 async def list_campaigns() -> CampaignList:
     rows = await Campaign.select().order_by(Campaign.start_on).order_by(Campaign.code)
-    items = [_campaign_info(_campaign_row(r)) for r in rows]
+    items = [campaign_info_of(_campaign_row(r)) for r in rows]
     return CampaignList(items=items, total=len(items))
 
 
@@ -196,7 +192,7 @@ async def county_units(
     return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
 
 
-async def _names(codes: Sequence[str]) -> dict[str, str]:
+async def names_of(codes: Sequence[str]) -> dict[str, str]:
     rows = await Division.select(Division.code, Division.name).where(Division.code.is_in(codes))
     return {r["code"]: r["name"] for r in rows} if codes else {}
 
@@ -224,7 +220,7 @@ async def county_targets(
 
 
 @functools.lru_cache(maxsize=UNITS_KEPT)
-def _unit(
+def unit_figures(
     code: str,
     name: str,
     level: str,
@@ -310,18 +306,7 @@ def _area_target(
     return maths.weighted_target(parts, linear)
 
 
-def _sums(
-    per_day: Sequence[dict[str, maths.Counts]], groups: dict[str, list[str]]
-) -> list[dict[str, maths.Counts]]:
-    """Per day, each group's counts: its members' summed (members absent count 0)."""
-    zero = maths.Counts()
-    return [
-        {g: maths.total(p.get(c, zero) for c in members) for g, members in groups.items()}
-        for p in per_day
-    ]
-
-
-def _group_total(
+def group_figures(
     code: str,
     name: str,
     level: str,
@@ -337,153 +322,10 @@ def _group_total(
     history = tuple((d, sums[i][code]) for i, d in enumerate(days))
     mine = {c: targets[c] for c in members if c in targets}
     target, source = _city_target(camp, days[-1], per_day[-1], mine, len(days) - 1)
-    return _unit(code, name, level, history, camp, target, source)
+    return unit_figures(code, name, level, history, camp, target, source)
 
 
-async def coverage(
-    as_of: str | None,
-    campaign: str | None,
-    county: str | None = None,
-    within: str | None = None,
-) -> Coverage:
-    """Figures per county-level unit of an area (the root by default) and the area's total
-    on ``as_of``, with its provinces and cities; with ``county``, also that county's
-    townships (the drill-down)."""
-    camp = await get_campaign(campaign)
-    day = maths.parse_as_of(as_of, camp, clock.today())
-    place = await area(within)
-    drill = await get_county(county) if county else None
-    days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
-
-    async def build() -> _Built:
-        per_day = await cache.counts_by(days, "county", active={day})
-        counties = await county_units(day, place[0])
-        targets = await county_targets([c["code"] for c in counties], camp, days)
-        built = _Built(camp, day, days, place, drill, per_day, counties, targets)
-        return await _assemble(built)
-
-    async def update(kept: _Built, changed: list[str]) -> _Built | None:
-        """After writes in a few counties: their counts again, the rest as kept (the same
-        units, names and targets: the plans and the divisions above the counties did not
-        change, and a changed county must still be the unit it was)."""
-        ours = set(changed)
-        before = {c["code"]: c["name"] for c in kept.counties if c["code"] in ours}
-        now = {c["code"]: c["name"] for c in await county_units(day, place[0], changed)}
-        if now != before:
-            return None
-        fresh = await cache.county_counts(days, changed, day)
-        per_day = [dict(p) for p in kept.per_day]
-        for i, counts in enumerate(fresh):
-            for code in changed:
-                per_day[i].pop(code, None)
-            per_day[i].update(counts)
-        built = _Built(camp, day, days, place, drill, per_day, kept.counties, kept.targets)
-        built.names = kept.names
-        return await _assemble(built)
-
-    key = ("coverage", camp, day, place, drill, get_settings().root_code)
-    return (await cache.answered(key, build, update)).answer
-
-
-@dataclass
-class _Built:
-    """An answer of :func:`coverage` with what it was made from, kept to make the next one
-    after writes in a few counties (only theirs are counted again)."""
-
-    camp: maths.Campaign
-    day: date
-    days: Sequence[date]
-    place: tuple[str, str, str]
-    drill: tuple[str, str] | None
-    per_day: list[dict[str, maths.Counts]]
-    counties: list[dict[str, Any]]
-    targets: dict[str, tuple[list[Fraction], str]]
-    names: dict[str, str] = field(default_factory=dict)
-    answer: Coverage | None = None
-
-
-async def _assemble(built: _Built) -> _Built:
-    """The figures of every unit of ``built`` (its ``answer``), from its counts, units and
-    targets; the names of its cities and provinces are read once."""
-    camp, day, days, per_day, targets = (
-        built.camp,
-        built.day,
-        built.days,
-        built.per_day,
-        built.targets,
-    )
-    area_code, area_name, area_level = built.place
-    codes = [c["code"] for c in built.counties]
-    items = []
-    for c in built.counties:
-        history = tuple((d, per_day[i].get(c["code"], maths.Counts())) for i, d in enumerate(days))
-        series, source = targets[c["code"]]
-        items.append(_unit(c["code"], c["name"], "county", history, camp, series[-1], source))
-    # The sums go up level by level: cities from counties, provinces from cities, the area
-    # from the level below it (each county's counts added once per level, not once per area).
-    cities = provinces = None
-    city_groups: dict[str, list[str]] = {}
-    for code in codes:
-        city_groups.setdefault(city_of(code) or code, []).append(code)
-    city_sums = _sums(per_day, city_groups)
-    below, below_groups = city_sums, city_groups
-    by_province: dict[str, list[str]] = {}
-    if area_level == "nation":
-        for g in city_groups:
-            by_province.setdefault(pad(g[:2]), []).append(g)
-    if area_level in ("nation", "province") and not built.names:
-        built.names = await _names([*city_groups, *by_province])
-    names = built.names
-    if area_level in ("nation", "province"):
-        cities = [
-            _group_total(
-                g, names.get(g, g), "city", members, city_sums, per_day, days, camp, targets
-            )
-            for g, members in sorted(city_groups.items())
-        ]
-    if area_level == "nation":
-        province_sums = _sums(city_sums, by_province)
-        counties_of = {
-            p: [c for g in groups for c in city_groups[g]] for p, groups in by_province.items()
-        }
-        provinces = [
-            _group_total(
-                p,
-                names.get(p, p),
-                "province",
-                counties_of[p],
-                province_sums,
-                per_day,
-                days,
-                camp,
-                targets,
-            )
-            for p in sorted(by_province)
-        ]
-        below, below_groups = province_sums, by_province
-    area_sums = _sums(below, {area_code: list(below_groups)})
-    total = _group_total(
-        area_code, area_name, area_level, codes, area_sums, per_day, days, camp, targets
-    )
-    townships = None
-    drill = built.drill
-    if drill:
-        townships = await _township_figures(camp, day, days, drill, targets.get(drill[0]))
-        items = [i for i in items if i.code == drill[0]]
-    built.answer = Coverage(
-        as_of=day,
-        campaign=camp.code,
-        campaign_info=_campaign_info(camp),
-        counties=items,
-        total=total,
-        townships=townships,
-        cities=cities,
-        provinces=provinces,
-    )
-    return built
-
-
-async def _township_figures(
+async def township_figures(
     camp: maths.Campaign,
     day: date,
     days: Sequence[date],
@@ -504,7 +346,7 @@ async def _township_figures(
         series, source = targets[t["county_code"]]
         history = tuple((d, per_day[i].get(t["code"], maths.Counts())) for i, d in enumerate(days))
         out.append(
-            _unit(
+            unit_figures(
                 t["code"],
                 t["name"],
                 "township",
@@ -530,7 +372,7 @@ async def township_coverage(
     days = maths.series_days(camp.start_on, day)[-maths.PROJECTION_WINDOW :]
 
     async def build() -> TownshipCoverage:
-        items = await _township_figures(camp, day, days, drill, within=area_code)
+        items = await township_figures(camp, day, days, drill, within=area_code)
         return TownshipCoverage(
             as_of=day,
             campaign=camp.code,
@@ -634,7 +476,7 @@ async def _timeseries(
         county=code,
         county_name=name,
         campaign=camp.code,
-        campaign_info=_campaign_info(camp),
+        campaign_info=campaign_info_of(camp),
         as_of=day,
         target_source=source,
         projected_completion=projection,

@@ -23,7 +23,8 @@ from registry.core.codes import like_prefix
 from registry.core.params import one_of
 from registry.core.runtime import LRU
 from registry.coverage import rules as maths
-from registry.coverage.figures import TOTAL_WORDS, coverage, get_county
+from registry.coverage.areas import coverage
+from registry.coverage.figures import TOTAL_WORDS, get_county
 from registry.coverage.schemas import Coverage, UnitFigures
 from registry.coverage.sql import Part, compose
 from registry.divisions.rules import CENTRE_KINDS, SITE_KINDS

@@ -6,7 +6,10 @@ coverage through this module (and its rules and schemas) only. Behind it:
 - :mod:`registry.coverage.sql`: the counting statements, set-based on both engines;
 - :mod:`registry.coverage.cache`: the counts cached county by county, keyed by versions the
   database's triggers keep (the argument why a cached count is never stale is there);
-- :mod:`registry.coverage.figures`: the figures on a date, per township, the monthly series;
+- :mod:`registry.coverage.figures`: a unit's figures on a date, per township, the monthly
+  series;
+- :mod:`registry.coverage.areas`: every unit of an area on a date (kept, and updated after
+  writes in a few counties);
 - :mod:`registry.coverage.maps`: GeoJSON and the SVG choropleth;
 - :mod:`registry.coverage.rules`: the maths on the counts (ratios, targets, projection).
 """
@@ -19,8 +22,9 @@ import logging
 from time import perf_counter
 
 from registry.core import clock
+from registry.coverage.areas import coverage
 from registry.coverage.cache import counts_by, series_counts
-from registry.coverage.figures import coverage, list_campaigns, timeseries, township_coverage
+from registry.coverage.figures import list_campaigns, timeseries, township_coverage
 from registry.coverage.maps import coverage_geojson, coverage_svg
 
 __all__ = [

@@ -785,9 +785,9 @@ def test_an_answer_updated_after_writes_equals_one_built_afresh(client, monkeypa
     updates: list[list[str]] = []
     real_county_counts = cache.county_counts
 
-    async def spy(days, counties, active_on):
+    async def spy(days, counties, active_on, versions):
         updates.append(sorted(counties))
-        return await real_county_counts(days, counties, active_on)
+        return await real_county_counts(days, counties, active_on, versions)
 
     monkeypatch.setattr(cache, "county_counts", spy)
     zhongfang = "431221000000"

@@ -52,3 +52,51 @@ def test_the_nations_maps_show_provinces_and_a_province_its_counties(nation):
     ).json()
     assert {f["properties"]["layer"] for f in within["features"]} == {"county"}
     assert {f["id"] for f in within["features"]} == {"440103000000", "440104000000"}
+
+
+def test_after_a_write_the_nations_answer_is_updated_as_if_built_afresh(nation, monkeypatch):
+    """A status change in one county: the kept answer is updated (that county counted again,
+    its city, province and the nation summed again, the others kept) and equals the answer
+    built from nothing, provinces and cities included."""
+    from datetime import timedelta
+
+    from registry.core import clock, runtime
+    from registry.core.runtime import LRU
+    from registry.coverage import cache
+    from registry.tables import Site, StatusEvent
+
+    updated: list[list[str]] = []
+    real = cache.county_counts
+
+    async def spy(days, counties, active_on, versions):
+        updated.append(sorted(counties))
+        return await real(days, counties, active_on, versions)
+
+    monkeypatch.setattr(cache, "county_counts", spy)
+    before = nation.get("/api/coverage").json()
+
+    async def suspend():
+        site = await Site.select(Site.id).where(Site.division == "431202001001").first()
+        await StatusEvent.insert(
+            StatusEvent(
+                site=site["id"],
+                status="suspended",
+                effective_date=clock.today() - timedelta(days=1),
+                actor="sql",
+            )
+        )
+
+    nation.run(suspend)
+    after = nation.get("/api/coverage").json()
+    assert updated == [["431202000000"]]
+    provinces = {p["code"]: p for p in after["provinces"]}
+    provinces_before = {p["code"]: p for p in before["provinces"]}
+    hunan = "430000000000"
+    assert provinces[hunan]["points_in_service"] == provinces_before[hunan]["points_in_service"] - 1
+    assert after["total"]["points_in_service"] == before["total"]["points_in_service"] - 1
+
+    async def forget():
+        runtime.current().slot("coverage.answers", lambda: LRU(1)).clear()
+
+    nation.run(forget)
+    assert nation.get("/api/coverage").json() == after
