@@ -60,8 +60,11 @@ LOAD_COUNTIES = 200
 # (database, unit) pairs whose step functions are kept (counts and points_active).
 STEPS_DATABASES = 12
 
-# Whole answers kept (an answer at the nation is a few MB of objects).
-ANSWERS = 12
+# Whole answers kept (an answer at the nation is a few MB of objects, most of them shared with
+# the memoised unit figures). 32: a reader who browses ten dates (their coverage and series)
+# after the warm-up's answers still finds today's answer kept, to update after a write (with
+# 12 it was pushed out, and the first answer after a status change was built again).
+ANSWERS = 32
 
 T = TypeVar("T")
 PerDay = list[dict[str, Any]]
