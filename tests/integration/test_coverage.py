@@ -777,19 +777,10 @@ def test_an_answer_updated_after_writes_equals_one_built_afresh(client, monkeypa
     again, the rest kept): it equals the answer built from nothing, after writes of every
     kind — a status event, a case, a village abolished, a point moved to another county — and
     a drill-down's townships follow too."""
-    from registry.core import runtime
-    from registry.core.runtime import LRU
-    from registry.coverage import cache
     from registry.tables import Site, StatusEvent
+    from tests.integration.coverage_answers import forget_answers, updated_counties
 
-    updates: list[list[str]] = []
-    real_county_counts = cache.county_counts
-
-    async def spy(days, counties, active_on, versions):
-        updates.append(sorted(counties))
-        return await real_county_counts(days, counties, active_on, versions)
-
-    monkeypatch.setattr(cache, "county_counts", spy)
+    updates = updated_counties(monkeypatch)
     zhongfang = "431221000000"
     questions = [{}, {"county": HECHENG[:6]}, {"as_of": "2014-06-30"}]
 
@@ -797,10 +788,7 @@ def test_an_answer_updated_after_writes_equals_one_built_afresh(client, monkeypa
         return [client.get("/api/coverage", params=q).json() for q in questions]
 
     def afresh():
-        async def forget():
-            runtime.current().slot("coverage.answers", lambda: LRU(1)).clear()
-
-        client.run(forget)
+        forget_answers(client)
         return answers()
 
     answers()  # built and kept

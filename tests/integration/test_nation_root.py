@@ -60,19 +60,11 @@ def test_after_a_write_the_nations_answer_is_updated_as_if_built_afresh(nation, 
     built from nothing, provinces and cities included."""
     from datetime import timedelta
 
-    from registry.core import clock, runtime
-    from registry.core.runtime import LRU
-    from registry.coverage import cache
+    from registry.core import clock
     from registry.tables import Site, StatusEvent
+    from tests.integration.coverage_answers import forget_answers, updated_counties
 
-    updated: list[list[str]] = []
-    real = cache.county_counts
-
-    async def spy(days, counties, active_on, versions):
-        updated.append(sorted(counties))
-        return await real(days, counties, active_on, versions)
-
-    monkeypatch.setattr(cache, "county_counts", spy)
+    updated = updated_counties(monkeypatch)
     before = nation.get("/api/coverage").json()
 
     async def suspend():
@@ -95,8 +87,5 @@ def test_after_a_write_the_nations_answer_is_updated_as_if_built_afresh(nation, 
     assert provinces[hunan]["points_in_service"] == provinces_before[hunan]["points_in_service"] - 1
     assert after["total"]["points_in_service"] == before["total"]["points_in_service"] - 1
 
-    async def forget():
-        runtime.current().slot("coverage.answers", lambda: LRU(1)).clear()
-
-    nation.run(forget)
+    forget_answers(nation)
     assert nation.get("/api/coverage").json() == after
