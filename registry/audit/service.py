@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
+
+import msgspec
 
 from registry.audit import rules as audit_rules
 from registry.core import clock
@@ -12,8 +13,12 @@ from registry.core.access import Actor
 from registry.core.context import request_id
 from registry.tables import AuditEntry
 
+_PLAIN = frozenset((str, int, bool, float, type(None)))
+
 
 def _jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, list | tuple):
@@ -66,14 +71,15 @@ def row(
 
 
 def changes_json(changes: list[dict[str, Any]]) -> str:
-    """The ``changes`` column's text for a bulk insert (dates as ISO text, as :func:`record`)."""
-    return json.dumps(changes, ensure_ascii=False, separators=(",", ":"), default=_iso)
+    """The ``changes`` column's text for a bulk insert (dates as ISO text, as :func:`record`):
+    compact JSON, non-ASCII as is (the text ``json.dumps(changes, ensure_ascii=False,
+    separators=(",", ":"))`` gave, at a fraction of its cost: a sync batch writes 1,000)."""
+    if not all(type(v) in _PLAIN for change in changes for v in change.values()):
+        changes = _jsonable(changes)  # a caller's own dates (diff's are ISO text already)
+    return _CHANGES.encode(changes).decode()
 
 
-def _iso(value: Any) -> Any:
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+_CHANGES = msgspec.json.Encoder()
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:

@@ -118,11 +118,12 @@ def _finish(
     today = clock.china_date(now)
     if resident_values is not None:
         name, number, phone = resident_values
-        problems = resident_problems(name, number, phone, today)
-        if problems:
-            c.fail(*problems)
-        else:
+        try:
             c.resident = protect(secret, name, number, phone, today)
+        except RuleViolation as exc:
+            # Refused: now every problem of the three fields, not only the first (the checks
+            # run twice only for a refused record).
+            c.fail(*(resident_problems(name, number, phone, today) or [exc]))
     else:
         c.resident = existing_resident
     reason = _clean_optional(

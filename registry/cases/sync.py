@@ -44,10 +44,10 @@ def _candidates(records: list[Any], site_id: int) -> list[Candidate]:
     """Every record checked on its own (no database): duplicates of an id in the batch, the
     record's fields and rules, the agent's point."""
     now = clock.now()
-    seen = Counter(key for key in map(_canonical_id, records) if key is not None)
+    keys = [_canonical_id(raw) for raw in records]
+    seen = Counter(key for key in keys if key is not None)
     candidates: list[Candidate] = []
-    for index, raw in enumerate(records):
-        key = _canonical_id(raw)
+    for index, (raw, key) in enumerate(zip(records, keys, strict=True)):
         if key is not None and seen[key] > 1:
             c = Candidate(index=index, raw_id=str(raw.get("id"))[:64])
             c.fail_code(

@@ -491,7 +491,7 @@ async def _write(
     # One statement for all the new cases (executemany on SQLite, COPY on PostgreSQL), in id
     # order: two transactions inserting some of the same ids wait for each other in one order
     # (the second meets a UNIQUE violation, never a deadlock).
-    new_rows.sort(key=lambda r: str(r[_ID_COLUMN]))
+    new_rows.sort(key=lambda r: r[_ID_COLUMN])
     await bulk.insert_rows(CaseRow, INSERTED, new_rows)
     for g, c, row, values in updates:
         changed = {k: v for k, v in values.items() if row.get(k) != v}

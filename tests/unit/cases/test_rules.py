@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from registry.cases.rules import timeline as rules
 from registry.cases.rules.timeline import Timeline
@@ -223,3 +225,77 @@ def test_fingerprint_is_keyed_and_sensitive_to_every_field():
     assert base != rules.fingerprint("k2", content)
     for key, value in (("note", "x"), ("state", "forwarded"), ("received_at", at(9))):
         assert rules.fingerprint("k1", {**content, key: value}) != base
+
+
+def _fingerprint_as_first_made(secret: str, content: dict) -> str:
+    """The fingerprint as the registry first computed it (json.dumps): every stored case's
+    ``content_hash``; a replay of an old case must still be recognised as unchanged."""
+    import json
+
+    from registry.cases.rules.resident import keyed_hash
+
+    canonical = {
+        "id": str(content["id"]),
+        "site_id": int(content["site_id"]),
+        "matter_code": content["matter_code"],
+        "resident": content["resident"],
+        "state": content["state"],
+        "returned_reason": content.get("returned_reason"),
+        "rating": content.get("rating"),
+        "note": content.get("note"),
+        **{
+            f: None if content.get(f) is None else rules.to_utc(content[f]).isoformat()
+            for f in rules.TIMESTAMPS
+        },
+    }
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return keyed_hash(secret, "case\x1f" + text)
+
+
+# Text as agents type it: any character but lone surrogates (refused before a fingerprint).
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    note=st.none() | _TEXT,
+    reason=st.none() | _TEXT,
+    matter=_TEXT,
+    rating=st.none() | st.integers(min_value=-(2**40), max_value=2**40),
+    minutes=st.integers(min_value=0, max_value=10**6),
+)
+def test_fingerprint_is_the_one_stored_so_far_for_any_text(note, reason, matter, rating, minutes):
+    content = {
+        "id": uuid.UUID(int=minutes),
+        "site_id": 3,
+        "matter_code": matter,
+        "resident": "r" * 64,
+        "state": "completed",
+        "received_at": at(8) + timedelta(minutes=minutes),
+        "completed_at": at(9) + timedelta(minutes=minutes),
+        "note": note,
+        "returned_reason": reason,
+        "rating": rating,
+    }
+    assert rules.fingerprint("k", content) == _fingerprint_as_first_made("k", content)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.none() | st.booleans() | st.integers() | _TEXT | st.dates(),
+        max_size=6,
+    )
+)
+def test_audit_changes_are_the_json_text_they_always_were(values):
+    import json
+
+    from registry.audit import service as audit
+
+    changes = audit.diff({}, {f"f{n}": v for n, v in enumerate(values)})
+    # A caller's own entry with a time in it (not through diff): ISO text with its offset.
+    changes.append({"field": "at", "before": None, "after": at(8)})
+    expected = json.dumps(
+        changes, ensure_ascii=False, separators=(",", ":"), default=lambda d: d.isoformat()
+    )
+    assert audit.changes_json(changes) == expected
