@@ -64,7 +64,10 @@ def test_the_province_opens_city_by_city(province, browser, tmp_path):
 
     # A city opens as an area of its own: its counties, its townships behind target.
     page.click(f"#county-table tbody tr[data-code='{HUAIHUA}']")
-    expect(page).to_have_title("怀化市便民服务中心与代办点建设进展")
+    # The city's figures are loaded after the click: under the whole suite's load on a slow
+    # machine that took over the default 5 s (the page said "正在加载 … 的数据").
+    expect(page.locator("#status")).to_contain_text("数据截至", timeout=60_000)
+    expect(page).to_have_title("怀化市便民服务中心与代办点建设进展", timeout=60_000)
     expect(page.locator("#table-heading")).to_have_text("怀化市 · 各县市区进展")
     expect(page.locator("#county-table tbody tr")).to_have_count(13)
     expect(page.locator("#county-labels text.label:not(.value)")).to_have_count(12)
