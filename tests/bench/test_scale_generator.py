@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from datetime import date
 
+import numpy as np
 import pytest
 
 from seed import loader, scale
@@ -53,6 +56,27 @@ def test_abolished_townships_are_recognised(raw, name, gone):
     assert loader._abolished(raw) == (name, gone)
 
 
+def test_case_ids_are_uuid7_in_counter_order():
+    ids = [scale.case_uuid(1_765_000_000_000, n) for n in (1, 2, 2**62 - 1, 2**62, 2**70)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids) and ids == sorted(ids, key=str)  # text order too (SQLite)
+    assert ids[0].int >> 80 == 1_765_000_000_000  # the millisecond timestamp comes first
+    assert scale.case_uuid(1_765_000_000_001, 0) > ids[-1]  # a later run sorts after
+
+
+def test_case_batches_never_split_a_division_and_lose_no_site():
+    rng = np.random.default_rng(7)
+    rank = np.sort(rng.integers(0, 300, 1000))
+    per_site = rng.poisson(3, 1000)
+    runs = scale.division_batches(rank, per_site, 200)
+    covered = [i for r in runs for i in r]
+    assert covered == list(range(len(covered)))
+    assert per_site[len(covered) :].sum() == 0  # only sites without cases may be left out
+    assert all(per_site[r.start : r.stop].sum() >= 200 for r in runs[:-1])
+    for a, b in itertools.pairwise(runs):
+        assert rank[a.stop - 1] != rank[b.start]
+
+
 def test_generated_cases_are_masked_and_a_second_run_adds_more(client):
     async def run():
         from registry.tables import Case, Site
@@ -62,14 +86,25 @@ def test_generated_cases_are_masked_and_a_second_run_adds_more(client):
         first = await scale.generate_cases(300, batch=120)
         second = await scale.generate_cases(200)
         rows = await Case.select(
-            Case.resident_name_masked, Case.resident_id_masked, Case.case_number, Case.state
-        )
+            Case.id,
+            Case.resident_name_masked,
+            Case.resident_id_masked,
+            Case.case_number,
+            Case.state,
+        ).order_by(Case.id)
         return sites, first, second, rows
 
     sites, first, second, rows = client.run(run)
     assert sites > 2000
     assert first["cases"] == 300 and second["cases"] == 200
     assert len(rows) == 500 and len({r["case_number"] for r in rows}) == 500
+    # Inserted in key order: within a run, ids and case numbers rise together (the serial,
+    # the number's last part, counts across runs).
+    numbers = [r["case_number"] for r in rows]
+    assert numbers[:300] == sorted(numbers[:300]) and numbers[300:] == sorted(numbers[300:])
+    serials = [int(n.rsplit("-", 1)[1]) for n in numbers]
+    assert serials == list(range(1, 501))
+    assert {uuid.UUID(str(r["id"])).version for r in rows} == {7}
     assert all("*" in r["resident_name_masked"] for r in rows)
     assert all(r["resident_id_masked"][4:14] == "*" * 10 for r in rows)
     assert {r["state"] for r in rows} <= {
