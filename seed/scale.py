@@ -291,8 +291,9 @@ SYNTHETIC_MATTERS = (
     SyntheticMatter("SCALE-06", "农村建房用地申请", "自然资源", "自然资源局", 20),
 )
 # Columns of a synthetic case row, in insert order: the table's, but for the ones these rows
-# leave at their defaults (no resident data hash, no receipt date or completion figures).
-CASE_DEFAULTED = ("received_on", "resident_data_hash", "completion_workdays", "completed_on_time")
+# leave at their defaults (no resident data hash, no completion figures). The receipt date is
+# set: the registry numbers a day's cases after the greatest number it finds on that date.
+CASE_DEFAULTED = ("resident_data_hash", "completion_workdays", "completed_on_time")
 CASE_COLUMNS = column_names(Case, exclude=CASE_DEFAULTED)
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
@@ -432,6 +433,7 @@ def _case_rows(ctx: _CaseContext, sites: range, inserted: int) -> list[tuple[Any
             "resident_id_masked": f"{counties[s][:4]}**********{int(digits[i, 0]) % 1000:03d}X",
             "resident_phone_masked": f"1{38 + int(digits[i, 1]) % 10}****{int(digits[i, 0]):04d}",
             "received_at": received,
+            "received_on": day,  # office hours: the Beijing date is the drawn day
             "state": state,
             "forwarded_at": forwarded,
             "completed_at": completed,

@@ -116,6 +116,31 @@ def test_generated_cases_are_masked_and_a_second_run_adds_more(client):
     }
 
 
+def test_the_registry_numbers_after_generated_cases_of_the_same_day(client):
+    """A case logged later at a point on a day with generated cases takes the next serial
+    (generated cases carry their receipt date, where the registry looks for the last one)."""
+
+    async def run():
+        from registry.cases import write
+        from registry.tables import Case
+
+        await scale.load_synthetic()
+        await scale.generate_cases(200)
+        row = (
+            await Case.select(Case.case_number, Case.received_on, Case.site.division)
+            .order_by(Case.case_number, ascending=False)
+            .first()
+        )
+        day = row["received_on"]
+        day = date.fromisoformat(day) if isinstance(day, str) else day
+        key = (row["site.division"], day)
+        return row, (await write._next_serials({key}))[key]
+
+    row, last = client.run(run)
+    assert row["case_number"].startswith(f"{row['site.division']}-")
+    assert last == int(row["case_number"].rsplit("-", 1)[1]) > 0
+
+
 def test_deferred_indexes_are_rebuilt(client):
     async def indexes():
         from registry.db.binding import current
