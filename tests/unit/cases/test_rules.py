@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -226,6 +226,37 @@ def test_fingerprint_is_keyed_and_sensitive_to_every_field():
     assert base != rules.fingerprint("k2", content)
     for key, value in (("note", "x"), ("state", "forwarded"), ("received_at", at(9))):
         assert rules.fingerprint("k1", {**content, key: value}) != base
+
+
+def test_fingerprint_of_a_fixed_case_is_the_one_first_stored():
+    """Pinned: the text and digest the registry's first fingerprint (json.dumps of these fields,
+    timestamps in UTC to the second) gave for this case, so a change of fields or format fails
+    here even where the property test below, which compares texts, would not."""
+    content = {
+        "id": uuid.UUID(int=1),
+        "site_id": 3,
+        "matter_code": "SB001",
+        "resident": "r" * 64,
+        "state": "delivered",
+        "received_at": datetime(2014, 10, 20, 16, 5, tzinfo=timezone(timedelta(hours=8))),
+        "forwarded_at": datetime(2014, 10, 20, 9, 0, tzinfo=UTC),
+        "completed_at": datetime(2014, 10, 21, 9, 0, tzinfo=UTC),
+        "delivered_at": datetime(2014, 10, 22, 9, 0, 0, 250_000, tzinfo=UTC),
+        "returned_at": None,
+        "returned_reason": None,
+        "rating": "satisfied",
+        "note": '代办 "一"',
+    }
+    assert rules.fingerprint_text(content) == (
+        '{"completed_at":"2014-10-21T09:00:00+00:00","delivered_at":"2014-10-22T09:00:00+00:00",'
+        '"forwarded_at":"2014-10-20T09:00:00+00:00","id":"00000000-0000-0000-0000-000000000001",'
+        '"matter_code":"SB001","note":"代办 \\"一\\"","rating":"satisfied",'
+        '"received_at":"2014-10-20T08:05:00+00:00","resident":"' + "r" * 64 + '",'
+        '"returned_at":null,"returned_reason":null,"site_id":3,"state":"delivered"}'
+    )
+    assert rules.fingerprint("k", content) == (
+        "cb3f100be88be753b1f298d142fcd610e51573f3dd9bac1f484e29dd2ab0e518"
+    )
 
 
 def _text_as_first_made(content: dict) -> str:
