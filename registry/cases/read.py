@@ -63,6 +63,27 @@ def _to_case(row: dict[str, Any], today: date, calendar: Calendar) -> Case:
     return msgspec.convert(row, Case, from_attributes=False)
 
 
+# Fields of a Case a table row holds under the same name (the others are joined or derived).
+_FROM_ROW = tuple(
+    name
+    for name in Case.__struct_fields__
+    if name
+    not in ("site_id", "site_name", "matter_code", "matter_name", "overdue", "due_provisional")
+)
+
+
+def case_from_row(
+    row: dict[str, Any], site_name: str, matter_name: str, today: date, calendar: Calendar
+) -> Case:
+    """A case from its whole table row (as just written, or read with ``select()``) and the
+    names of its point and matter: what :func:`cases_by_id` would read back."""
+    shown = {name: row[name] for name in _FROM_ROW}
+    shown.update(
+        site_id=row["site"], site_name=site_name, matter_code=row["matter"], matter_name=matter_name
+    )
+    return _to_case(shown, today, calendar)
+
+
 async def cases_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Case]:
     """The cases of ``ids`` that exist, by id (no scope check: the callers wrote them)."""
     if not ids:

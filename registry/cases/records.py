@@ -53,15 +53,18 @@ class Candidate:
     version: int | None = None
     fingerprint: str = ""
     errors: list[RuleViolation] = field(default_factory=list)
-    # Set by the database phase.
+    # Set by the database phase: the outcome, the case's row (as found, then as written) and
+    # the case as the answer shows it (a :class:`registry.cases.schemas.Case`).
     result: str = ""
     row: dict[str, Any] | None = None
+    case: Any = None
 
     def reset(self) -> None:
         """Forget the database phase's outcome (before the record is applied again)."""
         self.errors.clear()
         self.result = ""
         self.row = None
+        self.case = None
 
     def fail(self, *violations: RuleViolation) -> None:
         self.errors.extend(violations)

@@ -122,12 +122,12 @@ async def update_case(actor: Actor, case_id: uuid.UUID, data: CaseUpdate) -> Cas
         group = write.Group(actor, row["site"], [c], request=request_id.get())
         await write._apply([group], allow_update=True)
     if c.result == "conflict":
-        server = (await read.cases_by_id([case_id]))[case_id]
+        server = (await write.shown_cases([c]))[case_id]
         first = c.errors[0]
         raise Conflict(first.code, first.zh, first.en, case=msgspec.to_builtins(server))
     if c.errors:
         raise_invalid(c)
-    return (await read.cases_by_id([case_id]))[case_id]
+    return (await write.shown_cases([c]))[case_id]
 
 
 async def sync(actor: Actor, records: list[Any]) -> SyncResponse:

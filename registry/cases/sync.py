@@ -18,7 +18,6 @@ from typing import Any
 import msgspec
 
 from registry.cases import write
-from registry.cases.read import cases_by_id
 from registry.cases.records import Candidate, candidate_from_record, record_error
 from registry.cases.schemas import SyncResponse, SyncResult, SyncSummary
 from registry.core import clock
@@ -104,9 +103,7 @@ async def sync(actor: Actor, records: list[Any]) -> SyncResponse:
         for c in candidates:
             if not c.result:
                 c.result = "invalid"
-    shown = await cases_by_id(
-        [c.id for c in candidates if c.id is not None and c.result != "invalid"]
-    )
+    shown = await write.shown_cases(candidates)
     summary = SyncSummary()
     results = []
     for c in candidates:

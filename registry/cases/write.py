@@ -24,7 +24,7 @@ from typing import Any
 from registry.audit import service as audit
 from registry.cases.calendar import current as current_calendar
 from registry.cases.matters import matters_by_code
-from registry.cases.read import cases_by_id
+from registry.cases.read import case_from_row, cases_by_id
 from registry.cases.records import Candidate, timeline_of
 from registry.cases.rules import timeline as rules
 from registry.cases.rules.timeline import to_utc
@@ -53,6 +53,8 @@ _ID_COLUMN = INSERTED.index("id")
 # Writes of one group tried at most this often when concurrent writers take some of its case
 # ids or numbers first (each try answers the records that collided on their own).
 WRITE_ATTEMPTS = 4
+# Outcomes whose answer shows the case.
+SHOWN = ("created", "updated", "unchanged", "conflict")
 # Fields an audit entry records (resident data only masked).
 AUDITED = (
     "case_number",
@@ -159,6 +161,7 @@ async def _lock_sites(site_ids: list[int]) -> dict[int, dict[str, Any]]:
         Site.county_code,
         Site.township_code,
         Site.kind,
+        Site.standard_name,
     ).where(Site.id.is_in(ordered))
     return {r["id"]: r for r in rows}
 
@@ -395,10 +398,21 @@ async def _apply(groups: list[Group], *, allow_update: bool) -> None:
                 continue
             await savepoint.release()
             break
+    today = clock.today()
     for g in groups:
         for c in g.candidates:
             if c.errors and c.result != "conflict":
                 c.result = "invalid"
+            elif c.row is not None:
+                # The answer's case from the row as found or written (no read back).
+                matter = matters.get(c.row["matter"])
+                c.case = case_from_row(
+                    c.row,
+                    sites[g.site_id]["standard_name"],
+                    matter["name"] if matter else "",
+                    today,
+                    calendar,
+                )
 
 
 async def _savepoint() -> Any:
@@ -476,7 +490,7 @@ async def _write(
             **values,
         }
         new_rows.append(tuple(row_values[k] for k in INSERTED))
-        c.result = "created"
+        c.result, c.row = "created", row_values
         view = _audit_view({**values, "case_number": number}, g.site_id, c.matter_code)
         entries.append(
             _audit_entry(
@@ -500,6 +514,7 @@ async def _write(
         columns[CaseRow.updated_at] = now
         await CaseRow.update(columns).where(CaseRow.id == c.id)
         c.result = "updated"
+        c.row = {**row, **changed, "version": row["version"] + 1, "updated_at": now}
         before_view = _audit_view(row, row["site"], row["matter"])
         after_view = _audit_view({**row, **values}, row["site"], row["matter"])
         # A change of state is filed as a state change (the audit's 状态变更), as the points'
@@ -528,19 +543,26 @@ async def _write_creates(groups: list[Group]) -> list[Case | Exception | None]:
         # A group retried alone starts again from the pure checks' outcome.
         g.candidates[0].reset()
     await _apply(groups, allow_update=False)
-    wanted = [
-        c.id
-        for c in (g.candidates[0] for g in groups)
-        if c.id is not None and c.result in ("created", "unchanged", "conflict")
-    ]
+    candidates = [g.candidates[0] for g in groups]
     try:
-        cases = await cases_by_id(wanted)
+        cases = await shown_cases(candidates, ("created", "unchanged", "conflict"))
     except Exception as exc:
         # Written, but not read back: every POST of the group fails (its retry is idempotent).
         return [exc] * len(groups)
-    return [
-        cases.get(c.id) if c.id is not None else None for c in (g.candidates[0] for g in groups)
+    return [cases.get(c.id) if c.id is not None else None for c in candidates]
+
+
+async def shown_cases(
+    candidates: list[Candidate], results: tuple[str, ...] = SHOWN
+) -> dict[uuid.UUID, Case]:
+    """The cases the answers to ``candidates`` show (those with one of ``results``), by id:
+    as the write phase found or wrote them, the others (a conflict found before it) read."""
+    shown = {c.id: c.case for c in candidates if c.result in results and c.case is not None}
+    missing = [
+        c.id for c in candidates if c.result in results and c.id is not None and c.id not in shown
     ]
+    shown.update(await cases_by_id(missing))
+    return shown
 
 
 class _CreateQueue(group_commit.GroupCommit[Group, Case | None]):

@@ -346,3 +346,53 @@ def test_unknown_uuid_form_is_reported_with_its_raw_id(client):
     result = response.json()["results"][0]
     assert result["result"] == "invalid" and result["id"] == "abc"
     assert str(uuid.UUID(int=0)) != result["id"]
+
+
+def test_every_answer_shows_the_case_as_a_later_read_gives_it(client):
+    """The cases in the answers of a sync, a POST and a PATCH, whatever the outcome, are the
+    cases as stored: field for field what GET /api/cases/{id} gives afterwards."""
+
+    def stored(case_id: str) -> dict:
+        response = client.get(f"/api/cases/{case_id}", headers=client.auth("agent_hecheng"))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def same_as_stored(response, expected: list[str]) -> None:
+        assert results(response) == expected
+        for result in response.json()["results"]:
+            if result["result"] != "invalid":
+                assert result["case"] == stored(result["id"])
+
+    plain, forwarded, finished = records(client, 3)
+    forwarded.update(state="forwarded", forwarded_at="2014-10-09T10:00:00+08:00")
+    finished.update(
+        state="delivered",
+        forwarded_at="2014-10-11T08:00:00+08:00",
+        completed_at="2014-10-13T16:00:00+08:00",
+        delivered_at="2014-10-14T09:00:00+08:00",
+        rating="very_satisfied",
+        note="已送达",
+        resident_phone=None,
+    )
+    same_as_stored(sync(client, [plain, forwarded, finished]), ["created"] * 3)
+    moved = {**forwarded, "state": "completed", "completed_at": "2014-10-15T10:00:00+08:00"}
+    same_as_stored(
+        sync(client, [{**moved, "version": 1}, plain, {**finished, "note": "旧", "version": 0}]),
+        ["updated", "unchanged", "conflict"],
+    )
+    # A record refused by its own fields but based on an older version: a conflict too.
+    back = {**forwarded, "state": "received", "forwarded_at": None, "version": 1}
+    same_as_stored(sync(client, [back]), ["conflict"])
+
+    body = record(client, resident_id_number=IDS[40])
+    response = post(client, body)
+    assert response.status_code == 201 and response.json() == stored(body["id"])
+    response = post(client, body)
+    assert response.status_code == 200 and response.json() == stored(body["id"])
+    response = post(client, {**body, "note": "另一份"})
+    assert response.status_code == 409
+    assert response.json()["case"] == stored(body["id"])
+    response = patch(client, body["id"], {"version": 1, "note": "电话回访"})
+    assert response.status_code == 200 and response.json() == stored(body["id"])
+    response = patch(client, body["id"], {"version": 1, "note": "另一台设备"})
+    assert response.status_code == 409 and response.json()["case"] == stored(body["id"])
