@@ -255,9 +255,7 @@ class Case(Table, tablename="service_case"):
     """A proxy service handled by a village agent. Resident data is stored masked and hashed."""
 
     id = UUID(primary_key=True)
-    # No index of its own: (site, received_at) and the case numbers' index begin with it
-    # (migration 2026-12-07T12:00).
-    site = ForeignKey(Site, null=False, on_delete=OnDelete.restrict)
+    site = ForeignKey(Site, null=False, on_delete=OnDelete.restrict, index=True)
     matter = ForeignKey(Matter, null=False, on_delete=OnDelete.restrict, index=True)
     case_number = Varchar(length=40, null=False, unique=True)
     county_code = Varchar(length=12, null=False, index=True)
