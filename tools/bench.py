@@ -293,8 +293,7 @@ def raw_executemany(database_url: str, rows: int) -> dict[str, Any]:
     return {**asyncio.run(_raw_pg(database_url, rows, columns)), "raw_driver": "asyncpg"}
 
 
-# The rows inserted into the table itself belong to a point and a matter it holds (PostgreSQL
-# checks the foreign keys).
+# The rows belong to a point and a matter the database holds, as a real case's do.
 _A_SITE_AND_MATTER = (
     "SELECT (SELECT MIN(id) FROM site) AS site, (SELECT MIN(code) FROM matter) AS matter"
 )
