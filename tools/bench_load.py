@@ -97,7 +97,9 @@ def _client_worker(job: dict[str, Any]) -> dict[str, Any]:
     from urllib.parse import urlsplit
 
     async def run() -> dict[str, Any]:
-        rng = random.Random(job["seed"])
+        # Each load its own ids: a sync seeded as the POSTs before it sent their case ids
+        # again (at other agents' points: refused, not written).
+        rng = random.Random(f"{job['seed']}:{job['process']}")
         latencies: list[float] = []
         errors = 0
         statuses: dict[int, int] = {}
@@ -108,7 +110,9 @@ def _client_worker(job: dict[str, Any]) -> dict[str, Any]:
             nonlocal remaining, errors
             headers, site_id = job["headers"], job.get("site_id")
             if job.get("agents"):  # connection k acts for its own agent (and point)
-                agent = job["agents"][(job["seed"] * job["concurrency"] + k) % len(job["agents"])]
+                agent = job["agents"][
+                    (job["process"] * job["concurrency"] + k) % len(job["agents"])
+                ]
                 headers, site_id = agent["headers"], agent["site_id"]
             connection = _Connection(target.hostname or "127.0.0.1", target.port or 80, headers)
             while remaining > 0:
@@ -152,9 +156,13 @@ def http_load(
     kind: str = "plain",
     ok: tuple[int, ...] = (200,),
     processes: int = 2,
+    seed: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Load from ``processes`` separate client processes, ``concurrency`` connections in all."""
+    """Load from ``processes`` separate client processes, ``concurrency`` connections in all.
+
+    ``seed`` (default: ``kind``) makes the bodies: loads with different seeds send different
+    case ids."""
     jobs = [
         {
             "base": base,
@@ -165,7 +173,8 @@ def http_load(
             "headers": headers or {},
             "kind": kind,
             "ok": ok,
-            "seed": n,
+            "seed": seed or kind,
+            "process": n,
             **extra,
         }
         for n in range(processes)
