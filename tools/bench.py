@@ -664,6 +664,8 @@ def _http(base: str, sizes: Sizes, agent_sites: list[int], notes: dict[str, str]
         elapsed = sync["requests"] / sync["req_per_s"] if sync["req_per_s"] else None
         out["sync_logs_per_s"] = round(rows / elapsed) if elapsed else None
         out["sync_errors"] = sync["errors"]
+        # What the figure measured: every record should be created (a new case).
+        out["sync_results"] = sync["outcomes"]
     else:
         out["sync_logs_per_s"] = None
         notes["post_req_per_s"] = notes["sync_logs_per_s"] = (

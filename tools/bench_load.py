@@ -55,7 +55,8 @@ class _Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, body: Any = None) -> int:
+    async def request(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+        """Send one request; its status and (unchunked) body."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -74,17 +75,18 @@ class _Connection:
         headers = {
             k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])
         }
+        chunks = []
         if headers.get("transfer-encoding", "").lower() == "chunked":
             while True:
                 size = int((await self.reader.readline()).strip() or b"0", 16)
-                await self.reader.readexactly(size + 2)
+                chunks.append((await self.reader.readexactly(size + 2))[:-2])
                 if size == 0:
                     break
         else:
-            await self.reader.readexactly(int(headers.get("content-length", "0")))
+            chunks.append(await self.reader.readexactly(int(headers.get("content-length", "0"))))
         if headers.get("connection", "").lower() == "close":
             self.close()
-        return status
+        return status, b"".join(chunks)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -103,6 +105,7 @@ def _client_worker(job: dict[str, Any]) -> dict[str, Any]:
         latencies: list[float] = []
         errors = 0
         statuses: dict[int, int] = {}
+        outcomes: dict[str, int] = {}  # a sync's records by result, from its answers
         remaining = job["requests"]
         target = urlsplit(job["base"])
 
@@ -128,20 +131,29 @@ def _client_worker(job: dict[str, Any]) -> dict[str, Any]:
                     }
                 started = time.perf_counter()
                 try:
-                    code = await connection.request(job["method"], job["path"], body)
+                    code, answer = await connection.request(job["method"], job["path"], body)
                 except (OSError, asyncio.IncompleteReadError, ValueError):
                     connection.close()
-                    code = 0
+                    code, answer = 0, b""
                 latencies.append(time.perf_counter() - started)
                 statuses[code] = statuses.get(code, 0) + 1
                 if code not in job["ok"]:
                     errors += 1
+                elif job["kind"] == "sync":
+                    for result, count in json.loads(answer)["summary"].items():
+                        outcomes[result] = outcomes.get(result, 0) + count
             connection.close()
 
         started = time.perf_counter()
         await asyncio.gather(*(one(k) for k in range(job["concurrency"])))
         elapsed = time.perf_counter() - started
-        return {"latencies": latencies, "errors": errors, "elapsed": elapsed, "statuses": statuses}
+        return {
+            "latencies": latencies,
+            "errors": errors,
+            "elapsed": elapsed,
+            "statuses": statuses,
+            "outcomes": outcomes,
+        }
 
     return asyncio.run(run())
 
@@ -184,9 +196,12 @@ def http_load(
     latencies = sorted(x for r in results for x in r["latencies"])
     elapsed = max(r["elapsed"] for r in results)
     statuses: dict[str, int] = {}
+    outcomes: dict[str, int] = {}
     for r in results:
         for code, count in r["statuses"].items():
             statuses[str(code)] = statuses.get(str(code), 0) + count
+        for result, count in r["outcomes"].items():
+            outcomes[result] = outcomes.get(result, 0) + count
     return {
         "requests": len(latencies),
         "req_per_s": round(len(latencies) / elapsed, 1) if elapsed else None,
@@ -194,6 +209,8 @@ def http_load(
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
         "errors": sum(r["errors"] for r in results),
         "statuses": statuses,
+        # A sync load's records by result (created, updated, unchanged, conflict, invalid).
+        "outcomes": {k: v for k, v in sorted(outcomes.items()) if v},
     }
 
 

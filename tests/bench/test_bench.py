@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tools.bench import SIZES
+
 KEYS = (
     "sync_logs_per_s",
     "raw_executemany_rows_per_s",
@@ -63,6 +65,10 @@ def test_bench_city_quick_runs_and_writes_every_key(tmp_path):
     assert results["coverage_after_status_change_ms"] > 0
     assert results["timeseries_all_counties_after_status_change_ms"] > 0
     assert results["post_errors"] == 0 and results["sync_errors"] == 0
+    # The sync's figure is for new cases: every record of its batches was created (none is a
+    # POST's case sent again).
+    quick = SIZES["quick"]
+    assert results["sync_results"] == {"created": quick.sync_batches * quick.sync_batch_size}
     assert "trivial route" in result.stdout
     # The server's memory (from /proc) and the dashboard's first view (in Chromium, when the
     # machine has it: CI does) are measured.
