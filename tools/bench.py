@@ -823,5 +823,8 @@ def print_table(results: dict[str, Any]) -> None:
         if limit and value is not None and results.get(limit):
             ratio = f"{value / results[limit] * 100:.0f} %"
         print(f"{label:44} {shown:>14} {ratio:>9}")
+    if results.get("sync_results"):
+        outcomes = ", ".join(f"{k} {v:,}" for k, v in results["sync_results"].items())
+        print(f"  the sync's records: {outcomes}")
     for key, note in results.get("notes", {}).items():
         print(f"  {key}: {note}")
