@@ -140,8 +140,8 @@ def _client_worker(job: dict[str, Any]) -> dict[str, Any]:
                 if code not in job["ok"]:
                     errors += 1
                 elif job["kind"] == "sync":
-                    # The summary closes the answer: parsed alone (the whole answer, about
-                    # 1 MB, would cost the client more CPU than the records it sends).
+                    # The summary closes the answer: parsed alone (parsing the whole answer,
+                    # about 1 MB, would take CPU from the cores the server under test uses).
                     summary = json.loads(b"{" + answer[answer.rindex(b'"summary"') :])
                     for result, count in summary["summary"].items():
                         outcomes[result] = outcomes.get(result, 0) + count
