@@ -59,6 +59,10 @@ CACHE_SIZE = 65_536
 LOAD_COUNTIES = 200
 # (database, unit) pairs whose step functions are kept (counts and points_active).
 STEPS_DATABASES = 12
+# The case days of a few counties' agency points kept for their active points' next rebuild
+# (see _case_days): entries of at most CASE_DAYS_COUNTIES counties each.
+CASE_DAYS_KEPT = 32
+CASE_DAYS_COUNTIES = 8
 
 # Whole answers kept (an answer at the nation is a few MB of objects, most of them shared with
 # the memoised unit figures). 32: a reader who browses ten dates (their coverage and series)
@@ -284,13 +288,43 @@ async def active_steps(
     versions: a case or status write rebuilds its county's only."""
 
     async def load(stale: list[str] | None) -> dict[str, step_functions.CountSteps]:
-        spans, days = await sql.active_sources(engine, unit, stale)
-        in_service, case_site, case_day = step_functions.active_inputs(spans, days)
+        if stale is not None and len(stale) <= CASE_DAYS_COUNTIES:
+            spans = await sql.in_service_spans(engine, unit, stale)
+            in_service = step_functions.in_service_of(spans)
+            case_site, case_day = await _case_days(engine, versions, stale)
+        else:
+            spans, days = await sql.active_sources(engine, unit, stale)
+            in_service, case_site, case_day = step_functions.active_inputs(spans, days)
         return step_functions.build_active(
             in_service, case_site, case_day, maths.ACTIVE_WINDOW_DAYS
         )
 
     return await _kept_by_county(engine, f"active:{unit}", versions, _both, counties, load)
+
+
+async def _case_days(engine: Any, versions: Versions, counties: list[str]) -> tuple[Any, Any]:
+    """The case days (sites, day ordinals) of the agency points of a few ``counties``, kept
+    per the counties' case versions and their points: a status change rebuilds a county's
+    active points from its spans and these days, without reading its cases again (the read
+    was most of an answer after a status change), and a county's two units (county,
+    township) share one read. A case write moves its county's case version; a point added,
+    moved or made another kind changes the points."""
+    points = await sql.point_ids(engine, counties)
+    key = (
+        _database(engine),
+        tuple(counties),
+        tuple(versions.get(c, (0, 0))[1] for c in counties),
+        versions.get("", (0, 0)),
+        tuple(points),
+    )
+    kept = runtime.current().slot("coverage.case_days", lambda: LRU(CASE_DAYS_KEPT))
+    found = kept.get(key)
+    if found is None:
+        found = step_functions.case_days_of(await sql.case_days(engine, counties))
+        for array in found:
+            array.flags.writeable = False  # shared by the rebuilds that find them
+        kept.put(key, found)
+    return found
 
 
 def _status_part(v: tuple[int, int]) -> int:

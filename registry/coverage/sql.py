@@ -623,9 +623,33 @@ async def active_sources(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows of :func:`in_service_statement` and :func:`case_days_statement` of
     ``counties`` (``None``: all), for :func:`registry.coverage.steps.active_inputs`."""
-    spans_rows = await _rows(in_service_statement(unit, counties))
-    days = await _rows(case_days_statement(dialect_of(engine), counties))
+    spans_rows = await in_service_spans(engine, unit, counties)
+    days = await case_days(engine, counties)
     return spans_rows, days
+
+
+async def in_service_spans(
+    engine: Any, unit: str, counties: list[str] | None
+) -> list[dict[str, Any]]:
+    """The rows of :func:`in_service_statement` of ``counties`` (``None``: all)."""
+    return await _rows(in_service_statement(unit, counties))
+
+
+async def case_days(engine: Any, counties: list[str] | None) -> list[dict[str, Any]]:
+    """The rows of :func:`case_days_statement` of ``counties`` (``None``: all)."""
+    return await _rows(case_days_statement(dialect_of(engine), counties))
+
+
+async def point_ids(engine: Any, counties: list[str]) -> list[int]:
+    """The ids of the agency points of ``counties``, in order (whatever their status)."""
+    rows = await _rows(
+        compose(
+            f"SELECT id FROM site WHERE kind IN ({POINTS})",
+            _and_in("county_code", counties),
+            " ORDER BY id",
+        )
+    )
+    return [int(r["id"]) for r in rows]
 
 
 async def steps_on(engine: Any, unit: str, counties: list[str] | None) -> list[tuple[Any, ...]]:

@@ -261,6 +261,12 @@ def active_inputs(
     :func:`registry.coverage.sql.in_service_statement` (``site, village, unit,
     established_on, abolished_on, since, until``: dates or ISO text) and
     :func:`registry.coverage.sql.case_days_statement` (``site, day``)."""
+    return (in_service_of(spans), *case_days_of(days))
+
+
+def in_service_of(spans: Sequence[dict[str, object]]) -> InService:
+    """The in-service spans of :func:`active_inputs` from the rows of
+    :func:`registry.coverage.sql.in_service_statement`."""
     villages: dict[object, int] = {}
     units: dict[object, int] = {}
     village_unit: list[int] = []
@@ -290,10 +296,16 @@ def active_inputs(
         abolished=np.array(abolished, dtype=np.int64),
         units=[str(u) for u in units],
     )
+    return in_service
+
+
+def case_days_of(days: Sequence[dict[str, object]]) -> tuple[np.ndarray, np.ndarray]:
+    """The case days of :func:`active_inputs` (sites, day ordinals) from the rows of
+    :func:`registry.coverage.sql.case_days_statement`."""
     m = len(days)
     case_site = np.fromiter((r["site"] for r in days), dtype=np.int64, count=m)
     case_day = np.fromiter((r["day"] for r in days), dtype=np.int64, count=m)
-    return in_service, case_site, case_day
+    return case_site, case_day
 
 
 def _runs(fresh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

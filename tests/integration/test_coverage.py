@@ -830,7 +830,7 @@ def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatc
     active points): a case at one point rebuilds that county's, and none of the counts from
     status events; any other date is read from them, no statement runs."""
 
-    active_calls = recounts(monkeypatch, "active_sources")
+    active_calls = recounts(monkeypatch, "in_service_spans")
     count_calls = recounts(monkeypatch, "steps_on")
     zhongfang = "431221000000"
     day = "2014-06-30"
@@ -855,6 +855,85 @@ def test_a_case_write_recounts_only_its_countys_active_points(client, monkeypatc
     gone = client.get("/api/coverage", params={"as_of": "2014-08-30"}).json()
     assert county_of(gone, zhongfang)["points_active"] == 0
     assert len(active_calls) == 2  # other dates read the kept steps
+
+
+def test_a_status_change_rebuilds_active_points_without_reading_the_cases_again(
+    client, monkeypatch
+):
+    """After a status change the county's active points are rebuilt from its spans and the
+    case days read after its last case write; a case write or a point moved into the county
+    reads them again. Every answer equals one built afresh."""
+    from registry.tables import Site, StatusEvent
+
+    spans_calls = recounts(monkeypatch, "in_service_spans")
+    days_calls = recounts(monkeypatch, "case_days")
+    zhongfang = "431221000000"
+    day = "2014-06-30"
+    site, division = client.template.sites["zhongfang"], client.template.villages["zhongfang"]
+
+    def active():
+        body = client.get("/api/coverage", params={"as_of": day}).json()
+        return county_of(body, HECHENG)["points_active"], county_of(body, zhongfang)[
+            "points_active"
+        ]
+
+    def afresh():
+        client.run(_forget_coverage)
+        return active()
+
+    assert active() == (0, 0)
+    add_cases(client, site, division, [datetime(2014, 6, 1, 3, 0, tzinfo=UTC)])
+    assert active() == (0, 1)
+    assert days_calls[-1] == [zhongfang]
+    read = len(days_calls)
+    # The point suspended from before the case: its county's spans are read again, its case
+    # days are not, and the point no longer counts.
+    client.run(
+        lambda: StatusEvent.insert(
+            StatusEvent(site=site, status="suspended", effective_date=date(2014, 5, 1), actor="sql")
+        )
+    )
+    assert active() == (0, 0)
+    assert spans_calls[-1] == [zhongfang] and len(days_calls) == read
+    # Back in service: still no read of the cases.
+    client.run(
+        lambda: StatusEvent.insert(
+            StatusEvent(
+                site=site, status="in_service", effective_date=date(2014, 5, 2), actor="sql"
+            )
+        )
+    )
+    assert active() == (0, 1)
+    assert len(days_calls) == read
+    assert afresh() == (0, 1)
+    # Made a centre by SQL, its county's case days are read without it; made a point again,
+    # read again with it (the county's case version did not move either time).
+    for kind, expected in (("township_centre", (0, 0)), ("village_point", (0, 1))):
+        read = len(days_calls)
+        client.run(lambda kind=kind: Site.update({Site.kind: kind}).where(Site.id == site))
+        assert active() == expected
+        assert len(days_calls) == read + 1
+    # The point moved to 鹤城区: both counties' points changed, their case days are read again.
+    read = len(days_calls)
+    client.run(
+        lambda: Site.update(
+            {
+                Site.division: client.template.villages["hecheng"],
+                Site.county_code: HECHENG,
+                Site.township_code: client.template.villages["hecheng"][:9],
+            }
+        ).where(Site.id == site)
+    )
+    moved = active()
+    assert len(days_calls) > read
+    assert moved == afresh()
+
+
+async def _forget_coverage() -> None:
+    """Drop everything coverage keeps: answers, step functions, case days (a cold cache)."""
+    from registry.core import runtime
+
+    runtime.current().forget("coverage.")
 
 
 def test_the_server_counts_todays_figures_at_startup(
