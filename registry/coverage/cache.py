@@ -40,6 +40,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import msgspec
+import numpy as np
 
 from registry.core import runtime
 from registry.core.codes import county_of
@@ -59,9 +60,9 @@ CACHE_SIZE = 65_536
 LOAD_COUNTIES = 200
 # (database, unit) pairs whose step functions are kept (counts and points_active).
 STEPS_DATABASES = 12
-# The case days of a few counties' agency points kept for their active points' next rebuild
-# (see _case_days): entries of at most CASE_DAYS_COUNTIES counties each.
-CASE_DAYS_KEPT = 32
+# The case days of the last counties' agency points kept for their active points' next
+# rebuild (see _case_days), for rebuilds of at most CASE_DAYS_COUNTIES counties.
+CASE_DAYS_KEPT = 64
 CASE_DAYS_COUNTIES = 8
 
 # Whole answers kept (an answer at the nation is a few MB of objects, most of them shared with
@@ -304,27 +305,39 @@ async def active_steps(
 
 async def _case_days(engine: Any, versions: Versions, counties: list[str]) -> tuple[Any, Any]:
     """The case days (sites, day ordinals) of the agency points of a few ``counties``, kept
-    per the counties' case versions and their points: a status change rebuilds a county's
-    active points from its spans and these days, without reading its cases again (the read
-    was most of an answer after a status change), and a county's two units (county,
+    county by county per the county's case version and its points: a status change rebuilds
+    a county's active points from its spans and these days, without reading its cases again
+    (the read was most of an answer after a status change), and a county's two units (county,
     township) share one read. A case write moves its county's case version; a point added,
     moved or made another kind changes the points."""
-    points = await sql.point_ids(engine, counties)
-    key = (
-        _database(engine),
-        tuple(counties),
-        tuple(versions.get(c, (0, 0))[1] for c in counties),
-        versions.get("", (0, 0)),
-        tuple(points),
-    )
+    points: dict[str, list[int]] = {c: [] for c in counties}
+    for site, county in await sql.point_counties(engine, counties):
+        points[county].append(site)
     kept = runtime.current().slot("coverage.case_days", lambda: LRU(CASE_DAYS_KEPT))
-    found = kept.get(key)
-    if found is None:
-        found = step_functions.case_days_of(await sql.case_days(engine, counties))
-        for array in found:
-            array.flags.writeable = False  # shared by the rebuilds that find them
-        kept.put(key, found)
-    return found
+    database = _database(engine)
+    above = versions.get("", (0, 0))
+
+    def key(county: str) -> tuple[Any, ...]:
+        version = versions.get(county, (0, 0))[1]
+        return (database, county, version, above, tuple(points[county]))
+
+    found = {c: kept.get(key(c)) for c in counties}
+    missing = [c for c, days in found.items() if days is None]
+    if missing:
+        site, day = step_functions.case_days_of(await sql.case_days(engine, missing))
+        county_of_site = {s: c for c in missing for s in points[c]}
+        owner = np.array([county_of_site.get(int(s), "") for s in site], dtype=object)
+        for county in missing:
+            mine = owner == county
+            days = (site[mine], day[mine])
+            for array in days:
+                array.flags.writeable = False  # shared by the rebuilds that find them
+            kept.put(key(county), days)
+            found[county] = days
+    return (
+        np.concatenate([found[c][0] for c in counties]),
+        np.concatenate([found[c][1] for c in counties]),
+    )
 
 
 def _status_part(v: tuple[int, int]) -> int:

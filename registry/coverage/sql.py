@@ -640,16 +640,16 @@ async def case_days(engine: Any, counties: list[str] | None) -> list[dict[str, A
     return await _rows(case_days_statement(dialect_of(engine), counties))
 
 
-async def point_ids(engine: Any, counties: list[str]) -> list[int]:
-    """The ids of the agency points of ``counties``, in order (whatever their status)."""
+async def point_counties(engine: Any, counties: list[str]) -> list[tuple[int, str]]:
+    """(id, county) of the agency points of ``counties``, by id (whatever their status)."""
     rows = await _rows(
         compose(
-            f"SELECT id FROM site WHERE kind IN ({POINTS})",
+            f"SELECT id, county_code FROM site WHERE kind IN ({POINTS})",
             _and_in("county_code", counties),
             " ORDER BY id",
         )
     )
-    return [int(r["id"]) for r in rows]
+    return [(int(r["id"]), r["county_code"]) for r in rows]
 
 
 async def steps_on(engine: Any, unit: str, counties: list[str] | None) -> list[tuple[Any, ...]]:

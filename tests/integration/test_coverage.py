@@ -882,18 +882,35 @@ def test_a_status_change_rebuilds_active_points_without_reading_the_cases_again(
         return active()
 
     assert active() == (0, 0)
+    # Cases in two counties: both counties' case days are read by one statement.
     add_cases(client, site, division, [datetime(2014, 6, 1, 3, 0, tzinfo=UTC)])
-    assert active() == (0, 1)
-    assert days_calls[-1] == [zhongfang]
+    add_cases(
+        client,
+        client.template.sites["hecheng"],
+        client.template.villages["hecheng"],
+        [datetime(2014, 6, 2, 3, 0, tzinfo=UTC)],
+    )
+    both = active()
+    assert both[1] == 1 and both == afresh()
+    add_cases(client, site, division, [datetime(2014, 6, 3, 3, 0, tzinfo=UTC)])
+    add_cases(
+        client,
+        client.template.sites["hecheng"],
+        client.template.villages["hecheng"],
+        [datetime(2014, 6, 4, 3, 0, tzinfo=UTC)],
+    )
+    assert active() == both
+    assert days_calls[-1] == [HECHENG, zhongfang]
     read = len(days_calls)
-    # The point suspended from before the case: its county's spans are read again, its case
-    # days are not, and the point no longer counts.
+    # The point suspended from before the cases, in one of the two counties: its county's
+    # spans are read again, its case days are not (they were read with the other county's),
+    # and the point no longer counts.
     client.run(
         lambda: StatusEvent.insert(
             StatusEvent(site=site, status="suspended", effective_date=date(2014, 5, 1), actor="sql")
         )
     )
-    assert active() == (0, 0)
+    assert active() == (both[0], 0)
     assert spans_calls[-1] == [zhongfang] and len(days_calls) == read
     # Back in service: still no read of the cases.
     client.run(
@@ -903,12 +920,12 @@ def test_a_status_change_rebuilds_active_points_without_reading_the_cases_again(
             )
         )
     )
-    assert active() == (0, 1)
+    assert active() == both
     assert len(days_calls) == read
-    assert afresh() == (0, 1)
+    assert afresh() == both
     # Made a centre by SQL, its county's case days are read without it; made a point again,
     # read again with it (the county's case version did not move either time).
-    for kind, expected in (("township_centre", (0, 0)), ("village_point", (0, 1))):
+    for kind, expected in (("township_centre", (both[0], 0)), ("village_point", both)):
         read = len(days_calls)
         client.run(lambda kind=kind: Site.update({Site.kind: kind}).where(Site.id == site))
         assert active() == expected
