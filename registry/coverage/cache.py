@@ -294,7 +294,8 @@ async def active_steps(
             in_service = step_functions.in_service_of(spans)
             case_site, case_day = await _case_days(engine, versions, stale)
         else:
-            spans, days = await sql.active_sources(engine, unit, stale)
+            spans = await sql.in_service_spans(engine, unit, stale)
+            days = await sql.case_days(engine, stale)
             in_service, case_site, case_day = step_functions.active_inputs(spans, days)
         return step_functions.build_active(
             in_service, case_site, case_day, maths.ACTIVE_WINDOW_DAYS

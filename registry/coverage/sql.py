@@ -618,16 +618,6 @@ async def series_on(
     return out
 
 
-async def active_sources(
-    engine: Any, unit: str, counties: list[str] | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows of :func:`in_service_statement` and :func:`case_days_statement` of
-    ``counties`` (``None``: all), for :func:`registry.coverage.steps.active_inputs`."""
-    spans_rows = await in_service_spans(engine, unit, counties)
-    days = await case_days(engine, counties)
-    return spans_rows, days
-
-
 async def in_service_spans(
     engine: Any, unit: str, counties: list[str] | None
 ) -> list[dict[str, Any]]:
