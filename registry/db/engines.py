@@ -11,7 +11,9 @@ import collections
 import logging
 import os
 import sqlite3
+import threading
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +63,13 @@ def _prepare(raw: sqlite3.Connection, checkpoints_in_background: bool) -> None:
         raw.execute("PRAGMA wal_autocheckpoint = 0")
 
 
-def _stop_all(idle: list[aiosqlite.Connection]) -> None:
-    """Finalizer of a discarded engine: stop its idle connections' threads."""
+def _stop_all(idle: list[aiosqlite.Connection], now: dict[int, sqlite3.Connection]) -> None:
+    """Finalizer of a discarded engine: stop its idle connections' threads, close the
+    connections of :meth:`RegistrySQLiteEngine.read_now`."""
     while idle:
         idle.pop().stop()
+    while now:
+        now.popitem()[1].close()
 
 
 class _PooledTransaction(SQLiteTransaction):
@@ -120,7 +125,9 @@ class RegistrySQLiteEngine(SQLiteEngine):
         self._opened = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self.checkpoints_in_background = False
-        weakref.finalize(self, _stop_all, self._idle)
+        # read_now's connections, one per thread that asked (the server: its event loop's).
+        self._now: dict[int, sqlite3.Connection] = {}
+        weakref.finalize(self, _stop_all, self._idle, self._now)
 
     async def _open(self) -> aiosqlite.Connection:
         connection = aiosqlite.connect(**self.connection_kwargs)
@@ -183,10 +190,40 @@ class RegistrySQLiteEngine(SQLiteEngine):
             self._wake()
 
     async def close_pool(self) -> None:
-        """Close the idle connections (those in use are closed by their holders' exit)."""
+        """Close the idle connections (those in use are closed by their holders' exit) and
+        :meth:`read_now`'s."""
         while self._idle:
             self._opened -= 1
             await self._idle.pop().close()
+        while self._now:
+            self._now.popitem()[1].close()
+
+    def read_now(self, query: str, args: Sequence[Any]) -> list[dict[str, Any]] | None:
+        """The rows of a short read (``?`` placeholders), run at once on the calling thread — in
+        the server, the event loop's — on a connection of its own (autocommit: it sees the
+        latest commit, as a pooled one does). None when the database is busy, without waiting:
+        the caller reads through the pool instead.
+
+        For lookups of a row by its key in a small table, such as every signed-in request's
+        account, and for nothing that could scan: the whole server waits for it. Through the
+        pool such a read costs two thread hops, and each hop waits for the GIL while other
+        connections' threads hold it: at 600 single-case POSTs a second, reading the
+        account here instead gave 10-15 % more (measured on SQLite, city scale).
+        """
+        thread = threading.get_ident()
+        connection = self._now.get(thread)
+        if connection is None:
+            connection = sqlite3.connect(
+                **{**self.connection_kwargs, "timeout": 0, "check_same_thread": False}
+            )
+            _prepare(connection, checkpoints_in_background=False)  # it never writes
+            self._now[thread] = connection
+        try:
+            return _statement(connection, query, list(args))
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return None
+            raise
 
     async def checkpoint(self) -> dict[str, int]:
         """One PASSIVE WAL checkpoint (never blocks readers or the writer): ``busy``, ``log``
@@ -332,6 +369,18 @@ async def close_engine(engine: Engine) -> None:
         await engine.close_pool()
     elif not is_sqlite(engine) and getattr(engine, "pool", None) is not None:
         await engine.close_connection_pool()
+
+
+async def read_small(table: Any, query: str, *args: Any) -> list[dict[str, Any]]:
+    """``table.raw(query, *args)`` (``{}`` placeholders) for a lookup of a row by its key:
+    on SQLite outside a transaction, read at once on this thread
+    (:meth:`RegistrySQLiteEngine.read_now`); otherwise, or when SQLite is busy, as usual."""
+    engine = table._meta.db
+    if isinstance(engine, RegistrySQLiteEngine) and engine.current_transaction.get() is None:
+        rows = engine.read_now(query.replace("{}", "?"), args)
+        if rows is not None:
+            return rows
+    return await table.raw(query, *args)
 
 
 def integrity_kind(exc: BaseException) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 SITE = {
@@ -41,7 +43,9 @@ def test_every_site_write_appends_an_entry(client):
     assert (newest["action"], newest["actor"]) == ("status", "municipal")
     assert newest["changes"][0] == {"field": "status", "before": "planned", "after": "built"}
     assert all(e["county_code"] == "431202000000" for e in entries["items"])
-    assert all(e["request_id"] for e in entries["items"])
+    ids = [e["request_id"] for e in entries["items"]]
+    # Each request its own id, as the server made it: 32 hexadecimal digits.
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
 
 
 def test_request_id_from_the_client_is_kept(client):

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from registry.db.engines import SQLITE_POOL_MAX, RegistrySQLiteEngine, close_engine, make_engine
+from registry.db.engines import (
+    SQLITE_POOL_MAX,
+    RegistrySQLiteEngine,
+    close_engine,
+    make_engine,
+    read_small,
+)
 
 
 async def _in_transaction(engine: RegistrySQLiteEngine, sql: str) -> None:
@@ -141,6 +147,83 @@ def test_the_server_checkpoints_the_wal_in_the_background(tmp_path):
         assert not engine.checkpoints_in_background
         rows = await engine._run_in_new_connection("SELECT COUNT(*) AS c FROM t")
         assert rows[0]["c"] == 10_000
+        await close_engine(engine)
+
+    asyncio.run(run())
+
+
+class _Table:
+    """What read_small needs of a Piccolo table: its engine, and ``raw`` (here recorded)."""
+
+    def __init__(self, engine: RegistrySQLiteEngine) -> None:
+        self._meta = type("Meta", (), {"db": engine})()
+        self.raw_calls: list[tuple[str, tuple[object, ...]]] = []
+
+    async def raw(self, query: str, *args: object) -> list[dict[str, object]]:
+        self.raw_calls.append((query, args))
+        sql = query.replace("{}", "?")
+        transaction = self._meta.db.current_transaction.get()
+        if transaction is not None:
+            return await self._meta.db._run_in_existing_connection(
+                transaction.connection, sql, list(args)
+            )
+        return await self._meta.db._run_in_new_connection(sql, list(args))
+
+
+def test_a_short_read_runs_at_once_on_this_thread_and_sees_the_latest_commit(tmp_path):
+    engine = _engine(tmp_path)
+    table = _Table(engine)
+
+    async def run() -> None:
+        await engine._run_in_new_connection("PRAGMA journal_mode=wal")
+        await engine._run_in_new_connection("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+        await engine._run_in_new_connection("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+        acquired = 0
+        real_acquire = engine.acquire
+
+        async def counting_acquire():
+            nonlocal acquired
+            acquired += 1
+            return await real_acquire()
+
+        engine.acquire = counting_acquire  # type: ignore[method-assign]
+        query = "SELECT id, name FROM t WHERE id = {}"
+        assert await read_small(table, query, 2) == [{"id": 2, "name": "b"}]
+        with sqlite3.connect(tmp_path / "pool.sqlite3") as other:  # a commit made elsewhere
+            other.execute("UPDATE t SET name = 'c' WHERE id = 2")
+        assert await read_small(table, query, 2) == [{"id": 2, "name": "c"}]
+        assert await read_small(table, query, 3) == []
+        assert acquired == 0 and table.raw_calls == []  # no pooled connection, no thread hop
+
+        # Inside a transaction the read is the transaction's: it sees its own write.
+        async with engine.transaction():
+            await _in_transaction(engine, "INSERT INTO t VALUES (3, 'd')")
+            assert await read_small(table, query, 3) == [{"id": 3, "name": "d"}]
+        assert len(table.raw_calls) == 1
+        await close_engine(engine)
+        assert not engine._now
+
+    asyncio.run(run())
+
+
+def test_a_short_read_goes_through_the_pool_when_the_database_is_busy(tmp_path):
+    engine = _engine(tmp_path)
+    table = _Table(engine)
+    path = tmp_path / "pool.sqlite3"
+
+    async def run() -> None:
+        await engine._run_in_new_connection("PRAGMA journal_mode=wal")
+        await engine._run_in_new_connection("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        await close_engine(engine)  # (its idle connections would keep the holder out)
+        # A connection that keeps the database to itself: readers are told it is locked.
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("INSERT INTO t VALUES (1)")
+        assert engine.read_now("SELECT id FROM t WHERE id = ?", [1]) is None  # no waiting
+        holder.execute("COMMIT")
+        holder.close()
+        assert await read_small(table, "SELECT id FROM t WHERE id = {}", 1) == [{"id": 1}]
         await close_engine(engine)
 
     asyncio.run(run())

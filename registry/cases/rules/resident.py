@@ -9,6 +9,7 @@ sync record be recognised without keeping any of them in clear.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 import unicodedata
@@ -39,9 +40,22 @@ class Resident(msgspec.Struct, frozen=True):
 
 
 def keyed_hash(secret: str, value: str) -> str:
-    """HMAC-SHA256 of ``value`` keyed with ``secret``, hex (``hmac.digest``: the one-shot
-    form takes about 40 % less time than ``hmac.new``; three per record of a sync batch)."""
-    return hmac.digest(secret.encode(), value.encode(), "sha256").hex()
+    """HMAC-SHA256 of ``value`` keyed with ``secret``, hex (three per record of a sync batch).
+
+    A copy of the HMAC already keyed with ``secret``, not ``hmac.digest``: the one-shot form
+    lets go of the GIL for every value, however short, and in the server, where SQLite's
+    statements run on threads, getting it back took a switch interval (up to 5 ms) whenever
+    one of them held it — 54 µs a call on average under the POST load, against 2 µs alone.
+    """
+    mac = _keyed(secret).copy()
+    mac.update(value.encode())
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed(secret: str) -> hmac.HMAC:
+    """The HMAC-SHA256 state after ``secret`` (copied, never updated itself)."""
+    return hmac.new(secret.encode(), digestmod="sha256")
 
 
 def clean_name(raw: str | None) -> str:
