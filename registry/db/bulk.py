@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import itertools
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 from piccolo.table import Table
 
 from registry.db.binding import current
@@ -61,8 +63,8 @@ async def executemany(sql: str, rows: Sequence[Sequence[Any]]) -> int:
 async def insert_rows(
     table: type[Table], columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> int:
-    """INSERT many rows of ``columns`` into ``table``: one prepared statement run with
-    ``executemany`` on SQLite, ``COPY`` (binary) on PostgreSQL."""
+    """INSERT many rows of ``columns`` into ``table``: on SQLite one statement per chunk over
+    the rows as one JSON parameter (see :func:`_as_json`), ``COPY`` (binary) on PostgreSQL."""
     if not rows:
         return 0
     engine, connection = _connection()
@@ -76,8 +78,57 @@ async def insert_rows(
         return len(rows)
     names = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" for _ in columns)
-    sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'
-    return await executemany(sql, rows)
+    plain = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'
+    picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+    from_json = f'INSERT INTO "{table._meta.tablename}" ({names}) SELECT {picks} FROM json_each(?)'
+    if len(rows) > CHUNK_ROWS:
+        await connection.execute(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start : start + CHUNK_ROWS]
+        text = _as_json(chunk)
+        if text is None:
+            await connection.executemany(plain, chunk)
+        else:
+            await (await connection.execute(from_json, [text])).close()
+    return len(rows)
+
+
+def _as_json(rows: Sequence[Sequence[Any]]) -> str | None:
+    """The rows as one JSON array of arrays, each value as SQLite's driver would bind it (after
+    Piccolo's adapters); None when a value would not come out of SQLite's JSON exactly: bytes,
+    a float (SQLite 3.40 reads a JSON number to 15 significant digits: 81.33058313496888 came
+    back as 81.3305831349689), an integer beyond 64 bits, a type without an adapter.
+
+    Why (:func:`insert_rows` on SQLite): ``executemany`` steps its statement once per row, and
+    each step lets go of the GIL and takes it back — in the server, behind the event loop and
+    the other connections' threads. One ``INSERT … SELECT … FROM json_each(?)`` is one step for
+    the whole chunk; ``json_extract`` gives TEXT, INTEGER (``true`` as 1) or NULL, as binding
+    the same values would (a test compares both, types included). City scale,
+    batches of 1,000 new cases: the sync 1,800–2,100 → 2,600–3,000 records/s.
+    """
+    adapters = sqlite3.adapters
+    out = []
+    for row in rows:
+        values = []
+        for value in row:
+            adapter = adapters.get((type(value), sqlite3.PrepareProtocol))
+            if adapter is not None:
+                value = adapter(value)
+            kind = type(value)
+            if kind is int and not -(2**63) <= value < 2**63:
+                return None
+            if value is not None and kind not in _JSON_EXACT:
+                return None
+            values.append(value)
+        out.append(values)
+    try:
+        return msgspec.json.encode(out).decode()
+    except (msgspec.EncodeError, UnicodeEncodeError):  # e.g. a lone surrogate: bound as before
+        return None
+
+
+# What JSON carries exactly, as SQLite's driver binds it.
+_JSON_EXACT = frozenset({bool, int, str})
 
 
 async def update_rows(
