@@ -63,8 +63,9 @@ async def executemany(sql: str, rows: Sequence[Sequence[Any]]) -> int:
 async def insert_rows(
     table: type[Table], columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> int:
-    """INSERT many rows of ``columns`` into ``table``: on SQLite one statement per chunk over
-    the rows as one JSON parameter (see :func:`_as_json`), ``COPY`` (binary) on PostgreSQL."""
+    """INSERT many rows of ``columns`` into ``table``: ``COPY`` (binary) on PostgreSQL; on SQLite
+    up to :data:`CHUNK_ROWS` rows as one statement over them as one JSON parameter (see
+    :func:`_as_json`), more with ``executemany``."""
     if not rows:
         return 0
     engine, connection = _connection()
@@ -81,16 +82,14 @@ async def insert_rows(
     plain = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks})'
     picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
     from_json = f'INSERT INTO "{table._meta.tablename}" ({names}) SELECT {picks} FROM json_each(?)'
-    if len(rows) > CHUNK_ROWS:
-        await connection.execute(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
-    for start in range(0, len(rows), CHUNK_ROWS):
-        chunk = rows[start : start + CHUNK_ROWS]
-        text = _as_json(chunk)
-        if text is None:
-            await connection.executemany(plain, chunk)
-        else:
-            await (await connection.execute(from_json, [text])).close()
-    return len(rows)
+    # A write of the server's size (a sync batch, a group of POSTs) as one JSON parameter; a
+    # large load (an import, the scale generator), where nothing competes for the GIL, row by
+    # row: there executemany was faster (2 M cases: 115-121 s against 149 s).
+    text = _as_json(rows) if len(rows) <= CHUNK_ROWS else None
+    if text is not None:
+        await (await connection.execute(from_json, [text])).close()
+        return len(rows)
+    return await executemany(plain, rows)
 
 
 def _as_json(rows: Sequence[Sequence[Any]]) -> str | None:

@@ -96,3 +96,16 @@ def test_values_json_cannot_carry_exactly_are_bound_as_before(tmp_path):
         + (None, "null") * 3
         + (1, "integer"),
     ]
+
+
+def test_a_load_larger_than_a_chunk_goes_in_row_by_row(tmp_path, monkeypatch):
+    """Imports and the scale generator (more than CHUNK_ROWS rows): executemany, which was
+    faster there; the rows are stored the same."""
+    rows = _rows()
+    as_json = _stored(rows, str(tmp_path / "json.sqlite3"))
+    encoded: list[int] = []
+    real = bulk._as_json
+    monkeypatch.setattr(bulk, "_as_json", lambda rows: encoded.append(len(rows)) or real(rows))
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", len(rows) - 1)
+    assert _stored(rows, str(tmp_path / "large.sqlite3")) == as_json
+    assert encoded == []
