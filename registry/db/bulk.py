@@ -96,7 +96,8 @@ def _as_json(rows: Sequence[Sequence[Any]]) -> str | None:
     """The rows as one JSON array of arrays, each value as SQLite's driver would bind it (after
     Piccolo's adapters); None when a value would not come out of SQLite's JSON exactly: bytes,
     a float (SQLite 3.40 reads a JSON number to 15 significant digits: 81.33058313496888 came
-    back as 81.3305831349689), an integer beyond 64 bits, a type without an adapter.
+    back as 81.3305831349689), an integer beyond 64 bits, text with a NUL character (it came
+    back cut there), a type without an adapter.
 
     Why (:func:`insert_rows` on SQLite): ``executemany`` steps its statement once per row, and
     each step lets go of the GIL and takes it back — in the server, behind the event loop and
@@ -115,6 +116,8 @@ def _as_json(rows: Sequence[Sequence[Any]]) -> str | None:
                 value = adapter(value)
             kind = type(value)
             if kind is int and not -(2**63) <= value < 2**63:
+                return None
+            if kind is str and "\x00" in value:  # SQLite's JSON ends the text there
                 return None
             if value is not None and kind not in _JSON_EXACT:
                 return None

@@ -81,11 +81,13 @@ def test_values_json_cannot_carry_exactly_are_bound_as_before(tmp_path):
     assert bulk._as_json([(2**63,)]) is None
     assert bulk._as_json([({"a": 1},)]) is None
     assert bulk._as_json([("\ud800",)]) is None
+    assert bulk._as_json([("a\x00b",)]) is None  # SQLite's JSON would cut it at the NUL
     assert bulk._as_json([(1, "x", None, True)]) == '[[1,"x",null,true]]'
     # A chunk with such a value goes in row by row, exactly.
     rows = [
         ("x", 1, 81.33058313496888, True, None, None, None, 2**40),
         (b"\x00\x01", 2, 0.5, False, None, None, None, 1),
+        ("a\x00b", 3, None, None, None, None, None, 1),
     ]
     stored = _stored(rows, str(tmp_path / "blob.sqlite3"))
     assert stored == [
@@ -95,6 +97,7 @@ def test_values_json_cannot_carry_exactly_are_bound_as_before(tmp_path):
         (b"\x00\x01", "blob", 2, "integer", 0.5, "real", 0, "integer")
         + (None, "null") * 3
         + (1, "integer"),
+        ("a\x00b", "text", 3, "integer") + (None, "null") * 5 + (1, "integer"),
     ]
 
 
