@@ -63,13 +63,11 @@ def _prepare(raw: sqlite3.Connection, checkpoints_in_background: bool) -> None:
         raw.execute("PRAGMA wal_autocheckpoint = 0")
 
 
-def _stop_all(idle: list[aiosqlite.Connection], now: dict[int, sqlite3.Connection]) -> None:
-    """Finalizer of a discarded engine: stop its idle connections' threads, close the
-    connections of :meth:`RegistrySQLiteEngine.read_now`."""
+def _stop_all(idle: list[aiosqlite.Connection]) -> None:
+    """Finalizer of a discarded engine: stop its idle connections' threads. (The connections
+    of :meth:`RegistrySQLiteEngine.read_now` go with their thread-local store.)"""
     while idle:
         idle.pop().stop()
-    while now:
-        now.popitem()[1].close()
 
 
 class _PooledTransaction(SQLiteTransaction):
@@ -125,9 +123,11 @@ class RegistrySQLiteEngine(SQLiteEngine):
         self._opened = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self.checkpoints_in_background = False
-        # read_now's connections, one per thread that asked (the server: its event loop's).
-        self._now: dict[int, sqlite3.Connection] = {}
-        weakref.finalize(self, _stop_all, self._idle, self._now)
+        # read_now's connections, one per thread that asked (the server: its event loop's),
+        # each used and closed only by its own thread; close_pool retires them by generation.
+        self._now = threading.local()
+        self._now_generation = 0
+        weakref.finalize(self, _stop_all, self._idle)
 
     async def _open(self) -> aiosqlite.Connection:
         connection = aiosqlite.connect(**self.connection_kwargs)
@@ -195,8 +195,15 @@ class RegistrySQLiteEngine(SQLiteEngine):
         while self._idle:
             self._opened -= 1
             await self._idle.pop().close()
-        while self._now:
-            self._now.popitem()[1].close()
+        self._now_generation += 1
+        self._close_now()
+
+    def _close_now(self) -> None:
+        """Close this thread's :meth:`read_now` connection, if it has one."""
+        connection = getattr(self._now, "connection", None)
+        self._now.connection = None
+        if connection is not None:
+            connection.close()
 
     def read_now(self, query: str, args: Sequence[Any]) -> list[dict[str, Any]] | None:
         """The rows of a short read (``?`` placeholders), run at once on the calling thread — in
@@ -210,14 +217,19 @@ class RegistrySQLiteEngine(SQLiteEngine):
         connections' threads hold it: at 600 single-case POSTs a second, reading the
         account here instead gave 10-15 % more (measured on SQLite, city scale).
         """
-        thread = threading.get_ident()
-        connection = self._now.get(thread)
+        # Another thread never closes this connection: closing one while a thread steps a
+        # statement on it crashes the interpreter (a segmentation fault, reproduced). After
+        # close_pool its thread closes it here, at its next read.
+        now = self._now
+        connection = getattr(now, "connection", None)
+        if connection is not None and now.generation != self._now_generation:
+            self._close_now()
+            connection = None
         if connection is None:
-            connection = sqlite3.connect(
-                **{**self.connection_kwargs, "timeout": 0, "check_same_thread": False}
-            )
+            # check_same_thread (the default): a use from another thread is refused, not run.
+            connection = sqlite3.connect(**{**self.connection_kwargs, "timeout": 0})
             _prepare(connection, checkpoints_in_background=False)  # it never writes
-            self._now[thread] = connection
+            now.connection, now.generation = connection, self._now_generation
         try:
             return _statement(connection, query, list(args))
         except sqlite3.OperationalError as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,9 +203,60 @@ def test_a_short_read_runs_at_once_on_this_thread_and_sees_the_latest_commit(tmp
             assert await read_small(table, query, 3) == [{"id": 3, "name": "d"}]
         assert len(table.raw_calls) == 1
         await close_engine(engine)
-        assert not engine._now
+        assert engine._now.connection is None  # this thread's connection closed
 
     asyncio.run(run())
+
+
+_CLOSE_WHILE_READING = """
+import asyncio, sqlite3, sys, threading
+from registry.db.engines import RegistrySQLiteEngine
+
+path = sys.argv[1]
+with sqlite3.connect(path) as db:
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+    db.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x" * 50) for i in range(20000)])
+engine = RegistrySQLiteEngine(path=path)
+reading = threading.Event()
+stop = threading.Event()
+opened = []
+connect = sqlite3.connect
+sqlite3.connect = lambda *args, **kwargs: opened.append(1) or connect(*args, **kwargs)
+
+def reader():
+    while not stop.is_set():
+        assert engine.read_now("SELECT COUNT(*) AS c FROM t WHERE name LIKE ?", ["%x%"])
+        reading.set()
+
+thread = threading.Thread(target=reader)
+thread.start()
+reading.wait(10)
+
+async def close_often():
+    for _ in range(300):
+        await engine.close_pool()
+        await asyncio.sleep(0.001)
+
+asyncio.run(close_often())
+stop.set()
+thread.join()
+print(len(opened))
+"""
+
+
+def test_closing_the_pool_while_another_thread_reads_at_once_is_safe(tmp_path):
+    """The server's loop reads at once on its own connection while close_pool may run on
+    another thread (a shutdown, the tests' apps taking turns). Closing a connection while a
+    thread steps a statement on it crashed the interpreter (a segmentation fault: run in a
+    process of its own). Now the reader's thread closes and reopens its own."""
+    result = subprocess.run(
+        [sys.executable, "-c", _CLOSE_WHILE_READING, str(tmp_path / "race.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) > 1  # the reader took a new connection after a close
 
 
 def test_a_short_read_goes_through_the_pool_when_the_database_is_busy(tmp_path):
