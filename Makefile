@@ -32,9 +32,11 @@ run: $(STAMP)
 ## Tests run in TEST_WORKERS processes (pytest-xdist); much of a test's time is database I/O.
 ## The tests that assert a latency (marker `timed`) run afterwards, alone: on a machine busy
 ## with the other tests their figures would measure the other tests.
+## A worker that crashes ends the run (--max-worker-restart 0): pytest-xdist's loadgroup
+## scheduling can wait forever after it replaces a crashed worker (pytest-xdist #1323, #1378).
 TEST_WORKERS ?= 3
 test: $(TESTSTAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not timed"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --max-worker-restart 0 -m "not timed"
 	$(BIN)/python -m pytest -q -m timed
 
 ## make test-pythons: the suite (without the browser and latency tests) on every other supported
