@@ -62,11 +62,15 @@ def _build(rows: list[dict[str, Any]]) -> Calendar:
 
 async def current() -> Calendar:
     """The calendar with every year entered in the registry (cached while they are unchanged)."""
-    rows = await _rows()
-    stamp = _stamp(rows)
+    # Every case write asks: only the years' stamps are read (SQL text, no JSON), the whole
+    # years when one changed.
+    stamp = _stamp(
+        await CalendarYear.raw("SELECT year, updated_at FROM calendar_year ORDER BY year")
+    )
     cache = runtime.current().slot(_SLOT, dict)
     if cache.get("stamp") != stamp:
-        cache["stamp"] = stamp
+        rows = await _rows()
+        cache["stamp"] = _stamp(rows)
         cache["calendar"] = _build(rows)
     return cache["calendar"]
 

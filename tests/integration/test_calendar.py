@@ -207,3 +207,17 @@ def test_entering_a_year_re_derives_timeliness_and_the_statistics(client, frozen
     assert (
         client.get("/api/cases/" + forwarded["id"], headers=agent).json()["forward_late"] is False
     )
+
+
+def test_the_calendar_is_built_again_only_when_a_year_changed(client):
+    """Every case write asks for the calendar: it reads the years' stamps, and builds the
+    calendar again only when one changed (entering 2027 here)."""
+    from registry.cases import calendar
+
+    first = client.run(calendar.current)
+    assert client.run(calendar.current) is first
+    assert not first.is_known(2027)
+    assert put_year(client, 2027, YUANDAN).status_code == 200
+    entered = client.run(calendar.current)
+    assert entered is not first and entered.is_known(2027)
+    assert client.run(calendar.current) is entered
