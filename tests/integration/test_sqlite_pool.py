@@ -245,10 +245,10 @@ print(len(opened))
 
 
 def test_closing_the_pool_while_another_thread_reads_at_once_is_safe(tmp_path):
-    """The server's loop reads at once on its own connection while close_pool may run on
-    another thread (a shutdown, the tests' apps taking turns). Closing a connection while a
-    thread steps a statement on it crashed the interpreter (a segmentation fault: run in a
-    process of its own). Now the reader's thread closes and reopens its own."""
+    """The server's loop reads at once on its own connection, and close_pool may be called
+    from another thread. Closing a connection while a thread steps a statement on it crashed
+    the interpreter (a segmentation fault: hence a process of its own). Now the reader's
+    thread closes and reopens its own."""
     result = subprocess.run(
         [sys.executable, "-c", _CLOSE_WHILE_READING, str(tmp_path / "race.sqlite3")],
         capture_output=True,
