@@ -23,6 +23,7 @@ from registry.core.access import Actor, require_role
 from registry.core.errors import Conflict, NotFound, RuleViolation
 from registry.core.text import clean_text
 from registry.db.engines import integrity_kind
+from registry.db.sql import marks
 from registry.db.transactions import write_transaction
 from registry.tables import Matter as MatterRow
 
@@ -203,10 +204,9 @@ async def matters_by_code(codes: set[str]) -> dict[str, dict[str, Any]]:
     if not codes:
         return {}
     ordered = sorted(codes)
-    marks = ", ".join("{}" for _ in ordered)
     # SQL text: Piccolo's select builder cost more than the read (every write asks).
     rows = await MatterRow.raw(
-        f"SELECT code, name, time_limit_days, active FROM matter WHERE code IN ({marks})",
+        f"SELECT code, name, time_limit_days, active FROM matter WHERE code IN ({marks(ordered)})",
         *ordered,
     )
     return {r["code"]: r for r in rows}

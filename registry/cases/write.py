@@ -35,7 +35,7 @@ from registry.core.access import Actor
 from registry.db import bulk, group_commit
 from registry.db.binding import current
 from registry.db.engines import integrity_kind, is_sqlite
-from registry.db.sql import column_names
+from registry.db.sql import column_names, marks
 from registry.db.transactions import write_transaction
 from registry.sites.rules.status import DatedStatus, status_on
 from registry.tables import AuditEntry, Site, StatusEvent
@@ -97,10 +97,6 @@ class Group:
     candidates: list[Candidate]
     via: str | None = None
     request: str | None = None  # the request id its audit entries carry
-
-
-def _marks(values: list[Any]) -> str:
-    return ", ".join("{}" for _ in values)
 
 
 def _case_values(
@@ -165,12 +161,12 @@ async def _lock_sites(site_ids: list[int]) -> dict[int, dict[str, Any]]:
     if not site_ids:
         return {}
     ordered = sorted(set(site_ids))
-    marks = _marks(ordered)
+    listed = marks(ordered)
     if not is_sqlite(current()):
         await Site.raw(
-            f"SELECT id FROM site WHERE id IN ({marks}) ORDER BY id FOR UPDATE", *ordered
+            f"SELECT id FROM site WHERE id IN ({listed}) ORDER BY id FOR UPDATE", *ordered
         )
-    rows = await Site.raw(f"{_SITES_SQL} ({marks})", *ordered)
+    rows = await Site.raw(f"{_SITES_SQL} ({listed})", *ordered)
     return {r["id"]: r for r in rows}
 
 
@@ -179,7 +175,7 @@ async def _existing(ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     existing: dict[uuid.UUID, dict[str, Any]] = {}
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
-        rows = await CaseRow.raw(f"{_CASES_SQL} ({_marks(chunk)})", *chunk)
+        rows = await CaseRow.raw(f"{_CASES_SQL} ({marks(chunk)})", *chunk)
         existing.update((r["id"], r) for r in rows)
     return existing
 
@@ -189,7 +185,7 @@ async def _site_events(site_ids: list[int]) -> dict[int, list[DatedStatus]]:
     if not site_ids:
         return events
     ordered = sorted(set(site_ids))
-    rows = await StatusEvent.raw(f"{_EVENTS_SQL} ({_marks(ordered)})", *ordered)
+    rows = await StatusEvent.raw(f"{_EVENTS_SQL} ({marks(ordered)})", *ordered)
     for r in rows:
         events[r["site"]].append(DatedStatus(r["status"], r["effective_date"], r["id"]))
     return events
@@ -222,7 +218,7 @@ async def _next_serials(wanted: set[tuple[str, date]]) -> dict[tuple[str, date],
         " WHERE c.site = s.id AND c.received_on = d.day"
         " ORDER BY LENGTH(c.case_number) DESC, c.case_number DESC LIMIT 1"
         f") AS case_number FROM site s CROSS JOIN ({day_rows}) d"
-        f" WHERE s.division IN ({', '.join('{}' for _ in divisions)})",
+        f" WHERE s.division IN ({marks(divisions)})",
         *days,
         *divisions,
     )

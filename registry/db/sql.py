@@ -25,6 +25,12 @@ async def select_in(column: Any, values: Iterable[Any], *columns: Any) -> list[d
     return out
 
 
+def marks(values: Sequence[Any]) -> str:
+    """The ``{}`` placeholders of an ``IN (...)`` list of ``values`` in SQL text for
+    ``Table.raw``."""
+    return ", ".join("{}" for _ in values)
+
+
 def column_names(table: type[Table], exclude: Sequence[str] = ()) -> tuple[str, ...]:
     """The table's column names in definition order, without ``exclude`` (e.g. a serial id
     the database assigns)."""
