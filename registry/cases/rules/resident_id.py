@@ -15,6 +15,7 @@ people re-registered after a county was created carry the new code (431202198001
 
 from __future__ import annotations
 
+import operator
 import unicodedata
 from datetime import date
 
@@ -99,8 +100,9 @@ def normalise(raw: str) -> str:
 
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
-    return CHECK_CHARS[total % 11]
+    if len(first17) != len(WEIGHTS):
+        raise ValueError("the check character is computed from 17 digits")
+    return CHECK_CHARS[sum(map(operator.mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def _rule(code: str, zh: str, en: str) -> RuleViolation:
@@ -109,7 +111,10 @@ def _rule(code: str, zh: str, en: str) -> RuleViolation:
 
 def problems(raw: str, today: date) -> list[RuleViolation]:
     """Every rule the number breaks (empty when valid). The number is never echoed."""
-    number = normalise(raw)
+    return _problems(normalise(raw), today)
+
+
+def _problems(number: str, today: date) -> list[RuleViolation]:
     if (
         len(number) != 18
         or not number[:17].isascii()
@@ -169,10 +174,10 @@ def validate(raw: str, today: date) -> ResidentId:
     Raises:
         InvalidResidentId: naming every failing rule in ``rules``.
     """
-    found = problems(raw, today)
+    number = normalise(raw)
+    found = _problems(number, today)
     if found:
         raise InvalidResidentId(found)
-    number = normalise(raw)
     return ResidentId(
         number=number,
         province_code=number[:2],
