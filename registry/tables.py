@@ -261,7 +261,9 @@ class Case(Table, tablename="service_case"):
     county_code = Varchar(length=12, null=False, index=True)
     township_code = Varchar(length=12, null=False, index=True)
     resident_name_masked = Varchar(length=50, null=False)
-    resident_id_hash = Varchar(length=64, null=False, index=True)
+    # No index: no query reads cases by it, and it was the case table's dearest index to
+    # write (migration 2026-12-07T19:10).
+    resident_id_hash = Varchar(length=64, null=False)
     resident_id_masked = Varchar(length=18, null=False)
     resident_phone_masked = Varchar(length=20, null=True, default=None)
     received_at = Timestamptz(null=False, index=True)
