@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -75,7 +76,9 @@ def changes_json(changes: list[dict[str, Any]]) -> str:
     compact JSON, non-ASCII as is: the text ``json.dumps(changes, ensure_ascii=False,
     separators=(",", ":"))`` gave for text, integers, booleans and dates (a float in
     exponent form is spelled ``1e16``, not ``1e+16``), at a fraction of its cost."""
-    if not all(type(v) in _PLAIN for change in changes for v in change.values()):
+    # Every value's type checked in one pass in C (as all(type(v) in _PLAIN …) but a third of
+    # its cost: this runs for every case a sync batch creates).
+    if not _PLAIN.issuperset(map(type, chain.from_iterable(map(dict.values, changes)))):
         changes = _jsonable(changes)  # a caller's own dates (diff's are ISO text already)
     return _CHANGES.encode(changes).decode()
 
@@ -85,10 +88,15 @@ _CHANGES = msgspec.json.Encoder()
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """Changed fields as ``[{field, before, after}]`` (only keys present in ``after``)."""
+    get, plain = before.get, _PLAIN
     return [
-        {"field": key, "before": _jsonable(before.get(key)), "after": _jsonable(value)}
+        {
+            "field": key,
+            "before": old if type(old) in plain else _jsonable(old),
+            "after": value if type(value) in plain else _jsonable(value),
+        }
         for key, value in after.items()
-        if before.get(key) != value
+        if (old := get(key)) != value
     ]
 
 

@@ -43,6 +43,8 @@ class Candidate:
     """One record, normalised: everything the checks and the write need, no clear PII."""
 
     index: int
+    # The id as received (for the answer of a record refused before its id was read); once
+    # ``id`` is read, its canonical text (``str(id)``, made once).
     raw_id: str | None
     id: uuid.UUID | None = None
     site_id: int = 0
@@ -77,7 +79,7 @@ def _content(c: Candidate) -> dict[str, Any]:
     assert c.timeline is not None and c.resident is not None
     t = c.timeline
     return {
-        "id": c.id,
+        "id": c.raw_id,  # str(c.id)
         "site_id": c.site_id,
         "matter_code": c.matter_code,
         "resident": c.resident.data_hash,

@@ -11,6 +11,7 @@ agent syncing the same case id) is answered on its own; the batch's other record
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections import Counter
 from typing import Any
@@ -30,9 +31,15 @@ log = logging.getLogger("registry.cases")
 MAX_BATCH = 1000
 
 
+# A case id already in its canonical form (what devices send): its own key, not parsed.
+_CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _canonical_id(raw: Any) -> str | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
         return None
+    if _CANONICAL_ID.fullmatch(raw["id"]):
+        return raw["id"]
     try:
         return str(uuid.UUID(raw["id"]))
     except ValueError:
@@ -111,7 +118,7 @@ async def sync(actor: Actor, records: list[Any]) -> SyncResponse:
         results.append(
             SyncResult(
                 index=c.index,
-                id=str(c.id) if c.id is not None else c.raw_id,
+                id=c.raw_id,  # str(c.id) once the id is read
                 result=c.result,
                 errors=[record_error(e) for e in c.errors],
                 case=shown.get(c.id) if c.id is not None and c.result != "invalid" else None,

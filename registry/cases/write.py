@@ -16,6 +16,7 @@ submitted value.
 from __future__ import annotations
 
 import logging
+import operator
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -50,6 +51,8 @@ ID_CHUNK = 500
 # Columns of a new case row, in insert order: all of the table's.
 INSERTED = column_names(CaseRow)
 _ID_COLUMN = INSERTED.index("id")
+# A new case's row values in that order, from its values by name.
+_ROW_TUPLE = operator.itemgetter(*INSERTED)
 # Writes of one group tried at most this often when concurrent writers take some of its case
 # ids or numbers first (each try answers the records that collided on their own).
 WRITE_ATTEMPTS = 4
@@ -493,7 +496,7 @@ async def _write(
             "updated_at": now,
             **values,
         }
-        new_rows.append(tuple(row_values[k] for k in INSERTED))
+        new_rows.append(_ROW_TUPLE(row_values))
         c.result, c.row = "created", row_values
         view = _audit_view({**values, "case_number": number}, g.site_id, c.matter_code)
         entries.append(
@@ -508,8 +511,9 @@ async def _write(
         )
     # One statement for all the new cases (executemany on SQLite, COPY on PostgreSQL), in id
     # order: two transactions inserting some of the same ids wait for each other in one order
-    # (the second meets a UNIQUE violation, never a deadlock).
-    new_rows.sort(key=lambda r: r[_ID_COLUMN])
+    # (the second meets a UNIQUE violation, never a deadlock). By the ids' integers: the
+    # order of the UUIDs (and of the database's uuid type), compared without UUID.__lt__.
+    new_rows.sort(key=lambda r: r[_ID_COLUMN].int)
     await bulk.insert_rows(CaseRow, INSERTED, new_rows)
     for g, c, row, values in updates:
         changed = {k: v for k, v in values.items() if row.get(k) != v}
