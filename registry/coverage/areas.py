@@ -158,11 +158,13 @@ async def _figures(built: Built, changed: Collection[str] | None) -> Built:
     camp, days, per_day, targets = built.camp, built.days, built.per_day, built.targets
     area_code, area_name, area_level = built.place
     counties = [c for c in built.counties if changed is None or c["code"] in changed]
+    zero = maths.Counts()
     for c in counties:
-        history = tuple((d, per_day[i].get(c["code"], maths.Counts())) for i, d in enumerate(days))
-        series, source = targets[c["code"]]
-        built.items[c["code"]] = unit_figures(
-            c["code"], c["name"], "county", history, camp, series[-1], source
+        code = c["code"]
+        history = tuple((d, per_day[i].get(code, zero)) for i, d in enumerate(days))
+        series, source = targets[code]
+        built.items[code] = unit_figures(
+            code, c["name"], "county", history, camp, series[-1], source
         )
     # The sums go up level by level: cities from counties, provinces from cities, the area
     # from the level below it (each county's counts added once per level, not once per area).

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from contextvars import ContextVar
 from datetime import date
 from typing import Any, TypeVar
 
@@ -97,9 +98,18 @@ def _database(engine: Any) -> str:
     return "postgres:" + repr(sorted(engine.config.items()))
 
 
+# The versions an answer being built was read under (see answered): what it reads while it
+# is built is keyed by them too, not read again (one read of ~3,000 rows per answer, not four).
+_BUILDING: ContextVar[Versions | None] = ContextVar("coverage_versions", default=None)
+
+
 async def county_versions() -> Versions:
     """Each county's (status writes, case writes) counters; read before the counts they key,
-    never after: a write landing in between makes the next request recount."""
+    never after: a write landing in between makes the next request recount. While an answer
+    is built, the ones it was read under (read before it too)."""
+    building = _BUILDING.get()
+    if building is not None:
+        return building
     rows = await CountyActivity.raw(COUNTY_VERSIONS_SQL)
     return {r["county_code"]: (int(r["writes"]), int(r["case_writes"])) for r in rows}
 
@@ -134,14 +144,40 @@ async def answered(
     if found is not None and found[0] == fingerprint:
         return found[1]
     value = None
-    if found is not None and update is not None:
-        changed = _changed(found[0], fingerprint)
-        if changed is not None:
-            value = await update(found[1], changed, versions)
-    if value is None:
-        value = await build()
+    token = _BUILDING.set(versions)
+    try:
+        if found is not None and update is not None:
+            changed = _changed(found[0], fingerprint)
+            if changed is not None:
+                value = await update(found[1], changed, versions)
+        if value is None:
+            value = await build()
+    finally:
+        _BUILDING.reset(token)
     kept.put(full_key, (fingerprint, value))
     return value
+
+
+async def divisions_read(key: tuple[Any, ...], read: Callable[[], Awaitable[T]]) -> T:
+    """What ``read()`` gives of the divisions (an area's units and their lifetimes, names),
+    kept for ``key`` until a division, site or status write (the counties' status writes,
+    read *before* reading; case writes leave it): a date never asked before reads the
+    nation's ~3,300 county-level units and their 41,000 townships once, not on every date.
+    Shared: callers must not change what it returns."""
+    versions = await county_versions()
+    fingerprint = {code: writes for code, (writes, _) in versions.items()}
+    kept = runtime.current().slot("coverage.divisions", lambda: LRU(DIVISION_READS))
+    full_key = (_database(current()), *key)
+    found = kept.get(full_key)
+    if found is not None and found[0] == fingerprint:
+        return found[1]
+    value = await read()
+    kept.put(full_key, (fingerprint, value))
+    return value
+
+
+# Reads of the divisions kept (areas' units and names; tests bind many databases).
+DIVISION_READS = 32
 
 
 # Counties whose versions moved, at most, for an answer to be updated rather than built again.

@@ -170,6 +170,15 @@ async def county_units(
 ) -> list[dict[str, Any]]:
     """The county-level units within an area existing on ``day``: its counties, and its cities
     whose townships hang directly under them (only those of ``codes`` if given)."""
+    if codes is None:
+        rows = await cache.divisions_read(("county units", within), lambda: _units(within, None))
+    else:
+        rows = await _units(within, codes)
+    return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
+
+
+async def _units(within: str, codes: Collection[str] | None) -> list[dict[str, Any]]:
+    """:func:`county_units` on every date (with their lifetimes)."""
     pattern = like_prefix(within)
     query = Division.select(
         Division.code,
@@ -189,12 +198,22 @@ async def county_units(
             townships = townships.where(Division.county_code.is_in(list(codes) or [""]))
         direct = {r["county_code"] for r in await townships.distinct()}
         rows = [r for r in rows if r["level"] == "county" or r["code"] in direct]
-    return [r for r in rows if exists_on(r["established_on"], r["abolished_on"], day)]
+    return rows
 
 
 async def names_of(codes: Sequence[str]) -> dict[str, str]:
-    rows = await Division.select(Division.code, Division.name).where(Division.code.is_in(codes))
-    return {r["code"]: r["name"] for r in rows} if codes else {}
+    """The divisions' names, by code (kept until a division write: see
+    :func:`registry.coverage.cache.divisions_read`)."""
+    if not codes:
+        return {}
+
+    async def read() -> dict[str, str]:
+        rows = await Division.select(Division.code, Division.name).where(
+            Division.code.is_in(list(codes))
+        )
+        return {r["code"]: r["name"] for r in rows}
+
+    return await cache.divisions_read(("names", tuple(codes)), read)
 
 
 # --------------------------------------------------------------------------- targets

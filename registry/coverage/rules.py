@@ -148,10 +148,20 @@ def linear_target(campaign: Campaign, day: date) -> Fraction:
 
 
 def on_track(numerator: int, denominator: int, target: float | Fraction) -> bool | None:
-    """figure ≥ target, compared exactly; None when the figure is null."""
+    """figure ≥ target, compared exactly; None when the figure is null.
+
+    In integers: ``n/d ≥ p/q`` is ``n·q ≥ p·d`` for positive ``d`` and ``q`` (a Fraction's
+    denominator is; a float's exact ratio too) — what comparing two Fractions computes, without
+    making them (this runs for every unit of every answer)."""
     if denominator == 0:
         return None
-    return Fraction(numerator, denominator) >= Fraction(target)
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    if isinstance(target, Fraction):
+        p, q = target.numerator, target.denominator
+    else:
+        p, q = float(target).as_integer_ratio()
+    return numerator * q >= p * denominator
 
 
 def achieved(numerator: int, denominator: int) -> bool | None:
@@ -266,6 +276,9 @@ def _projection(ratios: Sequence[tuple[date, int, int]], window: int) -> date | 
     n = len(values)
     if n < 2:
         return None
+    first = values[0][1:]
+    if all(v[1:] == first for v in values):
+        return None  # flat (most units on most dates): the slope is 0
     scale = math.lcm(*(den for _, _, den in values))
     xs = [d.toordinal() for d, _, _ in values]
     ys = [num * (scale // den) for _, num, den in values]
@@ -316,7 +329,10 @@ def figures(
             projected completion.
     """
     num, den = counts.fraction(campaign.figure)
-    series = [(d, *c.fraction(campaign.figure)) for d, c in history]
+    if campaign.figure == "agency_coverage":
+        series = [(d, c.points_in_service, c.villages_total) for d, c in history]
+    else:
+        series = [(d, *c.fraction(campaign.figure)) for d, c in history]
     return Figures(
         counts=counts,
         agency_coverage=ratio(counts.points_in_service, counts.villages_total),

@@ -280,3 +280,41 @@ def test_step_functions_loaded_a_few_counties_at_a_time_equal_the_direct_count(
     build_history(client)
     assert_fast_path_equals_direct_count(client)
     assert rebuilt and all(counties is not None and len(counties) <= 3 for counties in rebuilt)
+
+
+def test_the_units_read_once_follow_divisions_written_by_sql(client, monkeypatch):
+    """The county-level units and their names are read once, not on every new date, and read
+    again after a division write, even one by SQL outside every service (its trigger bumps the
+    county's version); a new case leaves them kept."""
+    from registry.coverage import figures
+
+    reads: list[str] = []
+    real = figures._units
+
+    async def spy(within, codes):
+        reads.append(within)
+        return await real(within, codes)
+
+    monkeypatch.setattr(figures, "_units", spy)
+    build_history(client)
+    assert huitong_figures(client, "2014-05-20")["name"] == "会同县"
+    for day in ("2014-06-01", "2015-01-01"):
+        huitong_figures(client, day)
+    assert len(reads) == 1  # one read for three dates
+    site = client.get("/api/sites", params={"county": HUITONG, "limit": 1}).json()["items"][0]
+    add_cases(client, site["id"], site["division_code"], [datetime(2015, 2, 1, 2, tzinfo=UTC)])
+    huitong_figures(client, "2015-02-02")
+    assert len(reads) == 1  # a case is not a division write
+
+    sql_write(client, "UPDATE division SET name = {} WHERE code = {}", "会同新县", HUITONG)
+    assert huitong_figures(client, "2015-03-03")["name"] == "会同新县"
+    assert len(reads) == 2
+    sql_write(
+        client, "UPDATE division SET abolished_on = {} WHERE code = {}", date(2015, 6, 1), HUITONG
+    )
+    body = client.get("/api/coverage", params={"as_of": "2015-07-07"}).json()
+    assert HUITONG not in {c["code"] for c in body["counties"]}
+    assert HUITONG in {
+        c["code"]
+        for c in client.get("/api/coverage", params={"as_of": "2015-05-05"}).json()["counties"]
+    }

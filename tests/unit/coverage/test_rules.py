@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from registry.core.errors import RuleViolation
 from registry.coverage.rules import (
@@ -283,6 +285,19 @@ def test_campaign_decides_which_figure_counts(campaign, figure, achieved_):
     ],
 )
 def test_on_track_is_figure_at_least_target(num, den, target, expected):
+    assert on_track(num, den, target) is expected
+
+
+@given(
+    num=st.integers(min_value=0, max_value=10**6),
+    den=st.integers(min_value=-(10**6), max_value=10**6),
+    target=st.fractions(min_value=0, max_value=1)
+    | st.floats(min_value=0, max_value=1, allow_nan=False),
+)
+def test_on_track_in_integers_is_the_comparison_of_fractions(num, den, target):
+    """The integer comparison gives what comparing the exact fractions gives, for a Fraction
+    target and for a float one (exact, not rounded)."""
+    expected = None if den == 0 else Fraction(num, den) >= Fraction(target)
     assert on_track(num, den, target) is expected
 
 
