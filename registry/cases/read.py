@@ -55,11 +55,18 @@ CASE_COLUMNS = (
 )
 
 
-def _to_case(row: dict[str, Any], today: date, calendar: Calendar) -> Case:
-    row = dict(row)
+def _to_case(
+    row: dict[str, Any], today: date, calendar: Calendar, *, copy: bool = True, convert: bool = True
+) -> Case:
+    """The case of a row (``copy=False``: a dict of the caller's, filled in; ``convert=False``:
+    its values are already of the case's types, and the case is made of them as they are)."""
+    if copy:
+        row = dict(row)
     row["overdue"] = rules.is_overdue(row["state"], row["due_on"], today)
     received_on = clock.china_date(rules.to_utc(row["received_at"]))
     row["due_provisional"] = is_provisional(calendar, received_on, row["due_on"])
+    if not convert:
+        return Case(**row)
     return msgspec.convert(row, Case, from_attributes=False)
 
 
@@ -73,15 +80,23 @@ _FROM_ROW = tuple(
 
 
 def case_from_row(
-    row: dict[str, Any], site_name: str, matter_name: str, today: date, calendar: Calendar
+    row: dict[str, Any],
+    site_name: str,
+    matter_name: str,
+    today: date,
+    calendar: Calendar,
+    *,
+    written: bool = False,
 ) -> Case:
     """A case from its whole table row (as just written, or read with ``select()``) and the
-    names of its point and matter: what :func:`cases_by_id` would read back."""
+    names of its point and matter: what :func:`cases_by_id` would read back. ``written``: the
+    row's values are the ones a new case was inserted with (Python's own types, as the case
+    holds them): made without converting them (a sync batch answers a thousand)."""
     shown = {name: row[name] for name in _FROM_ROW}
     shown.update(
         site_id=row["site"], site_name=site_name, matter_code=row["matter"], matter_name=matter_name
     )
-    return _to_case(shown, today, calendar)
+    return _to_case(shown, today, calendar, copy=False, convert=not written)
 
 
 async def cases_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Case]:

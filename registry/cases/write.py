@@ -419,6 +419,7 @@ async def _apply(groups: list[Group], *, allow_update: bool) -> None:
                     matter["name"] if matter else "",
                     today,
                     calendar,
+                    written=c.result == "created",
                 )
 
 
