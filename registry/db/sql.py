@@ -15,13 +15,28 @@ IN_CHUNK = 2000
 
 async def select_in(column: Any, values: Iterable[Any], *columns: Any) -> list[dict[str, Any]]:
     """Rows of ``column``'s table whose ``column`` is one of ``values`` (any number of them:
-    looked up ``IN_CHUNK`` at a time), with ``columns`` (all when none are named)."""
+    looked up ``IN_CHUNK`` at a time), with ``columns`` (all when none are named; columns of
+    that table itself).
+
+    SQL text, not the select builder: the builder checked and converted each value of the
+    ``IN`` list in Python on the event loop (a file's 100,000 codes kept it busy for 1.5 s, in
+    slices of 30-60 ms that /healthz waited behind); the rows are the same.
+    """
     values = list(values)
     table = column._meta.table
+    if any(c._meta.table is not table for c in columns):
+        raise ValueError(f"select_in reads columns of {table._meta.tablename} only")
+    listed = ", ".join(
+        f'"{c._meta.db_column_name}"' + (f' AS "{c._alias}"' if getattr(c, "_alias", None) else "")
+        for c in (columns or table._meta.columns)
+    )
+    head = (
+        f'SELECT {listed} FROM "{table._meta.tablename}" WHERE "{column._meta.db_column_name}" IN'
+    )
     out: list[dict[str, Any]] = []
     for start in range(0, len(values), IN_CHUNK):
         part = values[start : start + IN_CHUNK]
-        out.extend(await table.select(*columns).where(column.is_in(part)))
+        out.extend(await table.raw(f"{head} ({marks(part)})", *part))
     return out
 
 
