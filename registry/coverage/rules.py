@@ -329,10 +329,7 @@ def figures(
             projected completion.
     """
     num, den = counts.fraction(campaign.figure)
-    if campaign.figure == "agency_coverage":
-        series = [(d, c.points_in_service, c.villages_total) for d, c in history]
-    else:
-        series = [(d, *c.fraction(campaign.figure)) for d, c in history]
+    series = [(d, *c.fraction(campaign.figure)) for d, c in history]
     return Figures(
         counts=counts,
         agency_coverage=ratio(counts.points_in_service, counts.villages_total),
