@@ -15,7 +15,6 @@ people re-registered after a county was created carry the new code (431202198001
 
 from __future__ import annotations
 
-import operator
 import unicodedata
 from datetime import date
 
@@ -94,15 +93,20 @@ class InvalidResidentId(RuleViolation):
 
 def normalise(raw: str) -> str:
     """Full-width digits to ASCII, spaces removed, a lower-case check ``x`` upper-cased."""
-    text = unicodedata.normalize("NFKC", raw or "")
+    # ASCII text is its own NFKC form (what devices send): not normalised again.
+    text = raw if raw.isascii() else unicodedata.normalize("NFKC", raw or "")
     return "".join(text.split()).upper()
+
+
+# The weights are 2^(17-i) mod 11, so the weighted sum is 2·Σ dᵢ·2^(16-i) mod 11, and as
+# 13 ≡ 2 (mod 11), Σ dᵢ·2^(16-i) ≡ Σ dᵢ·13^(16-i): the 17 digits read in base 13, in C.
 
 
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    if len(first17) != len(WEIGHTS):
+    if len(first17) != len(WEIGHTS) or not (first17.isascii() and first17.isdigit()):
         raise ValueError("the check character is computed from 17 digits")
-    return CHECK_CHARS[sum(map(operator.mul, map(int, first17), WEIGHTS)) % 11]
+    return CHECK_CHARS[2 * int(first17, 13) % 11]
 
 
 def _rule(code: str, zh: str, en: str) -> RuleViolation:

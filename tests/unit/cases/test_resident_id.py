@@ -9,6 +9,8 @@ import time
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from registry.cases.rules import resident, resident_id
 from registry.cases.rules.resident_id import InvalidResidentId, with_check_character
@@ -196,3 +198,16 @@ def test_the_keyed_hash_keeps_the_gil():
         sys.setswitchinterval(interval)
         thread.join()
     assert took < 0.5
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_the_check_character_is_the_weighted_sum_of_the_standard(first17):
+    """GB 11643's definition, Σ digit × weight mod 11, against the base-13 reading."""
+    weighted = sum(int(d) * w for d, w in zip(first17, resident_id.WEIGHTS, strict=True))
+    assert resident_id.check_character(first17) == "10X98765432"[weighted % 11]
+
+
+@pytest.mark.parametrize("bad", ["1234567890123456", "123456789012345678", "1234567890123456a"])
+def test_the_check_character_needs_17_digits(bad):
+    with pytest.raises(ValueError):
+        resident_id.check_character(bad)

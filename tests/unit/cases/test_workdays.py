@@ -165,3 +165,23 @@ def test_timeliness_is_re_derived_with_an_entered_year():
         20,
         True,
     )
+
+
+def test_every_day_is_the_packages_answer_where_it_has_one_and_weekdays_elsewhere():
+    """The package's tables read directly (not through its slow ``is_workday``) give its own
+    answer on every day of its years, and Monday to Friday before and after them."""
+    import chinese_calendar
+
+    first, last = workdays.covered_years()
+    day, end = date(first - 3, 1, 1), date(last + 3, 12, 31)
+    differ = []
+    while day <= end:
+        try:
+            expected = bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            expected = day.weekday() < 5
+        if is_workday(day) is not expected:
+            differ.append(day)
+        day += timedelta(days=1)
+    assert differ == []
+    assert is_workday(date(first - 1, 10, 1)) is True  # a Monday-to-Friday day, no holiday
