@@ -140,10 +140,24 @@ def _audit_view(values: dict[str, Any], site_id: int, matter_code: str) -> dict[
     return {k: view.get(k) for k in AUDITED if k in view}
 
 
+# The audited fields a new case's values hold (all but the first three of AUDITED).
+_AUDITED_VALUES = operator.itemgetter(*AUDITED[3:])
+
+
+def _created_entry(
+    group: Group, c: Candidate, values: dict[str, Any], number: str, now: datetime
+) -> tuple[Any, ...]:
+    """The audit row of a new case of ``group``: every audited field it has a value of."""
+    changes = audit.created(
+        AUDITED, (number, group.site_id, c.matter_code, *_AUDITED_VALUES(values))
+    )
+    return _audit_entry(group, "create", c.raw_id, changes, values["county_code"], now)
+
+
 def _audit_entry(
     group: Group,
     action: str,
-    case_id: uuid.UUID,
+    case_id: uuid.UUID | str | None,
     changes: list[dict[str, Any]],
     county: str,
     now: datetime,
@@ -499,17 +513,7 @@ async def _write(
         }
         new_rows.append(_ROW_TUPLE(row_values))
         c.result, c.row = "created", row_values
-        view = _audit_view({**values, "case_number": number}, g.site_id, c.matter_code)
-        entries.append(
-            _audit_entry(
-                g,
-                "create",
-                c.id,
-                audit.diff({}, view),
-                sites[g.site_id]["county_code"],
-                now,
-            )
-        )
+        entries.append(_created_entry(g, c, values, number, now))
     # One statement for all the new cases (executemany on SQLite, COPY on PostgreSQL), in id
     # order: two transactions inserting some of the same ids wait for each other in one order
     # (the second meets a UNIQUE violation, never a deadlock). By the ids' integers: the

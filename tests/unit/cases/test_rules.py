@@ -321,3 +321,45 @@ def test_audit_changes_are_the_json_text_they_always_were(values):
         changes, ensure_ascii=False, separators=(",", ":"), default=lambda d: d.isoformat()
     )
     assert audit.changes_json(changes) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.none() | st.booleans() | st.integers() | _TEXT | st.dates() | st.datetimes(),
+        max_size=8,
+    )
+)
+def test_a_new_entitys_changes_are_the_diff_from_nothing(values):
+    from registry.audit import service as audit
+
+    fields = tuple(f"f{n}" for n in range(len(values)))
+    assert audit.created(fields, values) == audit.diff({}, dict(zip(fields, values, strict=True)))
+
+
+def test_a_new_cases_audit_entry_lists_every_audited_field_it_has():
+    """The entry of a created case, made without the view of an update, is the one the
+    view and the diff from nothing give."""
+    import uuid
+
+    from registry.audit import service as audit
+    from registry.cases import write
+    from registry.core.access import Actor
+
+    group = write.Group(Actor("agent", "village_agent", "5"), 5, [], via="sync", request="r1")
+    case_id = uuid.uuid4()
+    c = write.Candidate(index=0, raw_id=str(case_id), id=case_id, matter_code="M01")
+    values = {key: None for key in write.AUDITED[3:]} | {
+        "county_code": "431202",
+        "resident_name_masked": "张*",
+        "state": "received",
+        "received_at": at(8),
+        "due_on": date(2026, 12, 9),
+        "forward_late": False,
+        "rating": 0,
+    }
+    view = write._audit_view({**values, "case_number": "431202-20261208-0001"}, 5, "M01")
+    expected = write._audit_entry(group, "create", case_id, audit.diff({}, view), "431202", at(9))
+    entry = write._created_entry(group, c, values, "431202-20261208-0001", at(9))
+    assert entry == expected
+    assert '"field":"rating","before":null,"after":0' in entry[audit.COLUMNS.index("changes")]
