@@ -98,14 +98,12 @@ def normalise(raw: str) -> str:
     return "".join(text.split()).upper()
 
 
-# The weights are 2^(17-i) mod 11, so the weighted sum is 2·Σ dᵢ·2^(16-i) mod 11, and as
-# 13 ≡ 2 (mod 11), Σ dᵢ·2^(16-i) ≡ Σ dᵢ·13^(16-i): the 17 digits read in base 13, in C.
-
-
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of the first 17 digits."""
     if len(first17) != len(WEIGHTS) or not (first17.isascii() and first17.isdigit()):
         raise ValueError("the check character is computed from 17 digits")
+    # The weights are 2^(17-i) mod 11, so the weighted sum is 2·Σ dᵢ·2^(16-i) mod 11, and as
+    # 13 ≡ 2 (mod 11), Σ dᵢ·2^(16-i) ≡ Σ dᵢ·13^(16-i): the 17 digits read in base 13, in C.
     return CHECK_CHARS[2 * int(first17, 13) % 11]
 
 

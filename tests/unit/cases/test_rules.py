@@ -340,8 +340,6 @@ def test_a_new_entitys_changes_are_the_diff_from_nothing(values):
 def test_a_new_cases_audit_entry_lists_every_audited_field_it_has():
     """The entry of a created case, made without the view of an update, is the one the
     view and the diff from nothing give."""
-    import uuid
-
     from registry.audit import service as audit
     from registry.cases import write
     from registry.core.access import Actor
